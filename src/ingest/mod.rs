@@ -1,0 +1,232 @@
+//! Ingest: the case table (CSV or Parquet) into typed columns, with every unusable row
+//! reported in `rejects.csv` and counts that reconcile (rows read = analysed + rejected).
+//!
+//! The file is read by polars' lazy engine in streaming mode: every column is read as text
+//! and parsed by our own value parsers ([`values`]) inside the stream, so only typed values
+//! are ever held for the whole file. A reason column computed in the same pass names the
+//! first unusable field of each row. Rows are then checked for what needs the whole table
+//! (duplicate `case_id`, `group_code` absent from the catalogue) and interned into
+//! [`Cases`].
+
+pub mod encoding;
+pub mod table;
+pub mod values;
+
+mod pipeline;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::schema::FEE_COLUMNS;
+use values::Day;
+
+pub use pipeline::read_cases;
+
+/// Sentinel for "no value" in `u32` index columns.
+pub const NONE_U32: u32 = u32::MAX;
+
+/// A hospital as the case table describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hospital {
+    /// `hospital_id` as written (trimmed).
+    pub id: String,
+    /// `hospital_name`, or empty.
+    pub name: String,
+    /// Level 1/2/3 (the peer group); `None` when the file has no level column.
+    pub level: Option<u8>,
+}
+
+/// Many short strings in one buffer (ids, codes): no allocation per value.
+#[derive(Debug, Clone, Default)]
+pub struct TextColumn {
+    bytes: String,
+    ends: Vec<u64>,
+}
+
+impl TextColumn {
+    /// An empty column with room for `n` values.
+    pub fn with_capacity(n: usize) -> Self {
+        TextColumn {
+            bytes: String::with_capacity(n * 12),
+            ends: Vec::with_capacity(n),
+        }
+    }
+    /// Appends a value.
+    pub fn push(&mut self, s: &str) {
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len() as u64);
+    }
+    /// The value at `i`.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// Interned diagnosis codes: each distinct code once, cases refer to it by index.
+#[derive(Debug, Clone, Default)]
+pub struct CodeBook {
+    /// The distinct codes.
+    pub codes: Vec<String>,
+}
+
+/// Per-case lists of code indexes, flattened (`offsets[i]..offsets[i+1]` belong to case `i`).
+#[derive(Debug, Clone, Default)]
+pub struct CodeLists {
+    /// Code indexes into the [`CodeBook`].
+    pub items: Vec<u32>,
+    /// `len + 1` offsets.
+    pub offsets: Vec<u32>,
+}
+
+impl CodeLists {
+    /// The codes of case `i`.
+    pub fn of(&self, i: usize) -> &[u32] {
+        &self.items[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+}
+
+/// The usable cases, one entry per analysed row, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct Cases {
+    /// Hospitals, indexed by [`Cases::hospital`].
+    pub hospitals: Vec<Hospital>,
+    /// Line (CSV) or row (Parquet) number of each case in the input, 1-based.
+    pub line: Vec<u64>,
+    /// `case_id` values.
+    pub case_id: TextColumn,
+    /// Hospital index of each case.
+    pub hospital: Vec<u32>,
+    /// Patient index (patients are interned and never kept in clear).
+    pub patient: Vec<u32>,
+    /// Number of distinct patients.
+    pub n_patients: usize,
+    /// Admission day.
+    pub admit: Vec<Day>,
+    /// Discharge day (decides the settlement period).
+    pub discharge: Vec<Day>,
+    /// Length of stay in days (given, or discharge − admit with same-day stays as 1).
+    pub los: Vec<u32>,
+    /// Catalogue group index.
+    pub group: Vec<u32>,
+    /// Total cost in yuan.
+    pub cost: Vec<f64>,
+    /// Main diagnosis code index, [`NONE_U32`] when absent.
+    pub main_diagnosis: Vec<u32>,
+    /// Secondary diagnosis code indexes.
+    pub secondary: CodeLists,
+    /// The code book behind `main_diagnosis` and `secondary`.
+    pub codes: CodeBook,
+    /// Discharge disposition (0 = not given).
+    pub disposition: Vec<u8>,
+    /// Planned readmission flag (31 days), false when not given.
+    pub planned: Vec<bool>,
+    /// The 14 fee categories in [`FEE_COLUMNS`] order; `None` for a column the file lacks.
+    pub fees: Vec<Option<Vec<f32>>>,
+    /// Which optional columns the file had.
+    pub has_column: BTreeMap<String, bool>,
+}
+
+impl Cases {
+    /// Number of cases.
+    pub fn len(&self) -> usize {
+        self.group.len()
+    }
+    /// Whether there are no cases.
+    pub fn is_empty(&self) -> bool {
+        self.group.is_empty()
+    }
+    /// Whether the input had this canonical column.
+    pub fn has(&self, canonical: &str) -> bool {
+        self.has_column.get(canonical).copied().unwrap_or(false)
+    }
+    /// A fee category column by canonical name.
+    pub fn fee(&self, name: &str) -> Option<&[f32]> {
+        let i = FEE_COLUMNS.iter().position(|f| *f == name)?;
+        self.fees.get(i)?.as_deref()
+    }
+}
+
+/// One rejected input row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reject {
+    /// 1-based line (CSV, header = line 1) or row (Parquet) number.
+    pub line: u64,
+    /// The row's `case_id` as written, if any.
+    pub case_id: String,
+    /// The first column at fault.
+    pub column: String,
+    /// Every problem found in the row, `; `-separated.
+    pub reason: String,
+}
+
+/// Input file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated text.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// What ingest saw, for `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestStats {
+    /// The input file.
+    pub path: PathBuf,
+    /// CSV or Parquet.
+    pub format: Format,
+    /// Detected text encoding (CSV only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<encoding::TextEncoding>,
+    /// Data rows in the file.
+    pub rows_read: u64,
+    /// Rows kept for analysis.
+    pub rows_analysed: u64,
+    /// Rows in `rejects.csv`.
+    pub rows_rejected: u64,
+    /// Rejected rows by the first column at fault.
+    pub rejected_by_column: BTreeMap<String, u64>,
+    /// Optional cells that could not be read and were treated as absent, by column.
+    pub unreadable_optional_cells: BTreeMap<String, u64>,
+    /// Hospitals whose rows disagree on the level (the most frequent level is used).
+    pub hospitals_with_conflicting_level: Vec<String>,
+    /// Canonical column → header as written in the file.
+    pub columns: BTreeMap<String, String>,
+    /// Headers that matched no contract column (kept and ignored).
+    pub unknown_columns: Vec<String>,
+}
+
+/// Ingest's output: the cases, the rejects and the statistics.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// Usable cases.
+    pub cases: Cases,
+    /// Rejected rows, in file order.
+    pub rejects: Vec<Reject>,
+    /// Counts for the summary.
+    pub stats: IngestStats,
+}
+
+/// Decides the format from the file extension.
+pub fn format_of(path: &Path) -> Format {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+    {
+        Some(e) if e == "parquet" || e == "pq" => Format::Parquet,
+        _ => Format::Csv,
+    }
+}

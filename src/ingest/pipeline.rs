@@ -1,0 +1,776 @@
+//! The streaming read: text columns → typed columns + a reason column, then whole-table
+//! checks and interning.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::io::RowIndex;
+use polars::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::encoding::{self, TextEncoding};
+use super::values::{self, Day};
+use super::{
+    Cases, CodeBook, CodeLists, Format, Hospital, IngestStats, Ingested, NONE_U32, Reject,
+    TextColumn, format_of,
+};
+use crate::catalog::Catalog;
+use crate::error::{AuditError, Result};
+use crate::schema::{ColumnMapping, FEE_COLUMNS, MappingProblem, case_columns, map_headers};
+
+const ROW: &str = "__row";
+const REASON: &str = "__reason";
+const WARN: &str = "__unreadable";
+/// Separates the column name from the message inside the reason column.
+const SEP: char = '\u{1f}';
+
+/// Required columns checked by the reason column, with their parser.
+const CHECKED: [&str; 7] = [
+    "case_id",
+    "hospital_id",
+    "patient_id",
+    "admit_date",
+    "discharge_date",
+    "group_code",
+    "total_cost",
+];
+
+/// Optional columns whose unreadable cells are counted (and treated as absent).
+const SOFT: [&str; 3] = [
+    "los_days",
+    "discharge_disposition",
+    "planned_readmission_31d",
+];
+
+/// Reads the case table at `path` against the catalogue.
+pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
+    let format = format_of(path);
+    if !path.is_file() {
+        return Err(AuditError::input(
+            path,
+            "file",
+            "does not exist; check the --cases path",
+        ));
+    }
+    // GB18030 input is transcoded to a temporary UTF-8 copy that lives until the read ends.
+    let mut _transcoded = None;
+    let (source, encoding) = match format {
+        Format::Parquet => (path.to_path_buf(), None),
+        Format::Csv => {
+            let enc = encoding::detect(path)?;
+            if enc == TextEncoding::Gb18030 {
+                let tmp = tempfile::Builder::new()
+                    .prefix("drg-audit-utf8-")
+                    .suffix(".csv")
+                    .tempfile()
+                    .map_err(|e| AuditError::io(path, e))?;
+                encoding::transcode_gb18030(path, tmp.path())?;
+                let p = tmp.path().to_path_buf();
+                _transcoded = Some(tmp);
+                (p, Some(enc))
+            } else {
+                (path.to_path_buf(), Some(enc))
+            }
+        }
+    };
+    let mut lf = scan(&source, format).map_err(|e| AuditError::engine(path, e))?;
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| AuditError::engine(path, e))?;
+    let headers: Vec<String> = schema
+        .iter_names()
+        .filter(|n| n.as_str() != ROW)
+        .map(|n| n.to_string())
+        .collect();
+    let mapping = map_headers(&headers, &case_columns()).map_err(|p| mapping_error(path, p))?;
+
+    let df = lf
+        .select(typed_exprs(&mapping, format))
+        .collect_with_engine(Engine::Streaming)
+        .map_err(|e| AuditError::engine(path, e))?;
+    let df = if is_sorted_by_row(&df) {
+        df
+    } else {
+        df.sort([ROW], Default::default())
+            .map_err(|e| AuditError::engine(path, e))?
+    };
+    assemble(df, path, format, encoding, &mapping, catalog)
+}
+
+fn scan(source: &Path, format: Format) -> PolarsResult<LazyFrame> {
+    let row_index = Some(RowIndex {
+        name: ROW.into(),
+        offset: 0,
+    });
+    let p = PlPath::new(&source.to_string_lossy());
+    match format {
+        Format::Csv => LazyCsvReader::new(p)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_missing_is_null(true)
+            .with_row_index(row_index)
+            .finish(),
+        Format::Parquet => {
+            let args = ScanArgsParquet {
+                row_index,
+                ..Default::default()
+            };
+            LazyFrame::scan_parquet(p, args)
+        }
+    }
+}
+
+fn mapping_error(path: &Path, p: MappingProblem) -> AuditError {
+    match p {
+        MappingProblem::Missing {
+            canonical,
+            spellings,
+        } => AuditError::input(
+            path,
+            "header",
+            format!("required column {canonical} is missing; name a column one of: {spellings}"),
+        ),
+        MappingProblem::Ambiguous {
+            canonical,
+            first,
+            second,
+        } => AuditError::input(
+            path,
+            "header",
+            format!("columns '{first}' and '{second}' both mean {canonical}; keep one"),
+        ),
+    }
+}
+
+/// The raw text of a mapped column (Parquet columns may be typed: cast them to text).
+fn raw(mapping: &ColumnMapping, canonical: &str, format: Format) -> Option<Expr> {
+    let header = mapping.get(canonical)?;
+    Some(match format {
+        Format::Csv => col(header),
+        Format::Parquet => col(header).cast(DataType::String),
+    })
+}
+
+/// Parses a text column into a numeric column with `parse`; unreadable cells become null.
+fn parsed<T>(input: Expr, name: &str, dtype: DataType, parse: fn(&str) -> Option<T::Native>) -> Expr
+where
+    T: PolarsNumericType,
+    ChunkedArray<T>: IntoColumn,
+{
+    let out = dtype.clone();
+    input
+        .map(
+            move |c: Column| {
+                let ca = c.str()?;
+                let v: ChunkedArray<T> = ca.iter().map(|s| s.and_then(parse)).collect();
+                Ok(v.with_name(c.name().clone()).into_column())
+            },
+            move |_, f| Ok(Field::new(f.name().clone(), out.clone())),
+        )
+        .alias(name)
+}
+
+fn date_cell(s: &str) -> Option<i32> {
+    values::parse_date(s).ok()
+}
+fn money_cell(s: &str) -> Option<f64> {
+    values::parse_money(s).ok()
+}
+fn fee_cell(s: &str) -> Option<f32> {
+    values::parse_money(s).ok().map(|v| v as f32)
+}
+fn level_cell(s: &str) -> Option<i32> {
+    values::parse_level(s).ok().map(i32::from)
+}
+fn days_cell(s: &str) -> Option<u32> {
+    values::parse_days(s).ok()
+}
+fn disposition_cell(s: &str) -> Option<i32> {
+    values::parse_disposition(s).ok().map(i32::from)
+}
+fn flag_cell(s: &str) -> Option<i32> {
+    values::parse_flag(s).ok().map(i32::from)
+}
+
+fn typed_exprs(mapping: &ColumnMapping, format: Format) -> Vec<Expr> {
+    let r = |c: &str| raw(mapping, c, format);
+    let mut exprs = vec![col(ROW)];
+    for text in ["case_id", "hospital_id", "patient_id", "group_code"] {
+        exprs.push(r(text).expect("required column mapped").alias(text));
+    }
+    for text in ["hospital_name", "main_diagnosis", "secondary_diagnoses"] {
+        if let Some(e) = r(text) {
+            exprs.push(e.alias(text));
+        }
+    }
+    for d in ["admit_date", "discharge_date"] {
+        exprs.push(parsed::<Int32Type>(
+            r(d).expect("required"),
+            d,
+            DataType::Int32,
+            date_cell,
+        ));
+    }
+    exprs.push(parsed::<Float64Type>(
+        r("total_cost").expect("required"),
+        "total_cost",
+        DataType::Float64,
+        money_cell,
+    ));
+    if let Some(e) = r("hospital_level") {
+        exprs.push(parsed::<Int32Type>(
+            e,
+            "hospital_level",
+            DataType::Int32,
+            level_cell,
+        ));
+    }
+    if let Some(e) = r("los_days") {
+        exprs.push(parsed::<UInt32Type>(
+            e,
+            "los_days",
+            DataType::UInt32,
+            days_cell,
+        ));
+    }
+    if let Some(e) = r("discharge_disposition") {
+        exprs.push(parsed::<Int32Type>(
+            e,
+            "discharge_disposition",
+            DataType::Int32,
+            disposition_cell,
+        ));
+    }
+    if let Some(e) = r("planned_readmission_31d") {
+        exprs.push(parsed::<Int32Type>(
+            e,
+            "planned_readmission_31d",
+            DataType::Int32,
+            flag_cell,
+        ));
+    }
+    for fee in FEE_COLUMNS {
+        if let Some(e) = r(fee) {
+            exprs.push(parsed::<Float32Type>(e, fee, DataType::Float32, fee_cell));
+        }
+    }
+    exprs.push(reason_expr(mapping, format));
+    exprs.push(unreadable_expr(mapping, format));
+    exprs
+}
+
+/// Names the problems of a row's required fields (null when the row is usable).
+fn reason_expr(mapping: &ColumnMapping, format: Format) -> Expr {
+    let mut names: Vec<&'static str> = CHECKED.to_vec();
+    if mapping.has("hospital_level") {
+        names.push("hospital_level");
+    }
+    let inputs: Vec<Expr> = names
+        .iter()
+        .map(|c| raw(mapping, c, format).expect("mapped"))
+        .collect();
+    let (first, rest) = inputs.split_first().expect("non-empty");
+    let names_for_udf = names.clone();
+    first
+        .clone()
+        .map_many(
+            move |cols: &mut [Column]| {
+                let cas: Vec<&StringChunked> =
+                    cols.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
+                let mut iters: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
+                let n = cas[0].len();
+                let mut cells: Vec<Option<&str>> = vec![None; iters.len()];
+                let out: StringChunked = (0..n)
+                    .map(|_| {
+                        for (cell, it) in cells.iter_mut().zip(iters.iter_mut()) {
+                            *cell = it.next().flatten();
+                        }
+                        row_problems(&names_for_udf, &cells)
+                    })
+                    .collect();
+                Ok(out.with_name(REASON.into()).into_column())
+            },
+            rest,
+            |_, _| Ok(Field::new(REASON.into(), DataType::String)),
+        )
+        .alias(REASON)
+}
+
+/// The problems of one row, as `column SEP message; message…`, or `None`.
+pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<String> {
+    let mut problems: Vec<(String, String)> = Vec::new();
+    let mut admit: Option<Day> = None;
+    let mut discharge: Option<Day> = None;
+    for (name, cell) in names.iter().zip(cells) {
+        let value = cell.map(str::trim).filter(|s| !s.is_empty());
+        let Some(v) = value else {
+            let why = if *name == "hospital_level" {
+                "hospital_level is empty (the file has a level column, so every row needs its level)"
+                    .to_string()
+            } else {
+                format!("{name} is empty (required)")
+            };
+            problems.push((name.to_string(), why));
+            continue;
+        };
+        let bad = |why: &str| (name.to_string(), format!("{name} '{}' {why}", shorten(v)));
+        match *name {
+            "admit_date" | "discharge_date" => match values::parse_date(v) {
+                Ok(d) if *name == "admit_date" => admit = Some(d),
+                Ok(d) => discharge = Some(d),
+                Err(why) => problems.push(bad(why)),
+            },
+            "total_cost" => match values::parse_money(v) {
+                Ok(x) if x < 0.0 => problems.push(bad("is negative")),
+                Ok(_) => {}
+                Err(why) => problems.push(bad(why)),
+            },
+            "hospital_level" => {
+                if let Err(why) = values::parse_level(v) {
+                    problems.push(bad(why));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let (Some(a), Some(d)) = (admit, discharge) {
+        if d < a {
+            problems.push((
+                "discharge_date".into(),
+                format!(
+                    "discharge_date {} is before admit_date {}",
+                    values::format_day(d),
+                    values::format_day(a)
+                ),
+            ));
+        }
+    }
+    let (first_col, _) = problems.first()?;
+    let joined = problems
+        .iter()
+        .map(|(_, m)| m.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(format!("{first_col}{SEP}{joined}"))
+}
+
+fn shorten(v: &str) -> String {
+    if v.chars().count() > 40 {
+        format!("{}…", v.chars().take(40).collect::<String>())
+    } else {
+        v.to_string()
+    }
+}
+
+/// Names the optional columns whose non-empty cell could not be read (null when none).
+fn unreadable_expr(mapping: &ColumnMapping, format: Format) -> Expr {
+    let names: Vec<&'static str> = SOFT
+        .iter()
+        .chain(FEE_COLUMNS.iter())
+        .copied()
+        .filter(|c| mapping.has(c))
+        .collect();
+    if names.is_empty() {
+        return lit(NULL).cast(DataType::String).alias(WARN);
+    }
+    let inputs: Vec<Expr> = names
+        .iter()
+        .map(|c| raw(mapping, c, format).expect("mapped"))
+        .collect();
+    let (first, rest) = inputs.split_first().expect("non-empty");
+    let names_for_udf = names.clone();
+    first
+        .clone()
+        .map_many(
+            move |cols: &mut [Column]| {
+                let cas: Vec<&StringChunked> =
+                    cols.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
+                let mut iters: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
+                let n = cas[0].len();
+                let out: StringChunked = (0..n)
+                    .map(|_| {
+                        let mut bad: Option<String> = None;
+                        for (name, it) in names_for_udf.iter().zip(iters.iter_mut()) {
+                            let Some(v) =
+                                it.next().flatten().map(str::trim).filter(|s| !s.is_empty())
+                            else {
+                                continue;
+                            };
+                            let ok = match *name {
+                                "los_days" => values::parse_days(v).is_ok(),
+                                "discharge_disposition" => values::parse_disposition(v).is_ok(),
+                                "planned_readmission_31d" => values::parse_flag(v).is_ok(),
+                                _ => values::parse_money(v).is_ok(),
+                            };
+                            if !ok {
+                                let b = bad.get_or_insert_with(String::new);
+                                if !b.is_empty() {
+                                    b.push(',');
+                                }
+                                b.push_str(name);
+                            }
+                        }
+                        bad
+                    })
+                    .collect();
+                Ok(out.with_name(WARN.into()).into_column())
+            },
+            rest,
+            |_, _| Ok(Field::new(WARN.into(), DataType::String)),
+        )
+        .alias(WARN)
+}
+
+/// The index of `code` in the book, adding it on first sight.
+fn intern<'a>(index: &mut FxHashMap<&'a str, u32>, book: &mut CodeBook, code: &'a str) -> u32 {
+    *index.entry(code).or_insert_with(|| {
+        book.codes.push(code.to_string());
+        (book.codes.len() - 1) as u32
+    })
+}
+
+fn is_sorted_by_row(df: &DataFrame) -> bool {
+    let Ok(rows) = df.column(ROW).and_then(|c| c.idx().cloned()) else {
+        return true;
+    };
+    let mut prev: Option<IdxSize> = None;
+    for v in rows.into_no_null_iter() {
+        if prev.is_some_and(|p| v < p) {
+            return false;
+        }
+        prev = Some(v);
+    }
+    true
+}
+
+fn str_col<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<Option<&'a StringChunked>> {
+    match df.column(name) {
+        Ok(c) => c.str().map(Some).map_err(|e| AuditError::engine(path, e)),
+        Err(_) => Ok(None),
+    }
+}
+
+fn values_of<T: PolarsNumericType>(
+    df: &DataFrame,
+    name: &str,
+    path: &Path,
+    get: fn(&Column) -> PolarsResult<&ChunkedArray<T>>,
+) -> Result<Option<Vec<Option<T::Native>>>> {
+    match df.column(name) {
+        Ok(c) => Ok(Some(
+            get(c)
+                .map_err(|e| AuditError::engine(path, e))?
+                .iter()
+                .collect(),
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Whole-table checks (duplicates, catalogue) and interning into [`Cases`].
+fn assemble(
+    df: DataFrame,
+    path: &Path,
+    format: Format,
+    encoding: Option<TextEncoding>,
+    mapping: &ColumnMapping,
+    catalog: &Catalog,
+) -> Result<Ingested> {
+    let n = df.height();
+    let line_offset = match format {
+        Format::Csv => 2,
+        Format::Parquet => 1,
+    };
+    let rows: Vec<u64> = df
+        .column(ROW)
+        .and_then(|c| c.idx().cloned())
+        .map_err(|e| AuditError::engine(path, e))?
+        .into_no_null_iter()
+        .map(|r| r as u64 + line_offset)
+        .collect();
+    let need = |name: &str| -> Result<&StringChunked> {
+        str_col(&df, name, path)?
+            .ok_or_else(|| AuditError::engine(path, format!("column {name} vanished")))
+    };
+    let case_ids: Vec<Option<&str>> = need("case_id")?.iter().collect();
+    let hospital_ids: Vec<Option<&str>> = need("hospital_id")?.iter().collect();
+    let patient_ids: Vec<Option<&str>> = need("patient_id")?.iter().collect();
+    let group_codes: Vec<Option<&str>> = need("group_code")?.iter().collect();
+    let reasons: Vec<Option<&str>> = need(REASON)?.iter().collect();
+    let admit = values_of::<Int32Type>(&df, "admit_date", path, |c| c.i32())?.unwrap_or_default();
+    let discharge =
+        values_of::<Int32Type>(&df, "discharge_date", path, |c| c.i32())?.unwrap_or_default();
+    let cost = values_of::<Float64Type>(&df, "total_cost", path, |c| c.f64())?.unwrap_or_default();
+    let level = values_of::<Int32Type>(&df, "hospital_level", path, |c| c.i32())?;
+    let los = values_of::<UInt32Type>(&df, "los_days", path, |c| c.u32())?;
+    let disposition = values_of::<Int32Type>(&df, "discharge_disposition", path, |c| c.i32())?;
+    let planned = values_of::<Int32Type>(&df, "planned_readmission_31d", path, |c| c.i32())?;
+    let names: Option<Vec<Option<&str>>> =
+        str_col(&df, "hospital_name", path)?.map(|c| c.iter().collect());
+    let main_dx: Option<Vec<Option<&str>>> =
+        str_col(&df, "main_diagnosis", path)?.map(|c| c.iter().collect());
+    let secondary: Option<Vec<Option<&str>>> =
+        str_col(&df, "secondary_diagnoses", path)?.map(|c| c.iter().collect());
+
+    let mut stats = IngestStats {
+        path: path.to_path_buf(),
+        format,
+        encoding,
+        rows_read: n as u64,
+        rows_analysed: 0,
+        rows_rejected: 0,
+        rejected_by_column: BTreeMap::new(),
+        unreadable_optional_cells: BTreeMap::new(),
+        hospitals_with_conflicting_level: Vec::new(),
+        columns: mapping
+            .found
+            .iter()
+            .map(|(c, h)| (c.to_string(), h.clone()))
+            .collect(),
+        unknown_columns: mapping.unknown.clone(),
+    };
+    if let Some(w) = str_col(&df, WARN, path)? {
+        for cols in w.iter().flatten() {
+            for c in cols.split(',') {
+                *stats
+                    .unreadable_optional_cells
+                    .entry(c.to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    let mut rejects = Vec::new();
+    let mut keep: Vec<usize> = Vec::with_capacity(n);
+    let mut first_line: FxHashMap<&str, u64> = FxHashMap::default();
+    first_line.reserve(n);
+    let mut group_of: Vec<u32> = vec![NONE_U32; n];
+    for i in 0..n {
+        let case_id = case_ids[i].map(str::trim).unwrap_or("");
+        let reject = |column: &str, reason: String| Reject {
+            line: rows[i],
+            case_id: case_id.to_string(),
+            column: column.to_string(),
+            reason,
+        };
+        if let Some(r) = reasons[i] {
+            let (column, reason) = r.split_once(SEP).unwrap_or(("", r));
+            rejects.push(reject(column, reason.to_string()));
+            continue;
+        }
+        let code = group_codes[i].map(str::trim).unwrap_or("");
+        let Some(g) = catalog.lookup(code) else {
+            rejects.push(reject(
+                "group_code",
+                format!("group_code '{}' is not in the catalogue ({}); add it to --groups or regroup the case", shorten(code), catalog.source),
+            ));
+            continue;
+        };
+        if let Some(first) = first_line.get(case_id) {
+            rejects.push(reject(
+                "case_id",
+                format!(
+                    "duplicate case_id '{}' (first seen on line {first})",
+                    shorten(case_id)
+                ),
+            ));
+            continue;
+        }
+        first_line.insert(case_id, rows[i]);
+        group_of[i] = g;
+        keep.push(i);
+    }
+    drop(first_line);
+    stats.rows_rejected = rejects.len() as u64;
+    stats.rows_analysed = keep.len() as u64;
+    for r in &rejects {
+        *stats
+            .rejected_by_column
+            .entry(r.column.clone())
+            .or_default() += 1;
+    }
+    if keep.is_empty() {
+        let hint = rejects
+            .first()
+            .map(|r| format!(" (line {}: {})", r.line, r.reason))
+            .unwrap_or_default();
+        return Err(AuditError::input(
+            path,
+            "rows",
+            format!("no usable rows among {n} read{hint}; fix the rows listed in rejects.csv"),
+        ));
+    }
+
+    let m = keep.len();
+    let mut cases = Cases {
+        line: Vec::with_capacity(m),
+        case_id: TextColumn::with_capacity(m),
+        hospital: Vec::with_capacity(m),
+        patient: Vec::with_capacity(m),
+        admit: Vec::with_capacity(m),
+        discharge: Vec::with_capacity(m),
+        los: Vec::with_capacity(m),
+        group: Vec::with_capacity(m),
+        cost: Vec::with_capacity(m),
+        disposition: Vec::with_capacity(m),
+        planned: Vec::with_capacity(m),
+        ..Default::default()
+    };
+    let mut hospital_index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut level_votes: Vec<[u64; 4]> = Vec::new();
+    let mut patient_index: FxHashMap<&str, u32> = FxHashMap::default();
+    patient_index.reserve(m / 2);
+    let mut code_index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut secondary_items = Vec::new();
+    let mut secondary_offsets = Vec::with_capacity(m + 1);
+    secondary_offsets.push(0u32);
+    let mut main_diagnosis = Vec::with_capacity(m);
+    for &i in &keep {
+        cases.line.push(rows[i]);
+        cases.case_id.push(case_ids[i].map(str::trim).unwrap_or(""));
+        let hid = hospital_ids[i].map(str::trim).unwrap_or("");
+        let h = match hospital_index.get(hid) {
+            Some(&h) => h,
+            None => {
+                let h = cases.hospitals.len() as u32;
+                hospital_index.insert(hid, h);
+                cases.hospitals.push(Hospital {
+                    id: hid.to_string(),
+                    name: String::new(),
+                    level: None,
+                });
+                level_votes.push([0; 4]);
+                h
+            }
+        };
+        if let Some(levels) = &level {
+            if let Some(l) = levels[i] {
+                level_votes[h as usize][l as usize] += 1;
+            }
+        }
+        if let Some(names) = &names {
+            let hosp = &mut cases.hospitals[h as usize];
+            if hosp.name.is_empty() {
+                if let Some(nm) = names[i].map(str::trim) {
+                    hosp.name = nm.to_string();
+                }
+            }
+        }
+        cases.hospital.push(h);
+        let pid = patient_ids[i].map(str::trim).unwrap_or("");
+        let next = patient_index.len() as u32;
+        cases
+            .patient
+            .push(*patient_index.entry(pid).or_insert(next));
+        let (a, d) = (admit[i].unwrap_or(0), discharge[i].unwrap_or(0));
+        cases.admit.push(a);
+        cases.discharge.push(d);
+        let given = los.as_ref().and_then(|l| l[i]);
+        cases
+            .los
+            .push(given.unwrap_or_else(|| ((d - a).max(1)) as u32));
+        cases.group.push(group_of[i]);
+        cases.cost.push(cost[i].unwrap_or(0.0));
+        cases.disposition.push(
+            disposition
+                .as_ref()
+                .and_then(|v| v[i])
+                .map_or(0, |x| x as u8),
+        );
+        cases
+            .planned
+            .push(planned.as_ref().and_then(|v| v[i]).is_some_and(|x| x == 1));
+        let mdx = main_dx
+            .as_ref()
+            .and_then(|v| v[i])
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        main_diagnosis.push(match mdx {
+            Some(code) => intern(&mut code_index, &mut cases.codes, code),
+            None => NONE_U32,
+        });
+        if let Some(sec) = secondary.as_ref().and_then(|v| v[i]) {
+            for code in values::split_codes(sec) {
+                secondary_items.push(intern(&mut code_index, &mut cases.codes, code));
+            }
+        }
+        secondary_offsets.push(secondary_items.len() as u32);
+    }
+    cases.n_patients = patient_index.len();
+    cases.main_diagnosis = main_diagnosis;
+    cases.secondary = CodeLists {
+        items: secondary_items,
+        offsets: secondary_offsets,
+    };
+    for (h, votes) in cases.hospitals.iter_mut().zip(&level_votes) {
+        let distinct = votes.iter().filter(|v| **v > 0).count();
+        // Most frequent level; ties go to the higher level (documented in the README).
+        h.level = (1..=3u8)
+            .rev()
+            .max_by_key(|l| votes[*l as usize])
+            .filter(|l| votes[*l as usize] > 0);
+        if distinct > 1 {
+            stats.hospitals_with_conflicting_level.push(h.id.clone());
+        }
+    }
+    for (k, fee) in FEE_COLUMNS.iter().enumerate() {
+        let col = values_of::<Float32Type>(&df, fee, path, |c| c.f32())?;
+        cases
+            .fees
+            .push(col.map(|v| keep.iter().map(|&i| v[i].unwrap_or(0.0)).collect()));
+        debug_assert!(k < FEE_COLUMNS.len());
+    }
+    for (canonical, _) in &mapping.found {
+        cases.has_column.insert(canonical.to_string(), true);
+    }
+    Ok(Ingested {
+        cases,
+        rejects,
+        stats,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_problems_name_the_first_column_and_every_problem() {
+        let names = CHECKED;
+        let ok = [
+            Some("C1"),
+            Some("H1"),
+            Some("P1"),
+            Some("2024-01-02"),
+            Some("2024-01-05"),
+            Some("ES31"),
+            Some("1000"),
+        ];
+        assert_eq!(row_problems(&names, &ok), None);
+        let mut bad = ok;
+        bad[3] = Some("2024-13-01");
+        bad[6] = Some("-5");
+        let r = row_problems(&names, &bad).unwrap();
+        let (col, msg) = r.split_once(SEP).unwrap();
+        assert_eq!(col, "admit_date");
+        assert!(
+            msg.contains("admit_date '2024-13-01' is not a date")
+                && msg.contains("total_cost '-5' is negative"),
+            "{msg}"
+        );
+        let mut before = ok;
+        before[4] = Some("2024-01-01");
+        let r = row_problems(&names, &before).unwrap();
+        assert!(
+            r.starts_with("discharge_date") && r.contains("is before admit_date 2024-01-02"),
+            "{r}"
+        );
+        let mut empty = ok;
+        empty[2] = Some("  ");
+        assert!(
+            row_problems(&names, &empty)
+                .unwrap()
+                .contains("patient_id is empty (required)")
+        );
+    }
+}

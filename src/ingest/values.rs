@@ -1,0 +1,197 @@
+//! Parsers for single cell values, as settlement exports write them.
+//!
+//! Each returns `Err(reason)` with a short phrase that goes into `rejects.csv`, so a coder
+//! reading the reject knows what to fix. Pure functions, unit-tested on each accepted form.
+
+use chrono::{Datelike, NaiveDate};
+
+/// Days since 1970-01-01, the internal date representation (compact and cheap to subtract).
+pub type Day = i32;
+
+/// A date in one of the accepted forms: `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD`, each
+/// optionally followed by a time part (`2024-01-05 08:30:00`, `2024-01-05T08:30`,
+/// `20240105083000`). Returns days since 1970-01-01.
+pub fn parse_date(raw: &str) -> Result<Day, &'static str> {
+    const WHY: &str = "is not a date (use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)";
+    let s = raw.trim();
+    let b = s.as_bytes();
+    let (y, m, d) = if b.len() >= 10 && (b[4] == b'-' || b[4] == b'/') && b[7] == b[4] {
+        if b.len() > 10 && !matches!(b[10], b' ' | b'T') {
+            return Err(WHY);
+        }
+        (&s[0..4], &s[5..7], &s[8..10])
+    } else if b.len() >= 8 && b[..8].iter().all(u8::is_ascii_digit) {
+        if b.len() > 8 && !(b.len() == 14 && b.iter().all(u8::is_ascii_digit)) && b[8] != b' ' {
+            return Err(WHY);
+        }
+        (&s[0..4], &s[4..6], &s[6..8])
+    } else {
+        return Err(WHY);
+    };
+    let num = |t: &str| -> Result<u32, &'static str> {
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse::<u32>().map_err(|_| WHY)
+        } else {
+            Err(WHY)
+        }
+    };
+    let date = NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?).ok_or(WHY)?;
+    Ok(date.num_days_from_ce() - EPOCH_FROM_CE)
+}
+
+/// `NaiveDate(1970-01-01).num_days_from_ce()`.
+const EPOCH_FROM_CE: i32 = 719_163;
+
+/// The calendar date of a [`Day`].
+pub fn day_to_date(day: Day) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(day + EPOCH_FROM_CE).unwrap_or(NaiveDate::MIN)
+}
+
+/// Formats a [`Day`] as `YYYY-MM-DD`.
+pub fn format_day(day: Day) -> String {
+    day_to_date(day).format("%Y-%m-%d").to_string()
+}
+
+/// The calendar year of a [`Day`].
+pub fn year_of(day: Day) -> i32 {
+    day_to_date(day).year()
+}
+
+/// Days since epoch for a calendar date, for tests and period bounds.
+pub fn day_of(y: i32, m: u32, d: u32) -> Option<Day> {
+    NaiveDate::from_ymd_opt(y, m, d).map(|x| x.num_days_from_ce() - EPOCH_FROM_CE)
+}
+
+/// Money in yuan: tolerates a leading `¥`/`￥`, thousands separators and surrounding spaces.
+/// Negative amounts parse (the caller decides whether they are allowed).
+pub fn parse_money(raw: &str) -> Result<f64, &'static str> {
+    const WHY: &str = "is not an amount in yuan";
+    let s = raw.trim().trim_start_matches(['¥', '￥']).trim();
+    let cleaned: String = s.chars().filter(|c| *c != ',' && *c != '，').collect();
+    let v: f64 = cleaned.parse().map_err(|_| WHY)?;
+    if v.is_finite() { Ok(v) } else { Err(WHY) }
+}
+
+/// A hospital level: `1`/`2`/`3`, `一级`/`二级`/`三级` (also `一`/`二`/`三`, `1级`).
+pub fn parse_level(raw: &str) -> Result<u8, &'static str> {
+    const WHY: &str = "is not a hospital level (use 1, 2, 3 or 一级, 二级, 三级)";
+    let s = raw.trim().trim_end_matches('级').trim_end_matches("医院");
+    match s {
+        "1" | "一" => Ok(1),
+        "2" | "二" => Ok(2),
+        "3" | "三" => Ok(3),
+        _ => Err(WHY),
+    }
+}
+
+/// A non-negative whole number of days (`7`, `7.0`).
+pub fn parse_days(raw: &str) -> Result<u32, &'static str> {
+    const WHY: &str = "is not a whole number of days";
+    let s = raw.trim();
+    if let Ok(v) = s.parse::<u32>() {
+        return Ok(v);
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.fract() == 0.0 && v < 100_000.0 => Ok(v as u32),
+        _ => Err(WHY),
+    }
+}
+
+/// A 0/1 flag; also accepts `是`/`否`, `Y`/`N`, `true`/`false`.
+pub fn parse_flag(raw: &str) -> Result<bool, &'static str> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "是" | "y" | "yes" | "true" => Ok(true),
+        "0" | "否" | "n" | "no" | "false" => Ok(false),
+        _ => Err("is not a 0/1 flag"),
+    }
+}
+
+/// Discharge disposition code 1, 2, 3, 4, 5 or 9 (离院方式).
+pub fn parse_disposition(raw: &str) -> Result<u8, &'static str> {
+    match raw.trim() {
+        "1" => Ok(1),
+        "2" => Ok(2),
+        "3" => Ok(3),
+        "4" => Ok(4),
+        "5" => Ok(5),
+        "9" => Ok(9),
+        _ => Err("is not a discharge disposition (1, 2, 3, 4, 5 or 9)"),
+    }
+}
+
+/// Splits a list of codes on `;`, `,`, `|`, `；`, `，` or white space, skipping empties.
+pub fn split_codes(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(|c: char| matches!(c, ';' | ',' | '|' | '；' | '，') || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_accepted_date_form_gives_the_same_day() {
+        let want = day_of(2024, 1, 5).unwrap();
+        for s in [
+            "2024-01-05",
+            "2024/01/05",
+            "20240105",
+            "2024-01-05 08:30:00",
+            "2024-01-05T08:30",
+            "2024/01/05 23:59",
+            "20240105083000",
+            " 2024-01-05 ",
+        ] {
+            assert_eq!(parse_date(s), Ok(want), "{s}");
+        }
+        assert_eq!(day_of(1970, 1, 1), Some(0));
+        assert_eq!(format_day(want), "2024-01-05");
+        assert_eq!(year_of(want), 2024);
+    }
+
+    #[test]
+    fn impossible_or_malformed_dates_are_refused() {
+        for s in [
+            "2024-13-01",
+            "2024-02-30",
+            "2024-1-5",
+            "05/01/2024",
+            "",
+            "abc",
+            "2024-01-05x",
+        ] {
+            assert!(parse_date(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn money_tolerates_yuan_sign_and_thousands_separators() {
+        assert_eq!(parse_money("¥12,345.60"), Ok(12345.6));
+        assert_eq!(parse_money(" 980 "), Ok(980.0));
+        assert_eq!(parse_money("-5"), Ok(-5.0));
+        assert!(parse_money("12.3.4").is_err());
+        assert!(parse_money("NaN").is_err());
+    }
+
+    #[test]
+    fn levels_in_digits_and_chinese() {
+        assert_eq!(parse_level("三级"), Ok(3));
+        assert_eq!(parse_level("2"), Ok(2));
+        assert_eq!(parse_level("一"), Ok(1));
+        assert!(parse_level("4").is_err());
+    }
+
+    #[test]
+    fn days_flags_dispositions_and_code_lists() {
+        assert_eq!(parse_days("7"), Ok(7));
+        assert_eq!(parse_days("7.0"), Ok(7));
+        assert!(parse_days("-1").is_err());
+        assert!(parse_days("2.5").is_err());
+        assert_eq!(parse_flag("是"), Ok(true));
+        assert_eq!(parse_flag("0"), Ok(false));
+        assert_eq!(parse_disposition("5"), Ok(5));
+        assert!(parse_disposition("6").is_err());
+        let codes: Vec<&str> = split_codes("I10.x00; E11.900|J18.9 , N18.5").collect();
+        assert_eq!(codes, vec!["I10.x00", "E11.900", "J18.9", "N18.5"]);
+    }
+}

@@ -4,7 +4,15 @@
 //! ingest → derive → indicators → compare → score/rank → report.
 
 pub mod catalog;
+pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod derive;
 pub mod error;
 pub mod ingest;
+pub mod output;
+pub mod period;
+pub mod reference;
+pub mod run;
 pub mod schema;
+pub mod stats;

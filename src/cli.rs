@@ -1,0 +1,95 @@
+//! Command-line types (clap derive). `main` parses these and calls the library.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Audits hospitals paid by DRG/DIP case groups under a regional budget.
+#[derive(Debug, Parser)]
+#[command(name = "drg-audit", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the bundled sample region and audit it into reports/demo/.
+    Demo(DemoArgs),
+    /// Audit a region's case table.
+    Run(RunArgs),
+    /// Write a synthetic region with known gaming (cases.csv, groups.csv, truth files).
+    Generate(GenerateArgs),
+    /// Time ingest and derived fields on generated data (N cases).
+    Bench(BenchArgs),
+}
+
+/// `demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Output folder.
+    #[arg(long, default_value = "reports/demo")]
+    pub out: PathBuf,
+    /// Scheme of the sample region.
+    #[arg(long, default_value = "drg", value_parser = ["drg", "dip"])]
+    pub scheme: String,
+}
+
+/// `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Case table, CSV (UTF-8 or GB18030) or Parquet.
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// Group catalogue CSV; default: the bundled CHS-DRG weights (Harbin 2024).
+    #[arg(long)]
+    pub groups: Option<PathBuf>,
+    /// Region configuration (TOML).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Preset to use without --config: drg-points or dip-national.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Audited period: a year (2024) or a range (2024-01-01..2024-06-30).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Output folder (replaced atomically at the end).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Random seed.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Approximate stays per year.
+    #[arg(long, default_value_t = 60_000)]
+    pub cases_per_year: usize,
+    /// drg or dip.
+    #[arg(long, default_value = "drg", value_parser = ["drg", "dip"])]
+    pub scheme: String,
+    /// Write Chinese column labels instead of canonical names.
+    #[arg(long)]
+    pub chinese_headers: bool,
+    /// Write GB18030/GBK instead of UTF-8.
+    #[arg(long)]
+    pub gbk: bool,
+}
+
+/// `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Stays to generate (total over two years).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub cases: usize,
+    /// Working folder for the generated data (reused when present).
+    #[arg(long, default_value = "target/bench-data")]
+    pub dir: PathBuf,
+}

@@ -1,0 +1,354 @@
+//! Derived case fields, computed once: period, benchmark, multiplier, band, points, LOS
+//! ratio, family, severity, CC/MCC counts and readmission links.
+//!
+//! Formulas (both presets share them; the numbers come from [`RegionConfig`]):
+//! - multiplier = total cost / benchmark cost of the case's group at its hospital's level;
+//! - band: low if multiplier < `multiplier.low`; high if multiplier ≥ the high threshold for
+//!   the group's weight; extreme (expert review) if `extreme` > 0 and multiplier > extreme;
+//! - base points = weight × `points.per_weight` × level coefficient;
+//! - points: normal = base; low = base × multiplier; high and extreme =
+//!   base × (1 + multiplier − threshold) (DIP: score × (ratio − 2 + 1); DRG: base + base ×
+//!   (ratio − threshold)).
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::config::RegionConfig;
+use crate::error::Result;
+use crate::ingest::{Cases, NONE_U32};
+use crate::period::{self, PeriodTag, Periods};
+use crate::reference;
+
+mod benchmark;
+pub use benchmark::{BenchmarkSource, Benchmarks};
+
+/// Multiplier band (倍率区间).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Band {
+    /// Below the low threshold (低倍率).
+    Low,
+    /// Between the thresholds.
+    Normal,
+    /// At or above the high threshold (高倍率).
+    High,
+    /// Above the expert-review ratio (特病单议).
+    Extreme,
+}
+
+impl Band {
+    /// All bands in order.
+    pub const ALL: [Band; 4] = [Band::Low, Band::Normal, Band::High, Band::Extreme];
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Low => "low",
+            Band::Normal => "normal",
+            Band::High => "high",
+            Band::Extreme => "extreme",
+        }
+    }
+}
+
+/// Where the point value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointValue {
+    /// Yuan per point.
+    pub yuan_per_point: f64,
+    /// `configured`, `budget` (budget / total points) or `derived` (total cost / total points).
+    pub source: String,
+    /// Total points of the audited period.
+    pub total_points: f64,
+}
+
+/// Per-case derived fields, aligned with [`Cases`].
+#[derive(Debug, Clone)]
+pub struct DerivedCases {
+    /// The periods chosen.
+    pub periods: Periods,
+    /// Period of each case.
+    pub period: Vec<PeriodTag>,
+    /// Peer-group level index of each case (0 = unknown level, else 1/2/3).
+    pub level: Vec<u8>,
+    /// Family index (catalogue families).
+    pub family: Vec<u32>,
+    /// Severity (1/3/5/9/0).
+    pub severity: Vec<u8>,
+    /// Group weight.
+    pub weight: Vec<f64>,
+    /// cost / benchmark cost.
+    pub multiplier: Vec<f64>,
+    /// Multiplier band.
+    pub band: Vec<Band>,
+    /// Points under the configured scheme.
+    pub points: Vec<f64>,
+    /// LOS / benchmark LOS.
+    pub los_ratio: Vec<f64>,
+    /// Number of secondary diagnoses.
+    pub n_secondary: Vec<u16>,
+    /// Secondary diagnoses that are CC (including MCC).
+    pub n_cc: Vec<u16>,
+    /// Secondary diagnoses that are MCC.
+    pub n_mcc: Vec<u16>,
+    /// The same patient's previous stay (any hospital), [`NONE_U32`] if none.
+    pub prev_stay: Vec<u32>,
+    /// Days from the previous discharge to this admission (`i32::MAX` if none).
+    pub days_since_prev: Vec<i32>,
+    /// Benchmarks used.
+    pub benchmarks: Benchmarks,
+    /// The point value.
+    pub point_value: PointValue,
+    /// Secondary codes not in the ICD-10 dictionary (distinct codes).
+    pub unknown_codes: usize,
+}
+
+impl DerivedCases {
+    /// Number of cases.
+    pub fn len(&self) -> usize {
+        self.band.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.band.is_empty()
+    }
+    /// Whether case `i` was admitted within `window` days of the same patient's discharge from
+    /// the same hospital.
+    pub fn is_readmission(&self, cases: &Cases, i: usize, window: u32) -> bool {
+        let p = self.prev_stay[i];
+        p != NONE_U32
+            && self.days_since_prev[i] <= window as i32
+            && cases.hospital[p as usize] == cases.hospital[i]
+    }
+}
+
+/// Level index for peer grouping (0 = unknown).
+pub fn level_index(level: Option<u8>) -> u8 {
+    level.unwrap_or(0)
+}
+
+/// Computes every derived field.
+pub fn derive(cases: &Cases, catalog: &Catalog, config: &RegionConfig) -> Result<DerivedCases> {
+    let periods = period::choose(&cases.discharge, config.periods.audited.as_deref())?;
+    let n = cases.len();
+    let period: Vec<PeriodTag> = cases
+        .discharge
+        .par_iter()
+        .map(|d| periods.tag(*d))
+        .collect();
+    let level: Vec<u8> = cases
+        .hospital
+        .iter()
+        .map(|h| level_index(cases.hospitals[*h as usize].level))
+        .collect();
+    let groups = &catalog.groups;
+    let family: Vec<u32> = cases
+        .group
+        .iter()
+        .map(|g| groups[*g as usize].family)
+        .collect();
+    let severity: Vec<u8> = cases
+        .group
+        .iter()
+        .map(|g| groups[*g as usize].severity)
+        .collect();
+    let weight: Vec<f64> = cases
+        .group
+        .iter()
+        .map(|g| groups[*g as usize].weight)
+        .collect();
+    let benchmarks =
+        Benchmarks::compute(cases, catalog, &period, &level, config.benchmark.min_cases);
+
+    let rules = &config.multiplier;
+    let coef = &config.points.level_coefficient;
+    let mut multiplier = vec![0.0; n];
+    let mut band = vec![Band::Normal; n];
+    let mut points = vec![0.0; n];
+    let mut los_ratio = vec![0.0; n];
+    multiplier
+        .par_iter_mut()
+        .zip(band.par_iter_mut())
+        .zip(points.par_iter_mut())
+        .zip(los_ratio.par_iter_mut())
+        .enumerate()
+        .for_each(|(i, (((m, b), p), lr))| {
+            let g = cases.group[i];
+            let lv = level[i];
+            let bench = benchmarks.cost(g, lv);
+            *m = if bench > 0.0 {
+                cases.cost[i] / bench
+            } else {
+                1.0
+            };
+            let w = weight[i];
+            let threshold = rules.high_threshold(w);
+            *b = band_of(*m, rules.low, threshold, rules.extreme);
+            let base = w
+                * config.points.per_weight
+                * coef.for_level(cases.hospitals[cases.hospital[i] as usize].level);
+            *p = points_of(base, *m, *b, threshold);
+            let bl = benchmarks.los(g, lv);
+            *lr = if bl > 0.0 {
+                cases.los[i] as f64 / bl
+            } else {
+                1.0
+            };
+        });
+
+    let (n_secondary, n_cc, n_mcc, unknown_codes) = count_cc(cases);
+    let (prev_stay, days_since_prev) = link_readmissions(cases);
+    let point_value = point_value(config, &period, &points, &cases.cost);
+    Ok(DerivedCases {
+        periods,
+        period,
+        level,
+        family,
+        severity,
+        weight,
+        multiplier,
+        band,
+        points,
+        los_ratio,
+        n_secondary,
+        n_cc,
+        n_mcc,
+        prev_stay,
+        days_since_prev,
+        benchmarks,
+        point_value,
+        unknown_codes,
+    })
+}
+
+/// The band of a multiplier.
+pub fn band_of(multiplier: f64, low: f64, high: f64, extreme: f64) -> Band {
+    if multiplier < low {
+        Band::Low
+    } else if extreme > 0.0 && multiplier > extreme {
+        Band::Extreme
+    } else if multiplier >= high {
+        Band::High
+    } else {
+        Band::Normal
+    }
+}
+
+/// Points of a case from its base points, multiplier and band.
+pub fn points_of(base: f64, multiplier: f64, band: Band, high_threshold: f64) -> f64 {
+    match band {
+        Band::Low => base * multiplier,
+        Band::Normal => base,
+        Band::High | Band::Extreme => base * (1.0 + multiplier - high_threshold),
+    }
+}
+
+fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
+    let flags: Vec<reference::CcFlags> = cases
+        .codes
+        .codes
+        .iter()
+        .map(|c| reference::cc_flags(c))
+        .collect();
+    let unknown = flags.iter().filter(|f| !f.known).count();
+    let n = cases.len();
+    let mut n_secondary = Vec::with_capacity(n);
+    let mut n_cc = Vec::with_capacity(n);
+    let mut n_mcc = Vec::with_capacity(n);
+    for i in 0..n {
+        let list = cases.secondary.of(i);
+        n_secondary.push(list.len().min(u16::MAX as usize) as u16);
+        n_cc.push(list.iter().filter(|k| flags[**k as usize].cc).count() as u16);
+        n_mcc.push(list.iter().filter(|k| flags[**k as usize].mcc).count() as u16);
+    }
+    (n_secondary, n_cc, n_mcc, unknown)
+}
+
+/// Links each stay to the same patient's previous stay (by admission, then discharge, then
+/// input line, so ties resolve the same way every run).
+pub fn link_readmissions(cases: &Cases) -> (Vec<u32>, Vec<i32>) {
+    let n = cases.len();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.par_sort_unstable_by_key(|&i| {
+        let i = i as usize;
+        (
+            cases.patient[i],
+            cases.admit[i],
+            cases.discharge[i],
+            cases.line[i],
+        )
+    });
+    let mut prev = vec![NONE_U32; n];
+    let mut gap = vec![i32::MAX; n];
+    for w in order.windows(2) {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        if cases.patient[a] == cases.patient[b] {
+            prev[b] = a as u32;
+            gap[b] = cases.admit[b] - cases.discharge[a];
+        }
+    }
+    (prev, gap)
+}
+
+fn point_value(
+    config: &RegionConfig,
+    period: &[PeriodTag],
+    points: &[f64],
+    cost: &[f64],
+) -> PointValue {
+    let (mut total_points, mut total_cost) = (0.0, 0.0);
+    for i in 0..points.len() {
+        if period[i] == PeriodTag::Audited {
+            total_points += points[i];
+            total_cost += cost[i];
+        }
+    }
+    let pv = &config.point_value;
+    let safe = |x: f64| {
+        if total_points > 0.0 {
+            x / total_points
+        } else {
+            0.0
+        }
+    };
+    let (yuan_per_point, source) = match (pv.value_yuan, pv.budget_yuan) {
+        (Some(v), _) => (v, "configured"),
+        (None, Some(b)) => (safe(b), "budget"),
+        (None, None) => (safe(total_cost), "derived"),
+    };
+    PointValue {
+        yuan_per_point,
+        source: source.into(),
+        total_points,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_follow_the_thresholds() {
+        // DRG preset: low 0.4, high 3.0 for RW <= 1.
+        assert_eq!(band_of(0.39, 0.4, 3.0, 0.0), Band::Low);
+        assert_eq!(band_of(0.4, 0.4, 3.0, 0.0), Band::Normal);
+        assert_eq!(band_of(3.0, 0.4, 3.0, 0.0), Band::High);
+        // DIP: above 5 goes to expert review.
+        assert_eq!(band_of(5.1, 0.5, 2.0, 5.0), Band::Extreme);
+        assert_eq!(band_of(4.9, 0.5, 2.0, 5.0), Band::High);
+    }
+
+    #[test]
+    fn points_formulas_of_both_presets_by_hand() {
+        // DRG: RW 1.2, 100 points per weight, tertiary coefficient 1.0 -> base 120.
+        let base = 1.2 * 100.0 * 1.0;
+        assert_eq!(points_of(base, 1.1, Band::Normal, 2.0), 120.0);
+        // Low: 120 x 0.3 = 36.
+        assert!((points_of(base, 0.3, Band::Low, 2.0) - 36.0).abs() < 1e-9);
+        // High at RW in (1, 2]: threshold 2; ratio 2.5 -> 120 + 120 x 0.5 = 180.
+        assert!((points_of(base, 2.5, Band::High, 2.0) - 180.0).abs() < 1e-9);
+        // DIP: score 800, ratio 3 -> 800 x (3 - 2 + 1) = 1600; ratio 0.25 -> 200.
+        assert!((points_of(800.0, 3.0, Band::High, 2.0) - 1600.0).abs() < 1e-9);
+        assert!((points_of(800.0, 0.25, Band::Low, 2.0) - 200.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,185 @@
+//! The `run` command: ingest → derive → (detectors) → outputs, with timings.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::catalog::Catalog;
+use crate::config::RegionConfig;
+use crate::derive::{self, DerivedCases};
+use crate::error::Result;
+use crate::ingest::{self, Ingested};
+use crate::output::summary::{self, CatalogueSummary, InputFile, RowCounts, Summary};
+use crate::output::{self, OutputDir};
+
+/// What `run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Case table (CSV or Parquet).
+    pub cases: PathBuf,
+    /// Group catalogue; `None` = the bundled CHS-DRG catalogue.
+    pub groups: Option<PathBuf>,
+    /// Region config file; `None` = preset.
+    pub config: Option<PathBuf>,
+    /// Preset to start from when no config file is given.
+    pub preset: Option<String>,
+    /// Audited period override (`2024` or a date range).
+    pub period: Option<String>,
+    /// Output folder.
+    pub out: PathBuf,
+}
+
+/// The analysed region, held in memory between stages.
+pub struct Analysis {
+    /// Effective configuration.
+    pub config: RegionConfig,
+    /// Catalogue.
+    pub catalog: Catalog,
+    /// Ingested cases and rejects.
+    pub ingested: Ingested,
+    /// Derived fields.
+    pub derived: DerivedCases,
+    /// Stage timings.
+    pub timings_ms: BTreeMap<&'static str, u64>,
+}
+
+/// Resolves the configuration: file, else preset, else DRG points; `--period` wins.
+pub fn load_config(opts: &RunOptions) -> Result<RegionConfig> {
+    let mut config = match (&opts.config, &opts.preset) {
+        (Some(path), _) => RegionConfig::from_file(path)?,
+        (None, Some(name)) => RegionConfig::preset(name)?,
+        (None, None) => RegionConfig::default_drg(),
+    };
+    if let Some(p) = &opts.period {
+        config.periods.audited = Some(p.clone());
+    }
+    Ok(config)
+}
+
+/// Reads and derives: everything up to the detectors.
+pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
+    let mut timings_ms = BTreeMap::new();
+    let t = Instant::now();
+    let config = load_config(opts)?;
+    let catalog = match &opts.groups {
+        Some(p) => Catalog::from_file(p, &config)?,
+        None => Catalog::bundled(&config)?,
+    };
+    timings_ms.insert("catalogue", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    let ingested = ingest::read_cases(&opts.cases, &catalog)?;
+    timings_ms.insert("ingest", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    let derived = derive::derive(&ingested.cases, &catalog, &config)?;
+    timings_ms.insert("derive", t.elapsed().as_millis() as u64);
+    Ok(Analysis {
+        config,
+        catalog,
+        ingested,
+        derived,
+        timings_ms,
+    })
+}
+
+/// Runs the audit and writes the outputs; returns the output folder.
+pub fn run(opts: &RunOptions) -> Result<PathBuf> {
+    let start = Instant::now();
+    let out = OutputDir::create(&opts.out)?;
+    let mut analysis = analyse(opts)?;
+    let t = Instant::now();
+    let mut inputs = vec![InputFile::hash("cases", &opts.cases)?];
+    if let Some(g) = &opts.groups {
+        inputs.push(InputFile::hash("groups", g)?);
+    }
+    if let Some(c) = &opts.config {
+        inputs.push(InputFile::hash("config", c)?);
+    }
+    analysis
+        .timings_ms
+        .insert("hash_inputs", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    let Analysis {
+        config,
+        catalog,
+        ingested,
+        derived,
+        mut timings_ms,
+    } = analysis;
+    out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
+    let summary = build_summary(
+        inputs,
+        &config,
+        &catalog,
+        &ingested,
+        &derived,
+        timings_ms.clone(),
+    );
+    out.write(
+        "report.html",
+        output::dataquality::page(&summary, &ingested.rejects),
+    )?;
+    timings_ms.insert("write", t.elapsed().as_millis() as u64);
+    timings_ms.insert("total", start.elapsed().as_millis() as u64);
+    let summary = Summary {
+        timings_ms,
+        ..summary
+    };
+    out.write("summary.json", json(&summary)?)?;
+    out.commit()
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| crate::error::AuditError::Usage(format!("cannot serialise summary: {e}")))
+}
+
+/// Assembles `summary.json`.
+pub fn build_summary(
+    inputs: Vec<InputFile>,
+    config: &RegionConfig,
+    catalog: &Catalog,
+    ingested: &Ingested,
+    derived: &DerivedCases,
+    timings_ms: BTreeMap<&'static str, u64>,
+) -> Summary {
+    let s = &ingested.stats;
+    let group_rejects = s.rejected_by_column.get("group_code").copied().unwrap_or(0);
+    let cases = &ingested.cases;
+    Summary {
+        software: "drg-audit",
+        version: env!("CARGO_PKG_VERSION"),
+        inputs,
+        rows: RowCounts {
+            read: s.rows_read,
+            analysed: s.rows_analysed,
+            rejected: s.rows_rejected,
+            reconciles: s.rows_read == s.rows_analysed + s.rows_rejected,
+            by_period: summary::by_period(derived),
+        },
+        ingest: s.clone(),
+        periods: derived.periods.clone(),
+        hospitals: cases.hospitals.len(),
+        patients: cases.n_patients,
+        catalogue: CatalogueSummary {
+            source: catalog.source.clone(),
+            groups: catalog.groups.len(),
+            families: catalog.families.len(),
+            derived_family: catalog.derived_family,
+            derived_severity: catalog.derived_severity,
+            groups_used: summary::groups_used(cases, catalog.groups.len()),
+            grouping_coverage: 1.0 - group_rejects as f64 / s.rows_read.max(1) as f64,
+        },
+        benchmarks: derived.benchmarks.cases_by_source.clone(),
+        point_value: derived.point_value.clone(),
+        band_mix: summary::band_mix(derived),
+        unknown_diagnosis_codes: derived.unknown_codes,
+        config: config.clone(),
+        timings_ms,
+    }
+}
+
+/// The path of a file inside a finished run folder.
+pub fn output_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}

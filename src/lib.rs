@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod derive;
 pub mod error;
+pub mod generate;
 pub mod ingest;
 pub mod output;
 pub mod period;

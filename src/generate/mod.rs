@@ -1,0 +1,300 @@
+//! Synthetic region generator: the project's test bench and demo data.
+//!
+//! [`generate`] writes a pooling region (统筹区) of hospitals at three levels over
+//! several settlement years, with honest confounders and gaming injected at known
+//! hospitals, plus the ground truth needed to score an audit run:
+//!
+//! - `cases.csv`: one row per inpatient stay, in the columns of CONTRACT §1;
+//! - `groups.csv`: the DRG or DIP catalogue (no benchmark cost: the analyzer derives
+//!   it from the baseline year, as DIP rules do);
+//! - `truth_hospitals.csv`: the role of every hospital;
+//! - `truth_cases.csv`: every stay that gaming created or altered.
+//!
+//! The catalogue is built from the real Harbin 2024 CHS-DRG weights and the ICD-10 →
+//! ADRG / CC / MCC dictionary in `data/reference/`, embedded at compile time.
+//! Everything is a pure function of [`GenerateOptions`]: the same options give
+//! byte-identical files, because each hospital draws from its own ChaCha8 stream and
+//! nothing iterates a hash map on the way to the output.
+
+mod cases;
+mod catalog;
+mod gaming;
+mod hospitals;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// DRG low-multiplier threshold: a case below 0.4 × benchmark is a low-multiplier case.
+pub const LOW_THRESHOLD_DRG: f64 = 0.4;
+/// DIP low-multiplier threshold (national rule: below 0.5 × benchmark).
+pub const LOW_THRESHOLD_DIP: f64 = 0.5;
+/// DRG high-multiplier threshold for groups with RW ≤ 1.
+pub const HIGH_THRESHOLD_DRG_LIGHT: f64 = 3.0;
+/// DRG high-multiplier threshold for groups with 1 < RW ≤ 2.
+pub const HIGH_THRESHOLD_DRG_MEDIUM: f64 = 2.0;
+/// DRG high-multiplier threshold for groups with RW > 2.
+pub const HIGH_THRESHOLD_DRG_HEAVY: f64 = 1.5;
+/// DIP high-multiplier threshold (national rule: above 2.0 × benchmark).
+pub const HIGH_THRESHOLD_DIP: f64 = 2.0;
+
+/// The DRG high-multiplier threshold for a group of relative weight `rw`, graded as
+/// many cities do (heavier groups have less room for a natural cost tail).
+pub fn high_threshold_drg(rw: f64) -> f64 {
+    if rw <= 1.0 {
+        HIGH_THRESHOLD_DRG_LIGHT
+    } else if rw <= 2.0 {
+        HIGH_THRESHOLD_DRG_MEDIUM
+    } else {
+        HIGH_THRESHOLD_DRG_HEAVY
+    }
+}
+
+/// Payment scheme of the generated region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// CHS-DRG groups (4-character codes, severity suffix 1/3/5/9).
+    Drg,
+    /// DIP packets: diagnosis category + treatment, scored in points (分值).
+    Dip,
+}
+
+/// Header labels of `cases.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderStyle {
+    /// The canonical snake_case names of CONTRACT §1.
+    Canonical,
+    /// The Chinese labels of CONTRACT §1, as a settlement-list export shows them.
+    Chinese,
+}
+
+/// Text encoding of the input-side files (`cases.csv`, `groups.csv`).
+///
+/// The truth files are always UTF-8: only the analyzer's inputs imitate a Chinese
+/// spreadsheet export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputEncoding {
+    /// UTF-8 without BOM.
+    Utf8,
+    /// GB18030 (a superset of GBK), as written by `encoding_rs::GB18030`.
+    Gbk,
+}
+
+/// A gaming behaviour the generator can inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GamingPattern {
+    /// 高套分组: one CC/MCC added (DRG) or a heavier treatment recorded (DIP), so the case
+    /// lands in the heavier sibling with the cost and stay of the lighter one.
+    Upcoding,
+    /// 分解住院: one episode billed as two stays 0–2 days apart.
+    SplitStays,
+    /// 低标入院: extra 1–2 day admissions in light medical groups.
+    LowStandardAdmission,
+    /// Cheap cases padded just over the low-multiplier threshold to earn full points.
+    LowThresholdPadding,
+    /// Costs padded just over the high-multiplier threshold (冲点).
+    HighPadding,
+}
+
+impl GamingPattern {
+    /// All patterns, in a fixed order.
+    pub const ALL: [GamingPattern; 5] = [
+        GamingPattern::Upcoding,
+        GamingPattern::SplitStays,
+        GamingPattern::LowStandardAdmission,
+        GamingPattern::LowThresholdPadding,
+        GamingPattern::HighPadding,
+    ];
+
+    /// The pattern's name in the truth files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GamingPattern::Upcoding => "upcoding",
+            GamingPattern::SplitStays => "split_stays",
+            GamingPattern::LowStandardAdmission => "low_standard_admission",
+            GamingPattern::LowThresholdPadding => "low_threshold_padding",
+            GamingPattern::HighPadding => "high_padding",
+        }
+    }
+
+    /// Parses [`GamingPattern::as_str`] output back.
+    pub fn parse(s: &str) -> Option<GamingPattern> {
+        GamingPattern::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Gaming injected at one hospital.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GamingSpec {
+    /// Hospital id from the generated roster (`H001` …).
+    pub hospital_id: String,
+    /// What the hospital does.
+    pub pattern: GamingPattern,
+    /// Pattern-specific strength in [0, 1]: share of eligible cases pushed up
+    /// (upcoding), share of stays split (split stays), extra admissions as a share of
+    /// volume (low-standard admission), share of sub-threshold cases padded (low
+    /// padding), share of cases with multiplier 1.2–threshold padded (high padding).
+    pub intensity: f64,
+    /// First discharge year in which the hospital games (earlier years are honest).
+    pub start_year: i32,
+}
+
+/// Options of [`generate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GenerateOptions {
+    /// Master seed; every hospital derives its own stream from it.
+    pub seed: u64,
+    /// Approximate total stays per year across the region (default 60,000).
+    pub cases_per_year: usize,
+    /// DRG or DIP catalogue.
+    pub scheme: Scheme,
+    /// Discharge years, strictly increasing; the first is the baseline, the last is
+    /// the audited year (default `[2023, 2024]`).
+    pub years: Vec<i32>,
+    /// Header labels of `cases.csv`.
+    pub header_style: HeaderStyle,
+    /// Encoding of `cases.csv` and `groups.csv`.
+    pub encoding: OutputEncoding,
+    /// Gaming to inject (default: [`default_gaming`] for the last default year).
+    pub gaming: Vec<GamingSpec>,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        let years = vec![2023, 2024];
+        let gaming = default_gaming(2024);
+        GenerateOptions {
+            seed: 42,
+            cases_per_year: 60_000,
+            scheme: Scheme::Drg,
+            years,
+            header_style: HeaderStyle::Canonical,
+            encoding: OutputEncoding::Utf8,
+            gaming,
+        }
+    }
+}
+
+/// The standard gaming set, all starting in `start_year`, at distinct non-confounder
+/// hospitals covering the three levels: two upcoders (one tertiary, one secondary),
+/// a splitter and a low-threshold padder (secondary), a low-standard admitter
+/// (primary) and a high padder (tertiary).
+pub fn default_gaming(start_year: i32) -> Vec<GamingSpec> {
+    let spec = |id: &str, pattern, intensity| GamingSpec {
+        hospital_id: id.to_string(),
+        pattern,
+        intensity,
+        start_year,
+    };
+    vec![
+        spec(hospitals::UPCODER_TERTIARY, GamingPattern::Upcoding, 0.30),
+        spec(hospitals::UPCODER_SECONDARY, GamingPattern::Upcoding, 0.30),
+        spec(hospitals::SPLITTER, GamingPattern::SplitStays, 0.15),
+        spec(
+            hospitals::LOW_STANDARD,
+            GamingPattern::LowStandardAdmission,
+            0.15,
+        ),
+        spec(
+            hospitals::LOW_PADDER,
+            GamingPattern::LowThresholdPadding,
+            0.9,
+        ),
+        spec(hospitals::HIGH_PADDER, GamingPattern::HighPadding, 0.25),
+    ]
+}
+
+/// What [`generate`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateReport {
+    /// Rows of `cases.csv`.
+    pub cases: usize,
+    /// Hospitals in the region (rows of `truth_hospitals.csv`).
+    pub hospitals: usize,
+    /// Rows of `groups.csv`.
+    pub groups: usize,
+    /// Rows of `truth_cases.csv`: stays created or altered by gaming.
+    pub gamed_cases: usize,
+}
+
+/// Why [`generate`] failed.
+#[derive(thiserror::Error, Debug)]
+pub enum GenerateError {
+    /// An output file could not be created or written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file (or directory) concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The options are inconsistent; the message says which one and how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Writes a synthetic region into `out_dir` (created if missing) and reports its size.
+pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateReport, GenerateError> {
+    validate(opts)?;
+    let catalogue = catalog::Catalogue::build(opts.scheme);
+    let roster = hospitals::roster(opts)?;
+    let region = cases::generate_region(opts, &catalogue, &roster);
+
+    std::fs::create_dir_all(out_dir).map_err(|source| GenerateError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let cases = writer::write_cases(opts, &catalogue, &roster, &region, out_dir)?;
+    let groups = writer::write_groups(opts, &catalogue, out_dir)?;
+    writer::write_truth_hospitals(&roster, out_dir)?;
+    let gamed_cases = writer::write_truth_cases(&roster, &region, out_dir)?;
+    Ok(GenerateReport {
+        cases,
+        hospitals: roster.len(),
+        groups,
+        gamed_cases,
+    })
+}
+
+fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
+    let invalid = |m: String| Err(GenerateError::Invalid(m));
+    if opts.years.is_empty() {
+        return invalid("no years given: pass at least one discharge year, e.g. 2023,2024".into());
+    }
+    if opts.years.windows(2).any(|w| w[0] >= w[1]) {
+        return invalid(format!(
+            "years {:?} must be strictly increasing (baseline first, audited year last)",
+            opts.years
+        ));
+    }
+    if let Some(y) = opts.years.iter().find(|y| !(1900..=2200).contains(*y)) {
+        return invalid(format!(
+            "year {y} is out of range: use a year between 1900 and 2200"
+        ));
+    }
+    if opts.cases_per_year == 0 || opts.cases_per_year > 50_000_000 {
+        return invalid(format!(
+            "cases per year {} is out of range: use 1 to 50,000,000",
+            opts.cases_per_year
+        ));
+    }
+    for g in &opts.gaming {
+        if !(0.0..=1.0).contains(&g.intensity) {
+            return invalid(format!(
+                "gaming intensity {} for {} ({}) must be between 0 and 1",
+                g.intensity,
+                g.hospital_id,
+                g.pattern.as_str()
+            ));
+        }
+    }
+    Ok(())
+}

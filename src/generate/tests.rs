@@ -1,0 +1,449 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::catalog::Catalogue;
+use super::*;
+
+fn opts(seed: u64, cases_per_year: usize, scheme: Scheme) -> GenerateOptions {
+    GenerateOptions {
+        seed,
+        cases_per_year,
+        scheme,
+        ..GenerateOptions::default()
+    }
+}
+
+/// A parsed CSV: header and rows (the generator never quotes case fields).
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn read(path: &Path) -> Table {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines = text.lines();
+        let header = lines
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let rows = lines
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
+        Table { header, rows }
+    }
+
+    fn col(&self, name: &str) -> usize {
+        self.header.iter().position(|h| h == name).unwrap()
+    }
+}
+
+fn cents(s: &str) -> i64 {
+    let (a, b) = s.split_once('.').unwrap();
+    a.parse::<i64>().unwrap() * 100 + b.parse::<i64>().unwrap()
+}
+
+fn region(o: &GenerateOptions) -> (tempfile::TempDir, GenerateReport) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = generate(o, dir.path()).unwrap();
+    (dir, report)
+}
+
+const FILES: [&str; 4] = [
+    "cases.csv",
+    "groups.csv",
+    "truth_hospitals.csv",
+    "truth_cases.csv",
+];
+
+#[test]
+fn same_seed_same_bytes_different_seed_different_cases() {
+    let o = opts(7, 8_000, Scheme::Drg);
+    let (a, ra) = region(&o);
+    let (b, rb) = region(&o);
+    assert_eq!(ra, rb);
+    for f in FILES {
+        let x = std::fs::read(a.path().join(f)).unwrap();
+        let y = std::fs::read(b.path().join(f)).unwrap();
+        assert!(x == y, "{f} differs between identical runs");
+    }
+    let (c, _) = region(&opts(8, 8_000, Scheme::Drg));
+    for f in ["cases.csv", "truth_cases.csv"] {
+        let x = std::fs::read(a.path().join(f)).unwrap();
+        let z = std::fs::read(c.path().join(f)).unwrap();
+        assert!(x != z, "{f} identical for different seeds");
+    }
+}
+
+#[test]
+fn report_counts_match_files_and_volume_is_near_target() {
+    let o = opts(1, 10_000, Scheme::Drg);
+    let (dir, rep) = region(&o);
+    let cases = Table::read(&dir.path().join("cases.csv"));
+    assert_eq!(cases.rows.len(), rep.cases);
+    assert_eq!(
+        Table::read(&dir.path().join("groups.csv")).rows.len(),
+        rep.groups
+    );
+    assert_eq!(
+        Table::read(&dir.path().join("truth_cases.csv")).rows.len(),
+        rep.gamed_cases
+    );
+    // Two years of about 10,000 stays, plus the honest grower and injected gaming.
+    assert!(
+        (18_000..=23_000).contains(&rep.cases),
+        "{} cases",
+        rep.cases
+    );
+    let ids: BTreeSet<&str> = cases.rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), cases.rows.len(), "case ids not unique");
+}
+
+#[test]
+fn fees_and_payments_sum_to_total_cost() {
+    let (dir, _) = region(&opts(3, 6_000, Scheme::Drg));
+    let t = Table::read(&dir.path().join("cases.csv"));
+    let total = t.col("total_cost");
+    let first_fee = t.col("fee_bed");
+    let (fund, selfp, own) = (t.col("fund_paid"), t.col("self_pay"), t.col("own_expense"));
+    let surgery = t.col("fee_surgery");
+    let mut surgical_fee_rows = 0;
+    for r in &t.rows {
+        let tc = cents(&r[total]);
+        let fee_sum: i64 = r[first_fee..first_fee + 14].iter().map(|v| cents(v)).sum();
+        assert!((fee_sum - tc).abs() <= 1, "fees {fee_sum} vs total {tc}");
+        let pay = cents(&r[fund]) + cents(&r[selfp]) + cents(&r[own]);
+        assert!((pay - tc).abs() <= 1);
+        surgical_fee_rows += usize::from(cents(&r[surgery]) > 0);
+    }
+    // Surgical groups carry surgery fees, medical ones none: both kinds must occur.
+    assert!(surgical_fee_rows > 0 && surgical_fee_rows < t.rows.len());
+}
+
+#[test]
+fn drg_catalogue_weights_fall_with_severity() {
+    let (dir, rep) = region(&opts(1, 2_000, Scheme::Drg));
+    let t = Table::read(&dir.path().join("groups.csv"));
+    assert!((150..=260).contains(&rep.groups), "{} groups", rep.groups);
+    let mut fams: BTreeMap<String, BTreeMap<u8, f64>> = BTreeMap::new();
+    for r in &t.rows {
+        assert_eq!(&r[0][..3], r[2], "family must be the ADRG");
+        assert_eq!(
+            r[0][3..].parse::<u8>().unwrap(),
+            r[3].parse::<u8>().unwrap()
+        );
+        fams.entry(r[2].clone())
+            .or_default()
+            .insert(r[3].parse().unwrap(), r[1].parse().unwrap());
+    }
+    let mut triples = 0;
+    for (fam, sev) in &fams {
+        let w = |s| sev.get(&s).copied();
+        if let (Some(a), Some(b)) = (w(1), w(3)) {
+            assert!(a > b, "{fam}: RW 1 {a} <= RW 3 {b}");
+        }
+        if let (Some(a), Some(b)) = (w(3), w(5)) {
+            assert!(a > b, "{fam}: RW 3 {a} <= RW 5 {b}");
+        }
+        if let (Some(a), Some(b)) = (w(1), w(5)) {
+            assert!(a > b, "{fam}: RW 1 {a} <= RW 5 {b}");
+        }
+        triples += usize::from(sev.len() == 3);
+    }
+    assert!(triples >= 20, "only {triples} families with 1/3/5 siblings");
+}
+
+/// Severity of each group from groups.csv.
+fn severities(dir: &Path) -> BTreeMap<String, u8> {
+    Table::read(&dir.join("groups.csv"))
+        .rows
+        .iter()
+        .map(|r| (r[0].clone(), r[3].parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn tertiary_is_more_severe_than_primary() {
+    let (dir, _) = region(&opts(5, 15_000, Scheme::Drg));
+    let sev = severities(dir.path());
+    let t = Table::read(&dir.path().join("cases.csv"));
+    let (lvl, grp) = (t.col("hospital_level"), t.col("group_code"));
+    let mut n = [0usize; 4];
+    let mut high = [0usize; 4];
+    for r in &t.rows {
+        let l: usize = r[lvl].parse().unwrap();
+        let s = sev[&r[grp]];
+        if s != 9 {
+            n[l] += 1;
+            high[l] += usize::from(s == 1 || s == 3);
+        }
+    }
+    let share = |l: usize| high[l] as f64 / n[l] as f64;
+    assert!(
+        share(3) > share(1) + 0.1,
+        "tertiary {} vs primary {}",
+        share(3),
+        share(1)
+    );
+    assert!(share(3) > share(2) && share(2) > share(1));
+}
+
+#[test]
+fn case_truth_only_at_gaming_hospitals_and_every_gamer_has_cases() {
+    let (dir, _) = region(&opts(11, 20_000, Scheme::Drg));
+    let hosp = Table::read(&dir.path().join("truth_hospitals.csv"));
+    let truth = Table::read(&dir.path().join("truth_cases.csv"));
+    let cases = Table::read(&dir.path().join("cases.csv"));
+    let role: BTreeMap<&str, &str> = hosp
+        .rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[3].as_str()))
+        .collect();
+    let in_cases: BTreeSet<&str> = cases.rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        in_cases.len(),
+        role.len(),
+        "every hospital has stays and a truth row"
+    );
+    let case_ids: BTreeSet<&str> = cases.rows.iter().map(|r| r[0].as_str()).collect();
+    let mut per_hospital: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for r in &truth.rows {
+        assert_eq!(
+            role[r[1].as_str()],
+            "gaming",
+            "truth case at non-gaming {}",
+            r[1]
+        );
+        assert!(
+            case_ids.contains(r[0].as_str()),
+            "truth case {} not in cases.csv",
+            r[0]
+        );
+        assert!(r[0].starts_with(&r[1]));
+        per_hospital.entry(&r[1]).or_default().insert(&r[2]);
+    }
+    let defaults = default_gaming(2024);
+    for r in hosp.rows.iter().filter(|r| r[3] == "gaming") {
+        let got = per_hospital.get(r[0].as_str());
+        assert!(got.is_some(), "gaming hospital {} has no truth cases", r[0]);
+        assert_eq!(
+            got.unwrap().iter().copied().collect::<Vec<_>>().join(";"),
+            r[4]
+        );
+    }
+    assert_eq!(
+        hosp.rows.iter().filter(|r| r[3] == "gaming").count(),
+        defaults.len()
+    );
+    for role_name in [
+        "confounder_sicker_tertiary",
+        "confounder_oncology_centre",
+        "confounder_honest_growth",
+        "confounder_tiny_clinic",
+    ] {
+        assert!(
+            hosp.rows.iter().any(|r| r[3] == role_name),
+            "no {role_name}"
+        );
+    }
+}
+
+#[test]
+fn diagnosis_codes_match_severity() {
+    let (dir, _) = region(&opts(13, 10_000, Scheme::Drg));
+    let cat = Catalogue::build(Scheme::Drg);
+    let flags: BTreeMap<&str, (bool, bool)> = cat
+        .icd
+        .iter()
+        .map(|c| (c.code.as_ref(), (c.cc, c.mcc)))
+        .collect();
+    let adrg: BTreeMap<&str, &str> = cat
+        .icd
+        .iter()
+        .map(|c| (c.code.as_ref(), c.adrg.as_ref()))
+        .collect();
+    let sev = severities(dir.path());
+    let t = Table::read(&dir.path().join("cases.csv"));
+    let (grp, main, sec) = (
+        t.col("group_code"),
+        t.col("main_diagnosis"),
+        t.col("secondary_diagnoses"),
+    );
+    let mut own_adrg = 0;
+    for r in &t.rows {
+        let codes: Vec<&str> = r[sec].split(';').filter(|s| !s.is_empty()).collect();
+        let mcc = codes.iter().any(|c| flags[c].1);
+        let cc = codes.iter().any(|c| flags[c].0 && !flags[c].1);
+        match sev[&r[grp]] {
+            1 => assert!(mcc, "severity-1 case without MCC: {r:?}"),
+            3 => assert!(cc && !mcc, "severity-3 case needs a CC and no MCC: {r:?}"),
+            5 => assert!(!cc && !mcc, "severity-5 case with CC/MCC: {r:?}"),
+            _ => {}
+        }
+        assert!(flags.contains_key(r[main].as_str()));
+        own_adrg += usize::from(adrg[r[main].as_str()] == &r[grp][..3]);
+    }
+    // Medical groups take their main diagnosis from their own ADRG.
+    assert!(
+        own_adrg * 3 > t.rows.len(),
+        "{own_adrg} of {}",
+        t.rows.len()
+    );
+}
+
+#[test]
+fn chinese_header_gbk_round_trips() {
+    let mut o = opts(2, 1_500, Scheme::Drg);
+    o.header_style = HeaderStyle::Chinese;
+    o.encoding = OutputEncoding::Gbk;
+    let (dir, _) = region(&o);
+    let bytes = std::fs::read(dir.path().join("cases.csv")).unwrap();
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "GBK output must not be UTF-8"
+    );
+    let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(&bytes);
+    assert!(!had_errors);
+    let header = text.lines().next().unwrap();
+    assert_eq!(
+        header,
+        writer::case_header(HeaderStyle::Chinese, Scheme::Drg).join(",")
+    );
+    assert!(header.starts_with("结算ID,定点医药机构编号,定点医药机构名称,医保结算等级,人员编号"));
+    assert!(text.contains("市第一人民医院"));
+}
+
+#[test]
+fn dip_region_has_diagnosis_families() {
+    let (dir, rep) = region(&opts(17, 6_000, Scheme::Dip));
+    let g = Table::read(&dir.path().join("groups.csv"));
+    assert!(rep.groups >= 100, "{} DIP groups", rep.groups);
+    let mut fam_groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for r in &g.rows {
+        assert_eq!(r[3], "9");
+        assert_eq!(r[2].len(), 3);
+        assert!(r[0].starts_with(&format!("{}:", r[2])));
+        fam_groups
+            .entry(&r[2])
+            .or_default()
+            .push(r[1].parse().unwrap());
+    }
+    for (f, w) in &fam_groups {
+        assert!((2..=4).contains(&w.len()), "{f}: {} groups", w.len());
+        assert!(
+            w.windows(2).all(|p| p[0] < p[1]),
+            "{f}: scores must rise with treatment"
+        );
+    }
+    let family: BTreeMap<&str, &str> = g
+        .rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[2].as_str()))
+        .collect();
+    let t = Table::read(&dir.path().join("cases.csv"));
+    let (grp, main) = (t.col("group_code"), t.col("main_diagnosis"));
+    for r in &t.rows {
+        assert!(r[main].starts_with(family[r[grp].as_str()]), "{r:?}");
+    }
+    let truth = Table::read(&dir.path().join("truth_cases.csv"));
+    assert!(truth.rows.iter().any(|r| r[2] == "upcoding"));
+}
+
+#[test]
+fn natural_low_share_and_readmissions_are_realistic() {
+    let o = opts(23, 20_000, Scheme::Drg);
+    let (dir, _) = region(&o);
+    let cat = Catalogue::build(Scheme::Drg);
+    let gi: BTreeMap<&str, usize> = cat
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.code.as_str(), i))
+        .collect();
+    let hosp = Table::read(&dir.path().join("truth_hospitals.csv"));
+    let clean: BTreeSet<&str> = hosp
+        .rows
+        .iter()
+        .filter(|r| r[3] == "clean")
+        .map(|r| r[0].as_str())
+        .collect();
+    let t = Table::read(&dir.path().join("cases.csv"));
+    let (h, lvl, grp, cost) = (
+        t.col("hospital_id"),
+        t.col("hospital_level"),
+        t.col("group_code"),
+        t.col("total_cost"),
+    );
+    let (pat, adm, dis) = (
+        t.col("patient_id"),
+        t.col("admit_date"),
+        t.col("discharge_date"),
+    );
+    let (mut n, mut low) = (0, 0);
+    for r in t.rows.iter().filter(|r| clean.contains(r[h].as_str())) {
+        let e = cat.expected_cost(gi[r[grp].as_str()], r[lvl].parse().unwrap());
+        n += 1;
+        low += usize::from((cents(&r[cost]) as f64 / 100.0) < LOW_THRESHOLD_DRG * e);
+    }
+    let share = low as f64 / n as f64;
+    assert!(
+        (0.025..=0.07).contains(&share),
+        "natural low-multiplier share {share}"
+    );
+
+    // Unplanned readmissions within 30 days across the region, by patient.
+    let day = |s: &str| -> i32 {
+        let p: Vec<u32> = s.split('-').map(|x| x.parse().unwrap()).collect();
+        cases::days_from_civil(p[0] as i32, p[1], p[2])
+    };
+    let mut by_patient: BTreeMap<&str, Vec<(i32, i32, &str)>> = BTreeMap::new();
+    for r in &t.rows {
+        by_patient
+            .entry(&r[pat])
+            .or_default()
+            .push((day(&r[adm]), day(&r[dis]), &r[h]));
+    }
+    let (mut stays, mut readmit, mut short_gap, mut elsewhere) = (0, 0, 0, 0);
+    for v in by_patient.values_mut() {
+        v.sort();
+        stays += v.iter().filter(|s| clean.contains(s.2)).count();
+        for w in v.windows(2) {
+            let gap = w[1].0 - w[0].1;
+            if (0..=30).contains(&gap) && clean.contains(w[0].2) {
+                readmit += 1;
+                short_gap += usize::from(gap <= 1);
+                elsewhere += usize::from(w[0].2 != w[1].2);
+            }
+        }
+    }
+    let rate = readmit as f64 / stays as f64;
+    assert!((0.03..=0.10).contains(&rate), "readmission rate {rate}");
+    assert!(
+        short_gap * 10 < readmit,
+        "{short_gap} of {readmit} at 0-1 days"
+    );
+    assert!(elsewhere > 0);
+}
+
+#[test]
+fn invalid_options_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(1, 1_000, Scheme::Drg);
+    o.years = vec![2024, 2023];
+    assert!(matches!(
+        generate(&o, dir.path()),
+        Err(GenerateError::Invalid(_))
+    ));
+    let mut o = opts(1, 1_000, Scheme::Drg);
+    o.gaming[0].hospital_id = "H999".into();
+    assert!(matches!(
+        generate(&o, dir.path()),
+        Err(GenerateError::Invalid(_))
+    ));
+    assert_eq!(
+        GamingPattern::parse("split_stays"),
+        Some(GamingPattern::SplitStays)
+    );
+}

@@ -352,3 +352,77 @@ mod tests {
         assert!((points_of(800.0, 0.25, Band::Low, 2.0) - 200.0).abs() < 1e-9);
     }
 }
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+    use crate::ingest::{Cases, Hospital};
+
+    fn cases(rows: &[(u32, u32, i32, i32)]) -> Cases {
+        // (hospital, patient, admit, discharge)
+        Cases {
+            hospitals: vec![
+                Hospital {
+                    id: "H1".into(),
+                    name: String::new(),
+                    level: Some(3),
+                },
+                Hospital {
+                    id: "H2".into(),
+                    name: String::new(),
+                    level: Some(2),
+                },
+            ],
+            line: (0..rows.len() as u64).map(|i| i + 2).collect(),
+            hospital: rows.iter().map(|r| r.0).collect(),
+            patient: rows.iter().map(|r| r.1).collect(),
+            admit: rows.iter().map(|r| r.2).collect(),
+            discharge: rows.iter().map(|r| r.3).collect(),
+            los: rows.iter().map(|r| (r.3 - r.2).max(1) as u32).collect(),
+            group: vec![0; rows.len()],
+            cost: vec![1000.0; rows.len()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn readmissions_link_to_the_same_patients_previous_stay() {
+        // Patient 0: stays at days 0-5 and 6-8 (gap 1) in H1, then 40-42 in H2 (gap 32).
+        // Patient 1: one stay. Input order is shuffled on purpose.
+        let c = cases(&[(0, 0, 6, 8), (1, 1, 3, 4), (1, 0, 40, 42), (0, 0, 0, 5)]);
+        let (prev, gap) = link_readmissions(&c);
+        assert_eq!(prev, vec![3, NONE_U32, 0, NONE_U32]);
+        assert_eq!(gap[0], 1);
+        assert_eq!(gap[2], 32);
+        assert_eq!(gap[1], i32::MAX);
+    }
+
+    #[test]
+    fn benchmarks_fall_back_when_a_level_has_too_few_baseline_cases() {
+        use crate::catalog::Catalog;
+        use crate::ingest::table::StringTable;
+        let cfg = RegionConfig::default_drg();
+        let t = StringTable {
+            headers: vec!["group_code".into(), "weight".into()],
+            rows: vec![vec![Some("ES35".into()), Some("1.0".into())]],
+        };
+        let cat = Catalog::from_table(&t, std::path::Path::new("g"), "t", &cfg).unwrap();
+        // H1 (level 3): 2 baseline cases at 1000 and 3000; H2 (level 2): 1 case at 5000.
+        let mut c = cases(&[(0, 0, 0, 2), (0, 1, 0, 2), (1, 2, 0, 2)]);
+        c.cost = vec![1000.0, 3000.0, 5000.0];
+        let period = vec![PeriodTag::Baseline; 3];
+        let level = vec![3, 3, 2];
+        let b = Benchmarks::compute(&c, &cat, &period, &level, 2);
+        assert_eq!(b.cost(0, 3), 2000.0, "same level: mean of 1000 and 3000");
+        assert_eq!(b.source(0, 3), BenchmarkSource::BaselineSameLevel);
+        assert_eq!(b.cost(0, 2), 3000.0, "one level-2 case < 2: all-level mean");
+        assert_eq!(b.source(0, 2), BenchmarkSource::BaselineAllLevels);
+        let b = Benchmarks::compute(&c, &cat, &period, &level, 5);
+        assert_eq!(b.source(0, 3), BenchmarkSource::WeightScaled);
+        assert_eq!(
+            b.cost(0, 3),
+            3000.0,
+            "weight 1 x region cost per weight 9000/3"
+        );
+    }
+}

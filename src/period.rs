@@ -175,7 +175,7 @@ mod tests {
     fn a_configured_range_gets_a_baseline_of_the_same_length() {
         let days = vec![d(2023, 12, 1), d(2024, 2, 1)];
         let p = choose(&days, Some("2024-01-01..2024-01-31")).unwrap();
-        let b = p.baseline.unwrap();
+        let b = p.baseline.clone().unwrap();
         assert_eq!((b.start, b.end), (d(2023, 12, 1), d(2023, 12, 31)));
         assert_eq!(p.tag(d(2024, 2, 1)), PeriodTag::Outside);
         assert!(choose(&days, Some("2024-02-01..2024-01-01")).is_err());

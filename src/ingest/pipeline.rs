@@ -333,17 +333,17 @@ pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<Str
             _ => {}
         }
     }
-    if let (Some(a), Some(d)) = (admit, discharge) {
-        if d < a {
-            problems.push((
-                "discharge_date".into(),
-                format!(
-                    "discharge_date {} is before admit_date {}",
-                    values::format_day(d),
-                    values::format_day(a)
-                ),
-            ));
-        }
+    if let (Some(a), Some(d)) = (admit, discharge)
+        && d < a
+    {
+        problems.push((
+            "discharge_date".into(),
+            format!(
+                "discharge_date {} is before admit_date {}",
+                values::format_day(d),
+                values::format_day(a)
+            ),
+        ));
     }
     let (first_col, _) = problems.first()?;
     let joined = problems
@@ -643,18 +643,14 @@ fn assemble(
                 h
             }
         };
-        if let Some(levels) = &level {
-            if let Some(l) = levels[i] {
-                level_votes[h as usize][l as usize] += 1;
-            }
+        if let Some(l) = level.as_ref().and_then(|levels| levels[i]) {
+            level_votes[h as usize][l as usize] += 1;
         }
-        if let Some(names) = &names {
-            let hosp = &mut cases.hospitals[h as usize];
-            if hosp.name.is_empty() {
-                if let Some(nm) = names[i].map(str::trim) {
-                    hosp.name = nm.to_string();
-                }
-            }
+        let hosp = &mut cases.hospitals[h as usize];
+        if hosp.name.is_empty()
+            && let Some(nm) = names.as_ref().and_then(|n| n[i]).map(str::trim)
+        {
+            hosp.name = nm.to_string();
         }
         cases.hospital.push(h);
         let pid = patient_ids[i].map(str::trim).unwrap_or("");

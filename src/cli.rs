@@ -22,6 +22,8 @@ pub enum Command {
     Run(RunArgs),
     /// Write a synthetic region with known gaming (cases.csv, groups.csv, truth files).
     Generate(GenerateArgs),
+    /// Score a finished run against a generator's truth_hospitals.csv.
+    Evaluate(EvaluateArgs),
     /// Time ingest and derived fields on generated data (N cases).
     Bench(BenchArgs),
 }
@@ -83,12 +85,26 @@ pub struct GenerateArgs {
     pub gbk: bool,
 }
 
+/// `evaluate`.
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// A finished run's output folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The generator's truth_hospitals.csv.
+    #[arg(long)]
+    pub truth: PathBuf,
+}
+
 /// `bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Stays to generate (total over two years).
     #[arg(long, default_value_t = 1_000_000)]
     pub cases: usize,
+    /// Time the full run (ingest to the CSVs) instead of ingest + derive only.
+    #[arg(long)]
+    pub full: bool,
     /// Working folder for the generated data (reused when present).
     #[arg(long, default_value = "target/bench-data")]
     pub dir: PathBuf,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::{BenchArgs, Command, DemoArgs, GenerateArgs, RunArgs};
+use crate::cli::{BenchArgs, Command, DemoArgs, EvaluateArgs, GenerateArgs, RunArgs};
 use crate::error::{AuditError, Result};
 use crate::generate::{self, GenerateOptions, HeaderStyle, OutputEncoding};
 use crate::run::{self, RunOptions};
@@ -14,8 +14,17 @@ pub fn dispatch(command: Command) -> Result<()> {
         Command::Run(a) => run_cmd(a),
         Command::Demo(a) => demo(a),
         Command::Generate(a) => generate_cmd(a),
+        Command::Evaluate(a) => evaluate_cmd(a),
         Command::Bench(a) => bench(a),
     }
+}
+
+fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
+    let e = crate::evaluate::evaluate(&a.run, &a.truth)?;
+    let text =
+        serde_json::to_string_pretty(&e).map_err(|err| AuditError::Usage(err.to_string()))?;
+    println!("{text}");
+    Ok(())
 }
 
 fn run_cmd(a: RunArgs) -> Result<()> {
@@ -153,6 +162,7 @@ fn bench(a: BenchArgs) -> Result<()> {
         let status = std::process::Command::new(exe)
             .args(["bench", "--cases", &a.cases.to_string(), "--dir"])
             .arg(&a.dir)
+            .args(if a.full { &["--full"][..] } else { &[][..] })
             .status()
             .map_err(|e| AuditError::io(Path::new("drg-audit"), e))?;
         return if status.success() {
@@ -169,6 +179,17 @@ fn bench(a: BenchArgs) -> Result<()> {
         period: None,
         out: data.join("out"),
     };
+    if a.full {
+        let t = Instant::now();
+        run::run(&opts)?;
+        println!(
+            "full run: {} in {:.2} s; peak memory {:.2} GiB",
+            opts.cases.display(),
+            t.elapsed().as_secs_f64(),
+            peak_rss_gib()
+        );
+        return Ok(());
+    }
     let t = Instant::now();
     let analysis = run::analyse(&opts)?;
     let wall = t.elapsed().as_secs_f64();

@@ -145,6 +145,35 @@ pub struct PeriodRules {
     pub audited: Option<String>,
 }
 
+/// Detector thresholds (DOMAIN §2–3); defaults follow the published tests they come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectRules {
+    /// A higher-severity stay shorter than this × the group's mean LOS looks like its lower
+    /// sibling (the US OIG short-stay test uses 0.8).
+    pub short_stay_ratio: f64,
+    /// Low-standard admission: stay of at most this many days…
+    pub low_standard_max_los: u32,
+    /// …in a light medical group, at a multiplier below this.
+    pub low_standard_max_multiplier: f64,
+    /// Bunching window: cases within ± this share of a threshold count as just above/below.
+    pub bunching_width: f64,
+    /// A finding is flagged at or below this Benjamini–Hochberg q-value.
+    pub fdr_q: f64,
+}
+
+impl Default for DetectRules {
+    fn default() -> Self {
+        DetectRules {
+            short_stay_ratio: 0.8,
+            low_standard_max_los: 2,
+            low_standard_max_multiplier: 0.5,
+            bunching_width: 0.15,
+            fdr_q: 0.05,
+        }
+    }
+}
+
 /// The effective configuration of a run (written to `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +198,9 @@ pub struct RegionConfig {
     /// Periods.
     #[serde(default)]
     pub periods: PeriodRules,
+    /// Detector thresholds.
+    #[serde(default)]
+    pub detect: DetectRules,
     /// Seed for every random choice (sampling for clustering), for reproducible runs.
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -252,6 +284,11 @@ impl RegionConfig {
         }
         if self.points.per_weight <= 0.0 {
             return Err("points.per_weight must be positive".into());
+        }
+        let d = &self.detect;
+        if !(d.fdr_q > 0.0 && d.fdr_q < 1.0) || !(d.bunching_width > 0.0 && d.bunching_width < 1.0)
+        {
+            return Err("detect.fdr_q and detect.bunching_width must be between 0 and 1".into());
         }
         if self.readmission.window_days == 0 {
             return Err("readmission.window_days must be at least 1".into());

@@ -4,13 +4,20 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use rayon::prelude::*;
+use serde::Serialize;
+
 use crate::catalog::Catalog;
+use crate::compare::{self, Finding, IndicatorDispersion};
 use crate::config::RegionConfig;
 use crate::derive::{self, DerivedCases};
 use crate::error::Result;
+use crate::indicators::{self, Ctx, Indicator};
 use crate::ingest::{self, Ingested};
+use crate::leads::{self, CaseLead};
 use crate::output::summary::{self, CatalogueSummary, InputFile, RowCounts, Summary};
 use crate::output::{self, OutputDir};
+use crate::rank::{self, Dilution, HospitalRank};
 
 /// What `run` needs.
 #[derive(Debug, Clone)]
@@ -41,6 +48,53 @@ pub struct Analysis {
     pub derived: DerivedCases,
     /// Stage timings.
     pub timings_ms: BTreeMap<&'static str, u64>,
+}
+
+/// The detectors' results for one region.
+pub struct Audit {
+    /// Every hospital × indicator tested.
+    pub findings: Vec<Finding>,
+    /// Over-dispersion per indicator.
+    pub dispersion: Vec<IndicatorDispersion>,
+    /// Hospitals, best lead first.
+    pub ranks: Vec<HospitalRank>,
+    /// Point-value dilution.
+    pub dilution: Dilution,
+    /// Case-level leads.
+    pub leads: Vec<CaseLead>,
+}
+
+/// Summary of the detectors' results for `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSummary {
+    /// Hospital × indicator tests.
+    pub tests: usize,
+    /// Flagged findings.
+    pub flagged_findings: usize,
+    /// Hospitals with at least one flag.
+    pub flagged_hospitals: usize,
+    /// Case leads written.
+    pub cases_for_review: usize,
+    /// The dilution of the point value.
+    pub dilution: Dilution,
+    /// Over-dispersion per indicator.
+    pub dispersion: Vec<IndicatorDispersion>,
+}
+
+/// Runs every indicator, judges, ranks and lists case leads.
+pub fn audit(ctx: &Ctx, registry: &[Box<dyn Indicator>]) -> Audit {
+    let measures: Vec<_> = registry.par_iter().map(|ind| ind.measure(ctx)).collect();
+    let (findings, dispersion) = compare::compare(ctx, registry, &measures);
+    let ranks = rank::rank(ctx, &findings);
+    let dilution = rank::dilution(ctx, &ranks);
+    let leads = leads::case_leads(ctx, registry, &findings, &ranks);
+    Audit {
+        findings,
+        dispersion,
+        ranks,
+        dilution,
+        leads,
+    }
 }
 
 /// Resolves the configuration: file, else preset, else DRG points; `--period` wins.
@@ -85,28 +139,42 @@ pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
 pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let start = Instant::now();
     let out = OutputDir::create(&opts.out)?;
-    let mut analysis = analyse(opts)?;
-    let t = Instant::now();
-    let mut inputs = vec![InputFile::hash("cases", &opts.cases)?];
-    if let Some(g) = &opts.groups {
-        inputs.push(InputFile::hash("groups", g)?);
-    }
-    if let Some(c) = &opts.config {
-        inputs.push(InputFile::hash("config", c)?);
-    }
-    analysis
-        .timings_ms
-        .insert("hash_inputs", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    // Input hashes are computed on a second thread while the main one reads the data.
+    let hashing = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| hash_inputs(opts));
+        let analysis = analyse(opts);
+        (analysis, hasher.join())
+    });
+    let (analysis, hashed) = hashing;
     let Analysis {
         config,
         catalog,
         ingested,
         derived,
         mut timings_ms,
-    } = analysis;
+    } = analysis?;
+    let inputs =
+        hashed.map_err(|_| crate::error::AuditError::Usage("input hashing failed".into()))??;
+    let t = Instant::now();
+    let ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
+    let registry = indicators::registry();
+    let result = audit(&ctx, &registry);
+    timings_ms.insert("detect", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
     out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
-    let summary = build_summary(
+    out.write(
+        "hospitals.csv",
+        output::tables::hospitals_csv(&result.ranks)?,
+    )?;
+    out.write(
+        "findings.csv",
+        output::tables::findings_csv(&ctx, &registry, &result.findings, &result.ranks)?,
+    )?;
+    out.write(
+        "cases_for_review.csv",
+        output::tables::cases_csv(&result.leads)?,
+    )?;
+    let mut summary = build_summary(
         inputs,
         &config,
         &catalog,
@@ -114,6 +182,14 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         &derived,
         timings_ms.clone(),
     );
+    summary.audit = Some(AuditSummary {
+        tests: result.findings.len(),
+        flagged_findings: result.findings.iter().filter(|f| f.flagged).count(),
+        flagged_hospitals: result.ranks.iter().filter(|r| !r.flags.is_empty()).count(),
+        cases_for_review: result.leads.len(),
+        dilution: result.dilution.clone(),
+        dispersion: result.dispersion.clone(),
+    });
     out.write(
         "report.html",
         output::dataquality::page(&summary, &ingested.rejects),
@@ -126,6 +202,17 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     };
     out.write("summary.json", json(&summary)?)?;
     out.commit()
+}
+
+fn hash_inputs(opts: &RunOptions) -> Result<Vec<InputFile>> {
+    let mut inputs = vec![InputFile::hash("cases", &opts.cases)?];
+    if let Some(g) = &opts.groups {
+        inputs.push(InputFile::hash("groups", g)?);
+    }
+    if let Some(c) = &opts.config {
+        inputs.push(InputFile::hash("config", c)?);
+    }
+    Ok(inputs)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -175,6 +262,7 @@ pub fn build_summary(
         band_mix: summary::band_mix(derived),
         unknown_diagnosis_codes: derived.unknown_codes,
         config: config.clone(),
+        audit: None,
         timings_ms,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod dataquality;
 pub mod summary;
+pub mod tables;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -128,6 +128,8 @@ pub struct Summary {
     pub unknown_diagnosis_codes: usize,
     /// The effective configuration.
     pub config: RegionConfig,
+    /// Detector results (tests, flags, dilution, over-dispersion).
+    pub audit: Option<crate::run::AuditSummary>,
     /// Wall time per stage in milliseconds (the one non-deterministic part).
     pub timings_ms: BTreeMap<&'static str, u64>,
 }

@@ -1,0 +1,275 @@
+//! The shapes indicators take: a standardised binary rate, a change against the hospital's
+//! own baseline net of its peers' change, and (in `upcoding.rs`) a continuous weight index.
+
+use rustc_hash::FxHashMap;
+
+use super::{Ctx, Indicator, IndicatorSpec};
+
+/// One hospital's measurement: observed `o`, expected `e` (under its peers' behaviour, for its
+/// own case mix) and the variance `v` of `o` under that expectation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measure {
+    /// Denominator (eligible cases).
+    pub n: f64,
+    /// Numerator (observed).
+    pub o: f64,
+    /// Expected numerator.
+    pub e: f64,
+    /// Variance of the numerator under the expectation.
+    pub v: f64,
+    /// Sum of points at stake over the hospital's evidence cases.
+    pub stake_sum: f64,
+    /// Number of evidence cases behind `stake_sum`.
+    pub stake_cases: f64,
+    /// Eligible cases left out because no peer had a case in their stratum.
+    pub no_peer_cases: f64,
+    /// Extra words for the reason (top groups, same-day gaps, growth, …).
+    pub detail: String,
+}
+
+impl Measure {
+    /// Average points at stake per evidence case (0 when none).
+    pub fn mean_stake(&self) -> f64 {
+        if self.stake_cases > 0.0 {
+            self.stake_sum / self.stake_cases
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Case predicate used by the generic kinds.
+pub type CaseFn = fn(&Ctx, usize) -> bool;
+/// Stratum of a case (group or family index).
+pub type StratumFn = fn(&Ctx, usize) -> u32;
+/// Points at stake on a case.
+pub type StakeFn = fn(&Ctx, usize) -> f64;
+/// Why a case is evidence, with its numbers.
+pub type WhyFn = fn(&Ctx, usize) -> String;
+/// Extra reason text for a hospital from its measure and evidence cases.
+pub type DetailFn = fn(&Ctx, u32, &[usize]) -> String;
+
+/// A rate indirectly standardised by stratum: for each eligible audited case, the chance of
+/// the outcome among same-level peers in the same stratum (hospital left out). Strata whose
+/// same-level peers have fewer than `MIN_PEER_CASES` cases use all levels' peers; strata no
+/// peer has are left out and counted (`no_peer_cases`).
+pub struct BinaryIndicator {
+    /// Description.
+    pub spec: IndicatorSpec,
+    /// Which audited cases form the denominator.
+    pub eligible: CaseFn,
+    /// The numerator event.
+    pub outcome: CaseFn,
+    /// The comparison stratum (group or family).
+    pub stratum: StratumFn,
+    /// Evidence cases for `cases_for_review.csv`; `None` = eligible and outcome.
+    pub lead: Option<CaseFn>,
+    /// Points at stake on an evidence case.
+    pub stake: StakeFn,
+    /// Extra reason text.
+    pub detail: Option<DetailFn>,
+    /// Why a case is evidence.
+    pub why: WhyFn,
+}
+
+/// Same-level peers need this many cases in a stratum before their rate is used alone.
+pub const MIN_PEER_CASES: f64 = 10.0;
+
+#[derive(Default, Clone, Copy)]
+struct Cnt {
+    n: f64,
+    x: f64,
+}
+
+impl BinaryIndicator {
+    fn is_lead(&self, ctx: &Ctx, i: usize) -> bool {
+        match self.lead {
+            Some(f) => f(ctx, i),
+            None => (self.eligible)(ctx, i) && (self.outcome)(ctx, i),
+        }
+    }
+}
+
+impl Indicator for BinaryIndicator {
+    fn spec(&self) -> &IndicatorSpec {
+        &self.spec
+    }
+
+    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
+        let nh = ctx.n_hospitals();
+        let mut own: FxHashMap<(u32, u32), Cnt> = FxHashMap::default();
+        let mut by_level: FxHashMap<(u8, u32), Cnt> = FxHashMap::default();
+        let mut all: FxHashMap<u32, Cnt> = FxHashMap::default();
+        let mut out = vec![Measure::default(); nh];
+        let mut evidence: Vec<Vec<usize>> = vec![Vec::new(); nh];
+        for i in 0..ctx.cases.len() {
+            if !ctx.audited(i) {
+                continue;
+            }
+            let h = ctx.hospital(i);
+            if self.is_lead(ctx, i) {
+                let m = &mut out[h as usize];
+                m.stake_sum += (self.stake)(ctx, i);
+                m.stake_cases += 1.0;
+                if self.detail.is_some() {
+                    evidence[h as usize].push(i);
+                }
+            }
+            if !(self.eligible)(ctx, i) {
+                continue;
+            }
+            let s = (self.stratum)(ctx, i);
+            let x = if (self.outcome)(ctx, i) { 1.0 } else { 0.0 };
+            let lv = ctx.hospital_level[h as usize];
+            for c in [
+                own.entry((h, s)).or_default(),
+                by_level.entry((lv, s)).or_default(),
+                all.entry(s).or_default(),
+            ] {
+                c.n += 1.0;
+                c.x += x;
+            }
+        }
+        let mut keys: Vec<_> = own.into_iter().collect();
+        // Sum in a fixed order so floating-point totals are identical run to run.
+        keys.sort_unstable_by_key(|((h, s), _)| (*h, *s));
+        for ((h, s), c) in keys {
+            let lv = ctx.hospital_level[h as usize];
+            let lvl = by_level[&(lv, s)];
+            let al = all[&s];
+            let p = if lvl.n - c.n >= MIN_PEER_CASES {
+                (lvl.x - c.x) / (lvl.n - c.n)
+            } else if al.n - c.n > 0.0 {
+                (al.x - c.x) / (al.n - c.n)
+            } else {
+                out[h as usize].no_peer_cases += c.n;
+                continue;
+            };
+            let m = &mut out[h as usize];
+            m.n += c.n;
+            m.o += c.x;
+            m.e += c.n * p;
+            m.v += c.n * p * (1.0 - p);
+        }
+        if let Some(detail) = self.detail {
+            for (h, m) in out.iter_mut().enumerate() {
+                if m.n > 0.0 {
+                    m.detail = detail(ctx, h as u32, &evidence[h]);
+                }
+            }
+        }
+        out
+    }
+
+    fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
+        self.is_lead(ctx, i).then(|| (self.stake)(ctx, i))
+    }
+
+    fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
+        (self.why)(ctx, i)
+    }
+}
+
+/// A change against the hospital's own baseline, net of the same-level peers' change:
+/// expected audited count = n_audited × (own baseline rate + peers' change in rate).
+pub struct ChangeIndicator {
+    /// Description.
+    pub spec: IndicatorSpec,
+    /// Which cases (either period) form the denominator.
+    pub eligible: CaseFn,
+    /// The event whose share is followed over time.
+    pub outcome: CaseFn,
+    /// Points at stake on an evidence case (audited, eligible, outcome).
+    pub stake: StakeFn,
+    /// Extra reason text for a hospital (by index).
+    pub extra: Option<fn(&Ctx, usize) -> String>,
+    /// Why a case is evidence.
+    pub why: WhyFn,
+}
+
+/// Own baseline needs this many eligible cases before a change is measured.
+pub const MIN_BASELINE_CASES: f64 = 20.0;
+
+impl Indicator for ChangeIndicator {
+    fn spec(&self) -> &IndicatorSpec {
+        &self.spec
+    }
+
+    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
+        let nh = ctx.n_hospitals();
+        // [hospital][0 = baseline, 1 = audited]
+        let mut own = vec![[Cnt::default(); 2]; nh];
+        let mut stake = vec![(0.0, 0.0); nh];
+        for i in 0..ctx.cases.len() {
+            let period = if ctx.audited(i) {
+                1
+            } else if ctx.baseline(i) {
+                0
+            } else {
+                continue;
+            };
+            if !(self.eligible)(ctx, i) {
+                continue;
+            }
+            let h = ctx.hospital(i) as usize;
+            let hit = (self.outcome)(ctx, i);
+            own[h][period].n += 1.0;
+            if hit {
+                own[h][period].x += 1.0;
+                if period == 1 {
+                    stake[h].0 += (self.stake)(ctx, i);
+                    stake[h].1 += 1.0;
+                }
+            }
+        }
+        let mut level_tot: FxHashMap<u8, [Cnt; 2]> = FxHashMap::default();
+        for (h, c) in own.iter().enumerate() {
+            let t = level_tot.entry(ctx.hospital_level[h]).or_default();
+            for p in 0..2 {
+                t[p].n += c[p].n;
+                t[p].x += c[p].x;
+            }
+        }
+        (0..nh)
+            .map(|h| {
+                let [b, a] = own[h];
+                let t = level_tot[&ctx.hospital_level[h]];
+                let (pb_n, pa_n) = (t[0].n - b.n, t[1].n - a.n);
+                if a.n < 1.0 || b.n < MIN_BASELINE_CASES || pb_n < 1.0 || pa_n < 1.0 {
+                    return Measure::default();
+                }
+                let peer_change = (t[1].x - a.x) / pa_n - (t[0].x - b.x) / pb_n;
+                // Rates with half a case added, so a zero rate still has a variance.
+                let rb = (b.x + 0.5) / (b.n + 1.0);
+                let ra = (a.x + 0.5) / (a.n + 1.0);
+                let expected_rate = (b.x / b.n + peer_change).clamp(0.0, 1.0);
+                Measure {
+                    n: a.n,
+                    o: a.x,
+                    e: a.n * expected_rate,
+                    v: a.n * ra * (1.0 - ra) + a.n * a.n * rb * (1.0 - rb) / b.n,
+                    stake_sum: stake[h].0,
+                    stake_cases: stake[h].1,
+                    no_peer_cases: 0.0,
+                    detail: format!(
+                        "own share {:.1}% → {:.1}%, peers' change {:+.1} percentage points{}",
+                        100.0 * b.x / b.n,
+                        100.0 * a.x / a.n,
+                        100.0 * peer_change,
+                        self.extra
+                            .map(|f| format!("; {}", f(ctx, h)))
+                            .unwrap_or_default()
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
+        ((self.eligible)(ctx, i) && (self.outcome)(ctx, i)).then(|| (self.stake)(ctx, i))
+    }
+
+    fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
+        (self.why)(ctx, i)
+    }
+}

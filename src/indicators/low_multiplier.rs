@@ -1,0 +1,163 @@
+//! Unusual low-multiplier rates (低倍率异常), in both directions: too many low-multiplier
+//! cases (low-standard admissions, or upcoding into groups whose cost the case never used),
+//! and too few (cheap cases padded just over the low threshold to earn full points).
+
+use rustc_hash::FxHashMap;
+
+use super::kinds::BinaryIndicator;
+use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use crate::derive::Band;
+
+fn all(_: &Ctx, _: usize) -> bool {
+    true
+}
+fn by_group(ctx: &Ctx, i: usize) -> u32 {
+    ctx.cases.group[i]
+}
+fn one_stratum(_: &Ctx, _: usize) -> u32 {
+    0
+}
+fn low(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.band[i] == Band::Low
+}
+fn points(ctx: &Ctx, i: usize) -> f64 {
+    ctx.derived.points[i]
+}
+/// A padded case earns full base points instead of base × ratio (≈ base × low threshold).
+fn padding_stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.base_points(i) * (1.0 - ctx.config.multiplier.low)
+}
+fn near_low(ctx: &Ctx, i: usize) -> bool {
+    let (l, w, m) = (
+        ctx.config.multiplier.low,
+        ctx.config.detect.bunching_width,
+        ctx.derived.multiplier[i],
+    );
+    m >= l * (1.0 - w) && m < l * (1.0 + w)
+}
+fn just_above_low(ctx: &Ctx, i: usize) -> bool {
+    let (l, w, m) = (
+        ctx.config.multiplier.low,
+        ctx.config.detect.bunching_width,
+        ctx.derived.multiplier[i],
+    );
+    m >= l && m < l * (1.0 + w)
+}
+fn above_low(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.multiplier[i] >= ctx.config.multiplier.low
+}
+
+/// The groups that concentrate the hospital's low-multiplier cases.
+fn top_groups(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
+    let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
+    for &i in evidence {
+        *counts.entry(ctx.cases.group[i]).or_default() += 1;
+    }
+    let mut v: Vec<_> = counts.into_iter().collect();
+    v.sort_unstable_by_key(|(g, n)| (std::cmp::Reverse(*n), *g));
+    let top: Vec<String> = v
+        .iter()
+        .take(3)
+        .map(|(g, n)| format!("{} ({n})", ctx.catalog.groups[*g as usize].code))
+        .collect();
+    if top.is_empty() {
+        String::new()
+    } else {
+        format!("most in {}", top.join(", "))
+    }
+}
+
+fn why_low(ctx: &Ctx, i: usize) -> String {
+    format!(
+        "multiplier {:.2} below the low threshold {}",
+        ctx.derived.multiplier[i], ctx.config.multiplier.low
+    )
+}
+fn why_just_above(ctx: &Ctx, i: usize) -> String {
+    format!(
+        "multiplier {:.2} just above the low threshold {}",
+        ctx.derived.multiplier[i], ctx.config.multiplier.low
+    )
+}
+
+const fn spec(
+    code: &'static str,
+    direction: Direction,
+    name_en: &'static str,
+    name_zh: &'static str,
+    numerator: &'static str,
+    denominator: &'static str,
+    expected: &'static str,
+) -> IndicatorSpec {
+    IndicatorSpec {
+        code,
+        detector: Detector::LowMultiplier,
+        direction,
+        scored: true,
+        name_en,
+        name_zh,
+        numerator,
+        denominator,
+        expected,
+    }
+}
+
+/// The low-multiplier indicators.
+pub fn indicators() -> Vec<Box<dyn Indicator>> {
+    vec![
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "LM_LOW_EXCESS",
+                Direction::Excess,
+                "Too many low-multiplier cases",
+                "低倍率病例过多",
+                "stays with multiplier < low threshold",
+                "audited stays",
+                "same-level peers' share per group",
+            ),
+            eligible: all,
+            outcome: low,
+            stratum: by_group,
+            lead: None,
+            stake: points,
+            detail: Some(top_groups),
+            why: why_low,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "LM_LOW_DEFICIT",
+                Direction::Deficit,
+                "Too few low-multiplier cases",
+                "低倍率病例过少",
+                "stays with multiplier < low threshold",
+                "audited stays",
+                "same-level peers' share per group",
+            ),
+            eligible: all,
+            outcome: low,
+            stratum: by_group,
+            lead: Some(just_above_low),
+            stake: padding_stake,
+            detail: None,
+            why: why_just_above,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "LM_LOW_BUNCHING",
+                Direction::Excess,
+                "Costs bunched just above the low threshold",
+                "低倍率阈值上方聚集",
+                "stays with multiplier in [L, L × (1 + w))",
+                "stays with multiplier in [L × (1 − w), L × (1 + w))",
+                "same-level peers' share above the threshold in the same window",
+            ),
+            eligible: near_low,
+            outcome: above_low,
+            stratum: one_stratum,
+            lead: None,
+            stake: padding_stake,
+            detail: None,
+            why: why_just_above,
+        }),
+    ]
+}

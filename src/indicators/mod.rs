@@ -1,0 +1,101 @@
+//! Indicators: one file per detector family, one registry line per indicator.
+//!
+//! Every indicator is a ratio with a defined numerator and denominator (as PEPPER does),
+//! measured per hospital over the audited period and compared with the peers of the same
+//! level *for the hospital's own mix of groups* (indirect standardisation, the hospital
+//! itself left out of its peer rate). This module only measures: `O`, `E` and the variance
+//! under the peers' behaviour. Judging (funnel limits, p, q) is [`crate::compare`]'s job.
+
+pub mod context;
+mod kinds;
+pub mod low_multiplier;
+pub mod point_chasing;
+pub mod upcoding;
+
+use serde::Serialize;
+
+pub use context::Ctx;
+pub use kinds::{BinaryIndicator, ChangeIndicator, Measure};
+
+/// The three detectors a finding feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detector {
+    /// 高套分组: heavier groups than the patients' resource use supports.
+    Upcoding,
+    /// 冲点: more points from the same patients (split stays, low-standard admissions, padding).
+    PointChasing,
+    /// 低倍率异常: too many, or too few, low-multiplier cases.
+    LowMultiplier,
+}
+
+impl Detector {
+    /// All detectors.
+    pub const ALL: [Detector; 3] = [
+        Detector::Upcoding,
+        Detector::PointChasing,
+        Detector::LowMultiplier,
+    ];
+    /// snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detector::Upcoding => "upcoding",
+            Detector::PointChasing => "point_chasing",
+            Detector::LowMultiplier => "low_multiplier",
+        }
+    }
+}
+
+/// Which tail is suspicious.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// More than the peers (upper tail).
+    Excess,
+    /// Fewer than the peers (lower tail).
+    Deficit,
+}
+
+/// Static description of an indicator.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IndicatorSpec {
+    /// Finding code written in `flags` and `findings.csv`.
+    pub code: &'static str,
+    /// Detector it feeds.
+    pub detector: Detector,
+    /// Suspicious tail.
+    pub direction: Direction,
+    /// Whether it enters the detector score (others are shown as supporting evidence).
+    pub scored: bool,
+    /// English name.
+    pub name_en: &'static str,
+    /// Chinese name.
+    pub name_zh: &'static str,
+    /// Numerator, in words.
+    pub numerator: &'static str,
+    /// Denominator, in words.
+    pub denominator: &'static str,
+    /// How `E` is formed, in words.
+    pub expected: &'static str,
+}
+
+/// An indicator: measures every hospital and names its own case-level leads.
+pub trait Indicator: Sync {
+    /// Its description.
+    fn spec(&self) -> &IndicatorSpec;
+    /// One measure per hospital (index-aligned with `Cases::hospitals`).
+    fn measure(&self, ctx: &Ctx) -> Vec<Measure>;
+    /// If audited case `i` is evidence for this indicator, the points at stake on it.
+    fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64>;
+    /// Why case `i` is evidence, in a few words with its numbers.
+    fn case_reason(&self, ctx: &Ctx, i: usize) -> String;
+}
+
+/// The registry: every indicator the run computes, in report order.
+pub fn registry() -> Vec<Box<dyn Indicator>> {
+    let mut all: Vec<Box<dyn Indicator>> = Vec::new();
+    all.extend(upcoding::indicators());
+    all.extend(point_chasing::indicators());
+    all.extend(low_multiplier::indicators());
+    all
+}

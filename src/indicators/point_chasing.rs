@@ -1,0 +1,237 @@
+//! Point-chasing (冲点, 刷点): more points from the same patients — split stays, admissions
+//! that need no bed, padding costs into the high band. Planned readmissions (the 31-day
+//! plan flag, e.g. chemotherapy cycles) are never counted as splitting.
+
+use super::kinds::{BinaryIndicator, ChangeIndicator};
+use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use crate::derive::Band;
+
+fn all(_: &Ctx, _: usize) -> bool {
+    true
+}
+fn by_family(ctx: &Ctx, i: usize) -> u32 {
+    ctx.derived.family[i]
+}
+fn by_group(ctx: &Ctx, i: usize) -> u32 {
+    ctx.cases.group[i]
+}
+fn one_stratum(_: &Ctx, _: usize) -> u32 {
+    0
+}
+fn points(ctx: &Ctx, i: usize) -> f64 {
+    ctx.derived.points[i]
+}
+fn high_extra(ctx: &Ctx, i: usize) -> f64 {
+    (ctx.derived.points[i] - ctx.base_points(i)).max(0.0)
+}
+fn readmission(ctx: &Ctx, i: usize) -> bool {
+    ctx.unplanned_readmission(i)
+}
+fn quick_readmission(ctx: &Ctx, i: usize) -> bool {
+    ctx.unplanned_readmission(i) && ctx.derived.days_since_prev[i] <= 1
+}
+fn short_stay(ctx: &Ctx, i: usize) -> bool {
+    ctx.cases.los[i] <= ctx.config.detect.low_standard_max_los
+}
+fn low_standard(ctx: &Ctx, i: usize) -> bool {
+    short_stay(ctx, i)
+        && ctx.light_medical_group[ctx.cases.group[i] as usize]
+        && ctx.derived.multiplier[i] < ctx.config.detect.low_standard_max_multiplier
+}
+fn high_band(ctx: &Ctx, i: usize) -> bool {
+    matches!(ctx.derived.band[i], Band::High | Band::Extreme)
+}
+fn high_threshold(ctx: &Ctx, i: usize) -> f64 {
+    ctx.config.multiplier.high_threshold(ctx.derived.weight[i])
+}
+fn near_high(ctx: &Ctx, i: usize) -> bool {
+    let (t, w, m) = (
+        high_threshold(ctx, i),
+        ctx.config.detect.bunching_width,
+        ctx.derived.multiplier[i],
+    );
+    m >= t * (1.0 - w) && m < t * (1.0 + w)
+}
+fn above_high(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.multiplier[i] >= high_threshold(ctx, i)
+}
+
+fn readmission_detail(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
+    let quick = evidence
+        .iter()
+        .filter(|&&i| ctx.derived.days_since_prev[i] <= 1)
+        .count();
+    let same_family = evidence
+        .iter()
+        .filter(|&&i| {
+            ctx.derived.family[ctx.derived.prev_stay[i] as usize] == ctx.derived.family[i]
+        })
+        .count();
+    format!("{quick} at a 0–1 day gap, {same_family} in the same family as the first stay")
+}
+
+fn growth(ctx: &Ctx, h: usize) -> String {
+    ctx.growth_words(h)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn why_readmission(ctx: &Ctx, i: usize) -> String {
+    let p = ctx.derived.prev_stay[i] as usize;
+    format!(
+        "admitted {} d after discharge of stay {} (same patient, same hospital, not planned)",
+        ctx.derived.days_since_prev[i],
+        ctx.cases.case_id.get(p)
+    )
+}
+fn why_low_standard(ctx: &Ctx, i: usize) -> String {
+    format!(
+        "{} d stay, multiplier {:.2}, light medical group {}",
+        ctx.cases.los[i],
+        ctx.derived.multiplier[i],
+        ctx.catalog.groups[ctx.cases.group[i] as usize].code
+    )
+}
+fn why_short(ctx: &Ctx, i: usize) -> String {
+    format!("{} d stay", ctx.cases.los[i])
+}
+fn why_high(ctx: &Ctx, i: usize) -> String {
+    format!(
+        "multiplier {:.2} against a high threshold of {:.1}",
+        ctx.derived.multiplier[i],
+        high_threshold(ctx, i)
+    )
+}
+
+const fn spec(
+    code: &'static str,
+    scored: bool,
+    name_en: &'static str,
+    name_zh: &'static str,
+    numerator: &'static str,
+    denominator: &'static str,
+    expected: &'static str,
+) -> IndicatorSpec {
+    IndicatorSpec {
+        code,
+        detector: Detector::PointChasing,
+        direction: Direction::Excess,
+        scored,
+        name_en,
+        name_zh,
+        numerator,
+        denominator,
+        expected,
+    }
+}
+
+/// The point-chasing indicators.
+pub fn indicators() -> Vec<Box<dyn Indicator>> {
+    vec![
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "PC_READMISSION",
+                true,
+                "Unplanned readmission to the same hospital within the window",
+                "非计划再入院",
+                "stays admitted ≤ window days after the same patient's discharge from the same hospital, neither stay flagged planned",
+                "audited stays",
+                "same-level peers' share per family",
+            ),
+            eligible: all,
+            outcome: readmission,
+            stratum: by_family,
+            lead: None,
+            stake: points,
+            detail: Some(readmission_detail),
+            why: why_readmission,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "PC_READMISSION_0_1D",
+                true,
+                "Same-day or next-day unplanned readmission",
+                "当日或次日再入院",
+                "unplanned readmissions at a 0–1 day gap",
+                "audited stays",
+                "same-level peers' share per family",
+            ),
+            eligible: all,
+            outcome: quick_readmission,
+            stratum: by_family,
+            lead: None,
+            stake: points,
+            detail: None,
+            why: why_readmission,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "PC_LOW_STANDARD_ADMISSION",
+                true,
+                "Low-standard admissions: short, cheap stays in light medical groups",
+                "低标入院",
+                "stays ≤ low_standard_max_los days in a light medical group at multiplier < low_standard_max_multiplier",
+                "audited stays",
+                "same-level peers' share per group",
+            ),
+            eligible: all,
+            outcome: low_standard,
+            stratum: by_group,
+            lead: None,
+            stake: points,
+            detail: None,
+            why: why_low_standard,
+        }),
+        Box::new(ChangeIndicator {
+            spec: spec(
+                "PC_SHORT_STAY_GROWTH",
+                true,
+                "Growth concentrated in short stays (share against own baseline, net of peers)",
+                "短住院占比上升",
+                "audited stays ≤ low_standard_max_los days",
+                "audited stays",
+                "own baseline share + same-level peers' change",
+            ),
+            eligible: all,
+            outcome: short_stay,
+            stake: points,
+            extra: Some(growth),
+            why: why_short,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "PC_HIGH_MULTIPLIER",
+                true,
+                "High-multiplier share",
+                "高倍率病例占比",
+                "high- and extreme-multiplier stays",
+                "audited stays",
+                "same-level peers' share per group",
+            ),
+            eligible: all,
+            outcome: high_band,
+            stratum: by_group,
+            lead: None,
+            stake: high_extra,
+            detail: None,
+            why: why_high,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "PC_HIGH_BUNCHING",
+                true,
+                "Costs bunched just above the high threshold",
+                "高倍率阈值上方聚集",
+                "stays with multiplier in [T, T × (1 + w))",
+                "stays with multiplier in [T × (1 − w), T × (1 + w))",
+                "same-level peers' share above the threshold in the same window",
+            ),
+            eligible: near_high,
+            outcome: above_high,
+            stratum: one_stratum,
+            lead: None,
+            stake: high_extra,
+            detail: None,
+            why: why_high,
+        }),
+    ]
+}

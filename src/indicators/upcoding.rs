@@ -1,0 +1,341 @@
+//! Upcoding (高套分组): cases coded into a heavier group of their family than their resource
+//! use supports. A high share of heavy groups alone has an innocent explanation (sicker
+//! patients), so the *scored* indicators test whether the heavy cases look like their
+//! lighter sibling (short stays, low cost, severity resting on one code) or whether the
+//! share jumped against the hospital's own history. The share and the weight index are
+//! shown as supporting evidence.
+
+use rustc_hash::FxHashMap;
+
+use super::kinds::{BinaryIndicator, ChangeIndicator, Measure};
+use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+
+fn upper(ctx: &Ctx, i: usize) -> bool {
+    ctx.has_lower_sibling[ctx.cases.group[i] as usize]
+}
+fn in_multi_family(ctx: &Ctx, i: usize) -> bool {
+    ctx.multi_group_family[ctx.derived.family[i] as usize]
+}
+fn by_family(ctx: &Ctx, i: usize) -> u32 {
+    ctx.derived.family[i]
+}
+fn by_group(ctx: &Ctx, i: usize) -> u32 {
+    ctx.cases.group[i]
+}
+fn stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.upcoding_stake(i)
+}
+fn short_stay(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.los_ratio[i] < ctx.config.detect.short_stay_ratio
+}
+fn cheap_as_sibling(ctx: &Ctx, i: usize) -> bool {
+    let g = ctx.cases.group[i];
+    ctx.catalog.lower_sibling(g).is_some_and(|s| {
+        let lv = ctx.derived.level[i];
+        ctx.cases.cost[i] <= ctx.derived.benchmarks.cost(s, lv)
+    })
+}
+fn severity_split(ctx: &Ctx, i: usize) -> bool {
+    matches!(ctx.derived.severity[i], 1 | 3) && ctx.cases.has("secondary_diagnoses")
+}
+fn single_cc(ctx: &Ctx, i: usize) -> bool {
+    match ctx.derived.severity[i] {
+        1 => ctx.derived.n_mcc[i] == 1,
+        3 => ctx.derived.n_cc[i] == 1,
+        _ => false,
+    }
+}
+
+/// The most frequent CC/MCC code among a hospital's single-CC cases.
+fn favourite_code(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
+    let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
+    for &i in evidence {
+        let flagging = ctx.cases.secondary.of(i).iter().find(|k| {
+            let f = crate::reference::cc_flags(&ctx.cases.codes.codes[**k as usize]);
+            if ctx.derived.severity[i] == 1 {
+                f.mcc
+            } else {
+                f.cc
+            }
+        });
+        if let Some(k) = flagging {
+            *counts.entry(*k).or_default() += 1;
+        }
+    }
+    match counts
+        .into_iter()
+        .max_by_key(|(k, n)| (*n, std::cmp::Reverse(*k)))
+    {
+        Some((k, n)) if !evidence.is_empty() => format!(
+            "most frequent sole CC/MCC code {} ({:.0}% of these cases)",
+            ctx.cases.codes.codes[k as usize],
+            100.0 * n as f64 / evidence.len() as f64
+        ),
+        _ => String::new(),
+    }
+}
+
+fn sibling_code<'a>(ctx: &'a Ctx, i: usize) -> &'a str {
+    ctx.catalog
+        .lower_sibling(ctx.cases.group[i])
+        .map_or("-", |s| ctx.catalog.groups[s as usize].code.as_str())
+}
+fn why_heavier(ctx: &Ctx, i: usize) -> String {
+    format!(
+        "coded {} (lighter sibling {})",
+        ctx.catalog.groups[ctx.cases.group[i] as usize].code,
+        sibling_code(ctx, i)
+    )
+}
+fn why_short(ctx: &Ctx, i: usize) -> String {
+    let bl = ctx
+        .derived
+        .benchmarks
+        .los(ctx.cases.group[i], ctx.derived.level[i]);
+    format!(
+        "{} d stay in {} against a group mean of {:.1} d",
+        ctx.cases.los[i], ctx.catalog.groups[ctx.cases.group[i] as usize].code, bl
+    )
+}
+fn why_cheap(ctx: &Ctx, i: usize) -> String {
+    let b = ctx
+        .catalog
+        .lower_sibling(ctx.cases.group[i])
+        .map_or(0.0, |s| {
+            ctx.derived.benchmarks.cost(s, ctx.derived.level[i])
+        });
+    format!(
+        "cost ¥{:.0} at or below the lighter sibling {}'s benchmark ¥{:.0}",
+        ctx.cases.cost[i],
+        sibling_code(ctx, i),
+        b
+    )
+}
+fn why_single_cc(ctx: &Ctx, i: usize) -> String {
+    let code = ctx
+        .cases
+        .secondary
+        .of(i)
+        .iter()
+        .map(|k| ctx.cases.codes.codes[*k as usize].as_str())
+        .find(|c| {
+            let f = crate::reference::cc_flags(c);
+            if ctx.derived.severity[i] == 1 {
+                f.mcc
+            } else {
+                f.cc
+            }
+        });
+    format!(
+        "severity {} rests on the single code {}",
+        ctx.derived.severity[i],
+        code.unwrap_or("-")
+    )
+}
+
+const fn spec(
+    code: &'static str,
+    scored: bool,
+    name_en: &'static str,
+    name_zh: &'static str,
+    numerator: &'static str,
+    denominator: &'static str,
+    expected: &'static str,
+) -> IndicatorSpec {
+    IndicatorSpec {
+        code,
+        detector: Detector::Upcoding,
+        direction: Direction::Excess,
+        scored,
+        name_en,
+        name_zh,
+        numerator,
+        denominator,
+        expected,
+    }
+}
+
+/// The upcoding indicators.
+pub fn indicators() -> Vec<Box<dyn Indicator>> {
+    vec![
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "UPC_UPPER_GROUP_SHARE",
+                false,
+                "Share of cases in the heavier groups of their family",
+                "高权重组占比",
+                "cases in a group that has a lighter sibling (DRG: severity 1/3)",
+                "cases in families with more than one group",
+                "same-level peers' share per family",
+            ),
+            eligible: in_multi_family,
+            outcome: upper,
+            stratum: by_family,
+            lead: Some(|_, _| false),
+            stake,
+            detail: None,
+            why: why_heavier,
+        }),
+        Box::new(WeightIndex),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "UPC_SHORT_STAY_HEAVY",
+                true,
+                "Heavier-group stays shorter than 0.8 × the group's mean stay",
+                "高权重组短住院",
+                "heavier-group cases with LOS < short_stay_ratio × benchmark LOS",
+                "cases in groups that have a lighter sibling",
+                "same-level peers' share per group",
+            ),
+            eligible: upper,
+            outcome: short_stay,
+            stratum: by_group,
+            lead: None,
+            stake,
+            detail: None,
+            why: why_short,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "UPC_CHEAP_HEAVY",
+                true,
+                "Heavier-group cases costing no more than the lighter sibling's benchmark",
+                "高权重组低费用",
+                "heavier-group cases with cost ≤ the lighter sibling's benchmark cost",
+                "cases in groups that have a lighter sibling",
+                "same-level peers' share per group",
+            ),
+            eligible: upper,
+            outcome: cheap_as_sibling,
+            stratum: by_group,
+            lead: None,
+            stake,
+            detail: None,
+            why: why_cheap,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "UPC_SINGLE_CC",
+                true,
+                "Severity resting on a single CC/MCC code",
+                "单一并发症定级",
+                "severity-1 cases with exactly one MCC, severity-3 cases with exactly one CC",
+                "severity-1/3 cases (needs secondary_diagnoses)",
+                "same-level peers' share per group",
+            ),
+            eligible: severity_split,
+            outcome: single_cc,
+            stratum: by_group,
+            lead: None,
+            stake,
+            detail: Some(favourite_code),
+            why: why_single_cc,
+        }),
+        Box::new(ChangeIndicator {
+            spec: spec(
+                "UPC_HEAVY_SHARE_JUMP",
+                true,
+                "Rise in the heavier-group share against own baseline, net of peers",
+                "高权重组占比较基期上升",
+                "audited heavier-group cases",
+                "audited cases in families with more than one group",
+                "own baseline share + same-level peers' change",
+            ),
+            eligible: in_multi_family,
+            outcome: upper,
+            stake,
+            extra: None,
+            why: why_heavier,
+        }),
+    ]
+}
+
+/// Within-family weight index: Σ claimed weight against Σ the peers' mean weight for the
+/// same families (works for DIP scores as for DRG weights).
+struct WeightIndex;
+
+const WEIGHT_INDEX: IndicatorSpec = spec(
+    "UPC_WEIGHT_INDEX",
+    false,
+    "Within-family weight index",
+    "同族权重指数",
+    "Σ weight of the cases",
+    "cases in families with more than one group",
+    "Σ same-level peers' mean weight per family",
+);
+
+#[derive(Default, Clone, Copy)]
+struct Moments {
+    n: f64,
+    s: f64,
+    ss: f64,
+}
+
+impl Indicator for WeightIndex {
+    fn spec(&self) -> &IndicatorSpec {
+        &WEIGHT_INDEX
+    }
+
+    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
+        let mut own: FxHashMap<(u32, u32), Moments> = FxHashMap::default();
+        let mut by_level: FxHashMap<(u8, u32), Moments> = FxHashMap::default();
+        for i in 0..ctx.cases.len() {
+            if !ctx.audited(i) || !in_multi_family(ctx, i) {
+                continue;
+            }
+            let (h, f, w) = (
+                ctx.hospital(i),
+                ctx.derived.family[i],
+                ctx.derived.weight[i],
+            );
+            for m in [
+                own.entry((h, f)).or_default(),
+                by_level
+                    .entry((ctx.hospital_level[h as usize], f))
+                    .or_default(),
+            ] {
+                m.n += 1.0;
+                m.s += w;
+                m.ss += w * w;
+            }
+        }
+        let mut out = vec![Measure::default(); ctx.n_hospitals()];
+        let mut keys: Vec<_> = own.into_iter().collect();
+        keys.sort_unstable_by_key(|((h, f), _)| (*h, *f));
+        for ((h, f), m) in keys {
+            let t = by_level[&(ctx.hospital_level[h as usize], f)];
+            let pn = t.n - m.n;
+            if pn < 2.0 {
+                out[h as usize].no_peer_cases += m.n;
+                continue;
+            }
+            let mean = (t.s - m.s) / pn;
+            let var = ((t.ss - m.ss) / pn - mean * mean).max(0.0);
+            let o = &mut out[h as usize];
+            o.n += m.n;
+            o.o += m.s;
+            o.e += m.n * mean;
+            o.v += m.n * var;
+        }
+        for (h, o) in out.iter_mut().enumerate() {
+            // Points at stake: the excess weight in points, carried by the hospital's cases.
+            let ppw = ctx.config.points.per_weight
+                * ctx
+                    .config
+                    .points
+                    .level_coefficient
+                    .for_level(ctx.cases.hospitals[h].level);
+            o.stake_sum = (o.o - o.e).max(0.0) * ppw;
+            o.stake_cases = (o.o - o.e).max(0.0);
+        }
+        out
+    }
+
+    fn case_lead(&self, _ctx: &Ctx, _i: usize) -> Option<f64> {
+        None
+    }
+
+    fn case_reason(&self, _ctx: &Ctx, _i: usize) -> String {
+        String::new()
+    }
+}

@@ -1,0 +1,219 @@
+//! Scores, money at stake and the ranking.
+//!
+//! - A detector's score is the strongest evidence among its scored indicators: the
+//!   over-dispersion-widened z in the suspicious direction (0 when none). z grows with the
+//!   square root of the cases behind a rate, so a 5-case hospital never outranks a
+//!   2,000-case hospital showing the same excess rate.
+//! - `risk_score` = the strongest detector score + a tenth of the other two: one clear
+//!   pattern is enough to inspect, a second one adds a little.
+//! - Money: for each detector the largest shrunk excess among its *flagged* findings (the
+//!   indicators of one detector overlap, so they are not added up), summed over detectors.
+//! - Rank 1 = highest risk score; ties broken by yuan at stake, then hospital id.
+
+use serde::Serialize;
+
+use crate::compare::Finding;
+use crate::indicators::{Ctx, Detector};
+
+/// One hospital's line in `hospitals.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HospitalRank {
+    /// Hospital index (not written).
+    #[serde(skip)]
+    pub hospital: u32,
+    /// `hospital_id`.
+    pub hospital_id: String,
+    /// 1 = inspect first.
+    pub rank: usize,
+    /// Overall score.
+    pub risk_score: f64,
+    /// Upcoding detector score.
+    pub upcoding_score: f64,
+    /// Point-chasing detector score.
+    pub point_chasing_score: f64,
+    /// Low-multiplier detector score.
+    pub low_multiplier_score: f64,
+    /// `;`-separated flagged finding codes.
+    pub flags: String,
+    /// Suspected excess points.
+    pub est_excess_points: f64,
+    /// Suspected excess points × point value, yuan.
+    pub est_excess_amount: f64,
+    /// Name (escaped in HTML, as-is in CSV).
+    pub hospital_name: String,
+    /// Level 1/2/3 or empty.
+    pub hospital_level: String,
+    /// Audited stays.
+    pub audited_cases: u64,
+    /// Why it ranks where it does, in one line.
+    pub reason: String,
+}
+
+/// The region's point-value dilution from suspected excess points.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dilution {
+    /// Point value of the run (configured, budget-based or derived).
+    pub point_value: f64,
+    /// Its source.
+    pub point_value_source: String,
+    /// Total audited points.
+    pub total_points: f64,
+    /// Sum of the hospitals' suspected excess points.
+    pub excess_points: f64,
+    /// Point value if the excess points were removed from the shared budget.
+    pub point_value_without_excess: f64,
+    /// What the excess took from the other hospitals' legitimate points, yuan (under a fixed
+    /// budget: excess points × point value).
+    pub cost_to_other_hospitals: f64,
+}
+
+/// Ranks hospitals from their findings.
+pub fn rank(ctx: &Ctx, findings: &[Finding]) -> Vec<HospitalRank> {
+    let nh = ctx.n_hospitals();
+    let mut by_h: Vec<Vec<&Finding>> = vec![Vec::new(); nh];
+    for f in findings {
+        by_h[f.hospital as usize].push(f);
+    }
+    let mut rows: Vec<HospitalRank> = (0..nh)
+        .map(|h| {
+            let fs = &by_h[h];
+            let score = |d: Detector| {
+                fs.iter()
+                    .filter(|f| f.detector == d && f.scored)
+                    .map(|f| f.evidence)
+                    .fold(0.0, f64::max)
+            };
+            let scores = Detector::ALL.map(score);
+            let max = scores.iter().copied().fold(0.0, f64::max);
+            let risk = max + 0.1 * (scores.iter().sum::<f64>() - max);
+            let excess: f64 = Detector::ALL
+                .iter()
+                .map(|d| {
+                    fs.iter()
+                        .filter(|f| f.detector == *d && f.flagged)
+                        .map(|f| f.excess_points)
+                        .fold(0.0, f64::max)
+                })
+                .sum();
+            let hosp = &ctx.cases.hospitals[h];
+            HospitalRank {
+                hospital: h as u32,
+                hospital_id: hosp.id.clone(),
+                rank: 0,
+                risk_score: round(risk, 3),
+                upcoding_score: round(scores[0], 3),
+                point_chasing_score: round(scores[1], 3),
+                low_multiplier_score: round(scores[2], 3),
+                flags: fs
+                    .iter()
+                    .filter(|f| f.flagged)
+                    .map(|f| f.code)
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                est_excess_points: round(excess, 1),
+                est_excess_amount: round(excess * ctx.derived.point_value.yuan_per_point, 2),
+                hospital_name: hosp.name.clone(),
+                hospital_level: hosp.level.map(|l| l.to_string()).unwrap_or_default(),
+                audited_cases: ctx.volume[h][1].0 as u64,
+                reason: reason(fs),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.risk_score
+            .total_cmp(&a.risk_score)
+            .then(b.est_excess_amount.total_cmp(&a.est_excess_amount))
+            .then(a.hospital_id.cmp(&b.hospital_id))
+    });
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    rows
+}
+
+/// The dilution of the point value by the ranked hospitals' suspected excess.
+pub fn dilution(ctx: &Ctx, ranks: &[HospitalRank]) -> Dilution {
+    let pv = &ctx.derived.point_value;
+    let excess: f64 = ranks.iter().map(|r| r.est_excess_points).sum();
+    let total = pv.total_points;
+    let without = if total - excess > 0.0 {
+        pv.yuan_per_point * total / (total - excess)
+    } else {
+        pv.yuan_per_point
+    };
+    Dilution {
+        point_value: pv.yuan_per_point,
+        point_value_source: pv.source.clone(),
+        total_points: total,
+        excess_points: excess,
+        point_value_without_excess: without,
+        cost_to_other_hospitals: excess * pv.yuan_per_point,
+    }
+}
+
+/// The one-line reason: the finding that sets the rank, then the other flags.
+fn reason(fs: &[&Finding]) -> String {
+    let top = fs
+        .iter()
+        .filter(|f| f.scored)
+        .max_by(|a, b| a.evidence.total_cmp(&b.evidence).then(b.code.cmp(a.code)));
+    let flagged: Vec<&str> = fs.iter().filter(|f| f.flagged).map(|f| f.code).collect();
+    match top {
+        Some(f) if f.flagged => {
+            let others: Vec<&str> = flagged.iter().copied().filter(|c| *c != f.code).collect();
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                format!("; also {}", others.join(", "))
+            };
+            format!("{}{also}", finding_sentence(f))
+        }
+        Some(f) => format!(
+            "no scored finding at the FDR threshold; strongest signal {} (z {:.1}, q {:.3}){}",
+            f.code,
+            f.z,
+            f.q,
+            if flagged.is_empty() {
+                String::new()
+            } else {
+                format!("; supporting: {}", flagged.join(", "))
+            }
+        ),
+        None => "too few cases to test".into(),
+    }
+}
+
+/// A finding in one sentence: numbers, peers, strength, money.
+pub fn finding_sentence(f: &Finding) -> String {
+    let rate = |x: f64| if f.n > 0.0 { 100.0 * x / f.n } else { 0.0 };
+    let detail = if f.detail.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", f.detail)
+    };
+    if f.code == "UPC_WEIGHT_INDEX" {
+        return format!(
+            "{}: claimed weight {:.1} against {:.1} expected from same-level peers for the same families (index {:.2}, z {:.1}, q {:.2e}); ≈{:.0} excess points",
+            f.code, f.observed, f.expected, f.ratio, f.z, f.q, f.excess_points
+        );
+    }
+    format!(
+        "{}: {:.0} of {:.0} ({:.1}%) against {:.1} ({:.1}%) expected from same-level peers for the same case mix (O/E {:.2}, z {:.1}, q {:.2e}, peer percentile {:.0}){detail}; ≈{:.0} excess points",
+        f.code,
+        f.observed,
+        f.n,
+        rate(f.observed),
+        f.expected,
+        rate(f.expected),
+        f.ratio,
+        f.z,
+        f.q,
+        f.peer_percentile,
+        f.excess_points
+    )
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let m = 10f64.powi(digits);
+    (x * m).round() / m
+}

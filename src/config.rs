@@ -286,8 +286,8 @@ impl RegionConfig {
             return Err("points.per_weight must be positive".into());
         }
         let d = &self.detect;
-        if !(d.fdr_q > 0.0 && d.fdr_q < 1.0) || !(d.bunching_width > 0.0 && d.bunching_width < 1.0)
-        {
+        let in_unit = |x: f64| x > 0.0 && x < 1.0;
+        if !in_unit(d.fdr_q) || !in_unit(d.bunching_width) {
             return Err("detect.fdr_q and detect.bunching_width must be between 0 and 1".into());
         }
         if self.readmission.window_days == 0 {

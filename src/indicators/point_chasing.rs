@@ -74,7 +74,6 @@ fn growth(ctx: &Ctx, h: usize) -> String {
     ctx.growth_words(h)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn why_readmission(ctx: &Ctx, i: usize) -> String {
     let p = ctx.derived.prev_stay[i] as usize;
     format!(

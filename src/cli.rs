@@ -37,6 +37,9 @@ pub struct DemoArgs {
     /// Scheme of the sample region.
     #[arg(long, default_value = "drg", value_parser = ["drg", "dip"])]
     pub scheme: String,
+    /// Report language: zh or en.
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
 }
 
 /// `run`.
@@ -60,6 +63,9 @@ pub struct RunArgs {
     /// Output folder (replaced atomically at the end).
     #[arg(long)]
     pub out: PathBuf,
+    /// Report language: zh or en.
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
 }
 
 /// `generate`.

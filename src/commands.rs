@@ -35,9 +35,15 @@ fn run_cmd(a: RunArgs) -> Result<()> {
         preset: a.preset,
         period: a.period,
         out: a.out,
+        lang: lang(&a.lang)?,
     })?;
     println!("report: {}", out.join("report.html").display());
     Ok(())
+}
+
+fn lang(s: &str) -> Result<crate::lang::Lang> {
+    crate::lang::Lang::parse(s)
+        .ok_or_else(|| AuditError::Usage(format!("--lang {s}: use zh or en")))
 }
 
 fn scheme(name: &str) -> generate::Scheme {
@@ -127,6 +133,7 @@ fn demo(a: DemoArgs) -> Result<()> {
         preset: None,
         period: None,
         out: a.out.clone(),
+        lang: lang(&a.lang)?,
     })?;
     println!("report: {}", out.join("report.html").display());
     Ok(())
@@ -178,6 +185,7 @@ fn bench(a: BenchArgs) -> Result<()> {
         preset: None,
         period: None,
         out: data.join("out"),
+        lang: crate::lang::Lang::Zh,
     };
     if a.full {
         let t = Instant::now();

@@ -4,6 +4,7 @@
 //! ingest → derive → indicators → compare → score/rank → report.
 
 pub mod catalog;
+pub mod charts;
 pub mod cli;
 pub mod commands;
 pub mod compare;
@@ -14,11 +15,13 @@ pub mod evaluate;
 pub mod generate;
 pub mod indicators;
 pub mod ingest;
+pub mod lang;
 pub mod leads;
 pub mod output;
 pub mod period;
 pub mod rank;
 pub mod reference;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod stats;

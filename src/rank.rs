@@ -13,7 +13,8 @@
 use serde::Serialize;
 
 use crate::compare::Finding;
-use crate::indicators::{Ctx, Detector};
+use crate::indicators::{Ctx, Detector, Indicator};
+use crate::lang::Lang;
 
 /// One hospital's line in `hospitals.csv`.
 #[derive(Debug, Clone, Serialize)]
@@ -67,8 +68,13 @@ pub struct Dilution {
     pub cost_to_other_hospitals: f64,
 }
 
-/// Ranks hospitals from their findings.
-pub fn rank(ctx: &Ctx, findings: &[Finding]) -> Vec<HospitalRank> {
+/// Ranks hospitals from their findings; reasons are written in `lang`.
+pub fn rank(
+    ctx: &Ctx,
+    registry: &[Box<dyn Indicator>],
+    findings: &[Finding],
+    lang: Lang,
+) -> Vec<HospitalRank> {
     let nh = ctx.n_hospitals();
     let mut by_h: Vec<Vec<&Finding>> = vec![Vec::new(); nh];
     for f in findings {
@@ -115,7 +121,7 @@ pub fn rank(ctx: &Ctx, findings: &[Finding]) -> Vec<HospitalRank> {
                 hospital_name: hosp.name.clone(),
                 hospital_level: hosp.level.map(|l| l.to_string()).unwrap_or_default(),
                 audited_cases: ctx.volume[h][1].0 as u64,
-                reason: reason(fs),
+                reason: reason(fs, registry, lang),
             }
         })
         .collect();
@@ -152,7 +158,7 @@ pub fn dilution(ctx: &Ctx, ranks: &[HospitalRank]) -> Dilution {
 }
 
 /// The one-line reason: the finding that sets the rank, then the other flags.
-fn reason(fs: &[&Finding]) -> String {
+fn reason(fs: &[&Finding], registry: &[Box<dyn Indicator>], lang: Lang) -> String {
     let top = fs
         .iter()
         .filter(|f| f.scored)
@@ -164,53 +170,86 @@ fn reason(fs: &[&Finding]) -> String {
             let also = if others.is_empty() {
                 String::new()
             } else {
-                format!("; also {}", others.join(", "))
+                format!("{}{}", lang.tr("；另见 ", "; also "), others.join(", "))
             };
-            format!("{}{also}", finding_sentence(f))
+            format!("{}{also}", finding_sentence(f, registry, lang))
         }
-        Some(f) => format!(
-            "no scored finding at the FDR threshold; strongest signal {} (z {:.1}, q {:.3}){}",
-            f.code,
-            f.z,
-            f.q,
-            if flagged.is_empty() {
+        Some(f) => {
+            let supporting = if flagged.is_empty() {
                 String::new()
             } else {
-                format!("; supporting: {}", flagged.join(", "))
+                format!(
+                    "{}{}",
+                    lang.tr("；辅助指标 ", "; supporting: "),
+                    flagged.join(", ")
+                )
+            };
+            match lang {
+                Lang::Zh => format!(
+                    "未达到FDR阈值的计分发现；最强信号 {}（z {:.1}，q {:.3}）{supporting}",
+                    f.code, f.z, f.q
+                ),
+                Lang::En => format!(
+                    "no scored finding at the FDR threshold; strongest signal {} (z {:.1}, q {:.3}){supporting}",
+                    f.code, f.z, f.q
+                ),
             }
-        ),
-        None => "too few cases to test".into(),
+        }
+        None => lang
+            .tr("病例太少，无法检验", "too few cases to test")
+            .into(),
     }
 }
 
 /// A finding in one sentence: numbers, peers, strength, money.
-pub fn finding_sentence(f: &Finding) -> String {
+pub fn finding_sentence(f: &Finding, registry: &[Box<dyn Indicator>], lang: Lang) -> String {
+    let spec = registry[f.indicator].spec();
     let rate = |x: f64| if f.n > 0.0 { 100.0 * x / f.n } else { 0.0 };
     let detail = if f.detail.is_empty() {
         String::new()
     } else {
         format!("; {}", f.detail)
     };
-    if f.code == "UPC_WEIGHT_INDEX" {
-        return format!(
-            "{}: claimed weight {:.1} against {:.1} expected from same-level peers for the same families (index {:.2}, z {:.1}, q {:.2e}); ≈{:.0} excess points",
-            f.code, f.observed, f.expected, f.ratio, f.z, f.q, f.excess_points
-        );
+    match (lang, f.code == "UPC_WEIGHT_INDEX") {
+        (Lang::En, true) => format!(
+            "{} ({}): claimed weight {:.1} against {:.1} expected from same-level peers for the same families (index {:.2}, z {:.1}, q {:.2e}){detail}; ≈{:.0} excess points",
+            f.code, spec.name_en, f.observed, f.expected, f.ratio, f.z, f.q, f.excess_points
+        ),
+        (Lang::Zh, true) => format!(
+            "{}（{}）：申报权重合计 {:.1}，同级医院同病组族预期 {:.1}（指数 {:.2}，z {:.1}，q {:.2e}）{detail}；约 {:.0} 超额点数",
+            f.code, spec.name_zh, f.observed, f.expected, f.ratio, f.z, f.q, f.excess_points
+        ),
+        (Lang::En, false) => format!(
+            "{} ({}): {:.0} of {:.0} ({:.1}%) against {:.1} ({:.1}%) expected from same-level peers for the same case mix (O/E {:.2}, z {:.1}, q {:.2e}, peer percentile {:.0}){detail}; ≈{:.0} excess points",
+            f.code,
+            spec.name_en,
+            f.observed,
+            f.n,
+            rate(f.observed),
+            f.expected,
+            rate(f.expected),
+            f.ratio,
+            f.z,
+            f.q,
+            f.peer_percentile,
+            f.excess_points
+        ),
+        (Lang::Zh, false) => format!(
+            "{}（{}）：{:.0}/{:.0}（{:.1}%），按同级医院相同病例组合预期 {:.1}（{:.1}%）（O/E {:.2}，z {:.1}，q {:.2e}，同级百分位 {:.0}）{detail}；约 {:.0} 超额点数",
+            f.code,
+            spec.name_zh,
+            f.observed,
+            f.n,
+            rate(f.observed),
+            f.expected,
+            rate(f.expected),
+            f.ratio,
+            f.z,
+            f.q,
+            f.peer_percentile,
+            f.excess_points
+        ),
     }
-    format!(
-        "{}: {:.0} of {:.0} ({:.1}%) against {:.1} ({:.1}%) expected from same-level peers for the same case mix (O/E {:.2}, z {:.1}, q {:.2e}, peer percentile {:.0}){detail}; ≈{:.0} excess points",
-        f.code,
-        f.observed,
-        f.n,
-        rate(f.observed),
-        f.expected,
-        rate(f.expected),
-        f.ratio,
-        f.z,
-        f.q,
-        f.peer_percentile,
-        f.excess_points
-    )
 }
 
 fn round(x: f64, digits: i32) -> f64 {

@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub period: Option<String>,
     /// Output folder.
     pub out: PathBuf,
+    /// Language of the report and the reasons.
+    pub lang: crate::lang::Lang,
 }
 
 /// The analysed region, held in memory between stages.
@@ -82,10 +84,10 @@ pub struct AuditSummary {
 }
 
 /// Runs every indicator, judges, ranks and lists case leads.
-pub fn audit(ctx: &Ctx, registry: &[Box<dyn Indicator>]) -> Audit {
+pub fn audit(ctx: &Ctx, registry: &[Box<dyn Indicator>], lang: crate::lang::Lang) -> Audit {
     let measures: Vec<_> = registry.par_iter().map(|ind| ind.measure(ctx)).collect();
     let (findings, dispersion) = compare::compare(ctx, registry, &measures);
-    let ranks = rank::rank(ctx, &findings);
+    let ranks = rank::rank(ctx, registry, &findings, lang);
     let dilution = rank::dilution(ctx, &ranks);
     let leads = leads::case_leads(ctx, registry, &findings, &ranks);
     Audit {
@@ -158,7 +160,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let t = Instant::now();
     let ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
     let registry = indicators::registry();
-    let result = audit(&ctx, &registry);
+    let result = audit(&ctx, &registry, opts.lang);
     timings_ms.insert("detect", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
@@ -168,7 +170,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     )?;
     out.write(
         "findings.csv",
-        output::tables::findings_csv(&ctx, &registry, &result.findings, &result.ranks)?,
+        output::tables::findings_csv(&ctx, &registry, &result.findings, &result.ranks, opts.lang)?,
     )?;
     out.write(
         "cases_for_review.csv",
@@ -190,9 +192,25 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         dilution: result.dilution.clone(),
         dispersion: result.dispersion.clone(),
     });
+    let report_input = crate::report::ReportInput {
+        ctx: &ctx,
+        registry: &registry,
+        audit: &result,
+        summary: &summary,
+        rejects: &ingested.rejects,
+        lang: opts.lang,
+    };
+    crate::report::write(&out, &report_input)?;
     out.write(
-        "report.html",
-        output::dataquality::page(&summary, &ingested.rejects),
+        "audit_worklist.xlsx",
+        output::workbook::workbook(
+            &ctx,
+            &registry,
+            &result.ranks,
+            &result.findings,
+            &result.leads,
+            opts.lang,
+        )?,
     )?;
     timings_ms.insert("write", t.elapsed().as_millis() as u64);
     timings_ms.insert("total", start.elapsed().as_millis() as u64);

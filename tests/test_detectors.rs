@@ -34,6 +34,7 @@ fn audit_region(seed: u64, scheme: Scheme) -> (Evaluation, std::path::PathBuf, t
         ),
         period: None,
         out: out.clone(),
+        lang: drg_audit::lang::Lang::En,
     })
     .unwrap();
     let e = evaluate(&out, &data.join("truth_hospitals.csv")).unwrap();

@@ -170,8 +170,10 @@ impl Indicator for BinaryIndicator {
     }
 }
 
-/// A change against the hospital's own baseline, net of the same-level peers' change:
-/// expected audited count = n_audited × (own baseline rate + peers' change in rate).
+/// A change against the hospital's own baseline, net of the peers' change and of its own
+/// case-mix change: in each period the hospital's count is standardised against same-level
+/// peers in the same strata (O/E per period); the expected audited count keeps the
+/// baseline's O/E: E = E_audited × O_baseline / E_baseline.
 pub struct ChangeIndicator {
     /// Description.
     pub spec: IndicatorSpec,
@@ -179,6 +181,8 @@ pub struct ChangeIndicator {
     pub eligible: CaseFn,
     /// The event whose share is followed over time.
     pub outcome: CaseFn,
+    /// The comparison stratum (group or family).
+    pub stratum: StratumFn,
     /// Points at stake on an evidence case (audited, eligible, outcome).
     pub stake: StakeFn,
     /// Extra reason text for a hospital (by index).
@@ -190,6 +194,15 @@ pub struct ChangeIndicator {
 /// Own baseline needs this many eligible cases before a change is measured.
 pub const MIN_BASELINE_CASES: f64 = 20.0;
 
+/// Observed, expected and variance of one hospital in one period.
+#[derive(Default, Clone, Copy)]
+struct Ove {
+    n: f64,
+    o: f64,
+    e: f64,
+    v: f64,
+}
+
 impl Indicator for ChangeIndicator {
     fn spec(&self) -> &IndicatorSpec {
         &self.spec
@@ -197,8 +210,10 @@ impl Indicator for ChangeIndicator {
 
     fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
         let nh = ctx.n_hospitals();
-        // [hospital][0 = baseline, 1 = audited]
-        let mut own = vec![[Cnt::default(); 2]; nh];
+        // Keys carry the period (0 baseline, 1 audited).
+        let mut own: FxHashMap<(u32, u32, u8), Cnt> = FxHashMap::default();
+        let mut by_level: FxHashMap<(u8, u32, u8), Cnt> = FxHashMap::default();
+        let mut all: FxHashMap<(u32, u8), Cnt> = FxHashMap::default();
         let mut stake = vec![(0.0, 0.0); nh];
         for i in 0..ctx.cases.len() {
             let period = if ctx.audited(i) {
@@ -211,51 +226,67 @@ impl Indicator for ChangeIndicator {
             if !(self.eligible)(ctx, i) {
                 continue;
             }
-            let h = ctx.hospital(i) as usize;
+            let h = ctx.hospital(i);
+            let s = (self.stratum)(ctx, i);
             let hit = (self.outcome)(ctx, i);
-            own[h][period].n += 1.0;
-            if hit {
-                own[h][period].x += 1.0;
-                if period == 1 {
-                    stake[h].0 += (self.stake)(ctx, i);
-                    stake[h].1 += 1.0;
-                }
+            let x = if hit { 1.0 } else { 0.0 };
+            let lv = ctx.hospital_level[h as usize];
+            for c in [
+                own.entry((h, s, period)).or_default(),
+                by_level.entry((lv, s, period)).or_default(),
+                all.entry((s, period)).or_default(),
+            ] {
+                c.n += 1.0;
+                c.x += x;
+            }
+            if hit && period == 1 {
+                stake[h as usize].0 += (self.stake)(ctx, i);
+                stake[h as usize].1 += 1.0;
             }
         }
-        let mut level_tot: FxHashMap<u8, [Cnt; 2]> = FxHashMap::default();
-        for (h, c) in own.iter().enumerate() {
-            let t = level_tot.entry(ctx.hospital_level[h]).or_default();
-            for p in 0..2 {
-                t[p].n += c[p].n;
-                t[p].x += c[p].x;
-            }
+        let mut per = vec![[Ove::default(); 2]; nh];
+        let mut keys: Vec<_> = own.into_iter().collect();
+        keys.sort_unstable_by_key(|((h, s, p), _)| (*h, *s, *p));
+        for ((h, s, p), c) in keys {
+            let lvl = by_level[&(ctx.hospital_level[h as usize], s, p)];
+            let al = all[&(s, p)];
+            let rate = if lvl.n - c.n >= MIN_PEER_CASES {
+                (lvl.x - c.x) / (lvl.n - c.n)
+            } else if al.n - c.n > 0.0 {
+                (al.x - c.x) / (al.n - c.n)
+            } else {
+                continue;
+            };
+            let o = &mut per[h as usize][p as usize];
+            o.n += c.n;
+            o.o += c.x;
+            o.e += c.n * rate;
+            o.v += c.n * rate * (1.0 - rate);
         }
         (0..nh)
             .map(|h| {
-                let [b, a] = own[h];
-                let t = level_tot[&ctx.hospital_level[h]];
-                let (pb_n, pa_n) = (t[0].n - b.n, t[1].n - a.n);
-                if a.n < 1.0 || b.n < MIN_BASELINE_CASES || pb_n < 1.0 || pa_n < 1.0 {
+                let [b, a] = per[h];
+                if a.n < 1.0 || b.n < MIN_BASELINE_CASES || b.e <= 0.0 || a.e <= 0.0 {
                     return Measure::default();
                 }
-                let peer_change = (t[1].x - a.x) / pa_n - (t[0].x - b.x) / pb_n;
-                // Rates with half a case added, so a zero rate still has a variance.
-                let rb = (b.x + 0.5) / (b.n + 1.0);
-                let ra = (a.x + 0.5) / (a.n + 1.0);
-                let expected_rate = (b.x / b.n + peer_change).clamp(0.0, 1.0);
+                // Half an event added to the baseline so a zero baseline is not a zero forever.
+                let base_ratio = (b.o + 0.5) / (b.e + 0.5);
+                let e = a.e * base_ratio;
                 Measure {
                     n: a.n,
-                    o: a.x,
-                    e: a.n * expected_rate,
-                    v: a.n * ra * (1.0 - ra) + a.n * a.n * rb * (1.0 - rb) / b.n,
+                    o: a.o,
+                    e,
+                    v: a.v * base_ratio * base_ratio
+                        + e * e * (b.v.max(0.25) / (b.e + 0.5).powi(2)),
                     stake_sum: stake[h].0,
                     stake_cases: stake[h].1,
                     no_peer_cases: 0.0,
                     detail: format!(
-                        "own share {:.1}% → {:.1}%, peers' change {:+.1} percentage points{}",
-                        100.0 * b.x / b.n,
-                        100.0 * a.x / a.n,
-                        100.0 * peer_change,
+                        "own share {:.1}% → {:.1}%, O/E against same-level peers {:.2} → {:.2}{}",
+                        100.0 * b.o / b.n,
+                        100.0 * a.o / a.n,
+                        b.o / b.e,
+                        a.o / a.e,
                         self.extra
                             .map(|f| format!("; {}", f(ctx, h)))
                             .unwrap_or_default()

@@ -192,6 +192,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             ),
             eligible: all,
             outcome: short_stay,
+            stratum: by_group,
             stake: points,
             extra: Some(growth),
             why: why_short,

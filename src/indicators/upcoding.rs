@@ -1,9 +1,10 @@
 //! Upcoding (高套分组): cases coded into a heavier group of their family than their resource
 //! use supports. A high share of heavy groups alone has an innocent explanation (sicker
 //! patients), so the *scored* indicators test whether the heavy cases look like their
-//! lighter sibling (short stays, low cost, severity resting on one code) or whether the
-//! share jumped against the hospital's own history. The share and the weight index are
-//! shown as supporting evidence.
+//! lighter sibling (short stays, low cost, severity resting on one code). The share, the
+//! weight index and the share's jump against the hospital's own history are shown as
+//! supporting evidence: a hospital that starts treating sicker patients jumps too, but its
+//! heavier cases cost and stay like heavier cases.
 
 use rustc_hash::FxHashMap;
 
@@ -234,7 +235,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
         Box::new(ChangeIndicator {
             spec: spec(
                 "UPC_HEAVY_SHARE_JUMP",
-                true,
+                false,
                 "Rise in the heavier-group share against own baseline, net of peers",
                 "高权重组占比较基期上升",
                 "audited heavier-group cases",
@@ -243,6 +244,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             ),
             eligible: in_multi_family,
             outcome: upper,
+            stratum: by_family,
             stake,
             extra: None,
             why: why_heavier,

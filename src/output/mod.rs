@@ -4,6 +4,7 @@
 pub mod dataquality;
 pub mod summary;
 pub mod tables;
+pub mod workbook;
 
 use std::fs;
 use std::path::{Path, PathBuf};

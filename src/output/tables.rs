@@ -87,6 +87,7 @@ pub fn findings_csv(
     registry: &[Box<dyn Indicator>],
     findings: &[Finding],
     ranks: &[HospitalRank],
+    lang: crate::lang::Lang,
 ) -> Result<Vec<u8>> {
     let mut rank_of = vec![0usize; ctx.n_hospitals()];
     for h in ranks {
@@ -133,7 +134,7 @@ pub fn findings_csv(
                 excess_yuan: r(f.excess_yuan, 2),
                 flagged: f.flagged,
                 scored: f.scored,
-                reason: finding_sentence(f),
+                reason: finding_sentence(f, registry, lang),
             }
         })
         .collect();

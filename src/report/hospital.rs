@@ -1,0 +1,192 @@
+//! `hospitals/<id>.html`: one hospital, PEPPER-style — the compare table, the findings in
+//! plain words, trends and multiplier distribution against peers, and the evidence cases.
+
+use std::fmt::Write;
+
+use super::page::{Cell, document, esc, table};
+use super::series::Series;
+use super::{ReportInput, figures};
+use crate::rank::{HospitalRank, finding_sentence};
+
+/// Evidence cases listed on the page (all of them are in `cases_for_review.csv`).
+const SHOWN_CASES: usize = 100;
+
+/// The page of one hospital.
+pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
+    let lang = input.lang;
+    let t = |zh, en| lang.tr(zh, en);
+    let mut h = String::new();
+    let title = if r.hospital_name.is_empty() {
+        r.hospital_id.clone()
+    } else {
+        format!("{} ({})", r.hospital_name, r.hospital_id)
+    };
+    let _ = write!(
+        h,
+        "<nav><a href=\"../report.html\">← {}</a></nav>",
+        t("返回区域报告", "Back to the region")
+    );
+    let _ = write!(
+        h,
+        "<h1>{}</h1><p>{} {} · {} {} · {} {} · {} {:.1} · {} {:.1} / {:.1} / {:.1}</p>",
+        esc(&title),
+        t("级别", "Level"),
+        esc(if r.hospital_level.is_empty() {
+            "—"
+        } else {
+            &r.hospital_level
+        }),
+        t("排名", "Rank"),
+        r.rank,
+        t("审核期病例", "audited stays"),
+        r.audited_cases,
+        t("综合风险", "risk"),
+        r.risk_score,
+        t(
+            "高套/冲点/低倍率",
+            "upcoding / point-chasing / low multiplier"
+        ),
+        r.upcoding_score,
+        r.point_chasing_score,
+        r.low_multiplier_score
+    );
+    let _ = write!(h, "<p class=\"reason\">{}</p>", esc(&r.reason));
+
+    let findings = input.findings_of(r.hospital);
+    let flagged: Vec<_> = findings.iter().filter(|f| f.flagged).collect();
+    let _ = write!(
+        h,
+        "<h2>{}</h2>",
+        t("发现（通俗说明）", "Findings in plain words")
+    );
+    if flagged.is_empty() {
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            t(
+                "在 FDR 阈值下没有标记的发现。",
+                "No finding is flagged at the FDR threshold."
+            )
+        );
+    } else {
+        h.push_str("<ul>");
+        for f in &flagged {
+            let _ = write!(
+                h,
+                "<li>{}</li>",
+                esc(&finding_sentence(f, input.registry, lang))
+            );
+        }
+        h.push_str("</ul>");
+    }
+
+    let _ = write!(
+        h,
+        "<h2>{}</h2>",
+        t("指标对照表（PEPPER 式）", "Compare table (PEPPER style)")
+    );
+    let headers = [
+        t("指标", "Indicator"),
+        t("分子", "Numerator"),
+        t("分母", "Denominator"),
+        t("比率", "Rate"),
+        t("同级预期", "Peer-expected rate"),
+        t("同级百分位", "Peer percentile"),
+        "O/E",
+        "q",
+        t("疑似金额（元）", "Yuan at stake"),
+        t("标记", "Flag"),
+    ];
+    let rows: Vec<Vec<Cell>> = findings
+        .iter()
+        .map(|f| {
+            let spec = input.registry[f.indicator].spec();
+            let name = format!("{} · {}", f.code, lang.tr(spec.name_zh, spec.name_en));
+            vec![
+                Cell::Text(name),
+                Cell::Num(f.observed, if f.code == "UPC_WEIGHT_INDEX" { 1 } else { 0 }),
+                Cell::Num(f.n, 0),
+                Cell::Pct(f.observed / f.n),
+                Cell::Pct(f.expected / f.n),
+                Cell::Num(f.peer_percentile, 0),
+                Cell::Num(f.ratio, 2),
+                Cell::Num(f.q, 4),
+                Cell::Num(if f.flagged { f.excess_yuan } else { 0.0 }, 0),
+                Cell::Html(if f.flagged {
+                    format!("<span class=\"flag\">{}</span>", t("是", "yes"))
+                } else {
+                    String::new()
+                }),
+            ]
+        })
+        .collect();
+    h.push_str(&table(&headers, &rows));
+
+    let _ = write!(
+        h,
+        "<h2>{}</h2><div class=\"grid\">",
+        t("与同级医院对比", "Against same-level peers")
+    );
+    h.push_str(&figures::hospital_trend(
+        lang,
+        input,
+        series,
+        r.hospital as usize,
+    ));
+    h.push_str(&figures::hospital_multiplier(
+        lang,
+        input,
+        series,
+        r.hospital as usize,
+    ));
+    h.push_str("</div>");
+
+    let cases: Vec<_> = input
+        .audit
+        .leads
+        .iter()
+        .filter(|l| l.hospital_id == r.hospital_id)
+        .take(SHOWN_CASES)
+        .collect();
+    let _ = write!(
+        h,
+        "<h2>{} ({})</h2>",
+        t("证据病例", "Evidence cases"),
+        cases.len()
+    );
+    if !cases.is_empty() {
+        let rows: Vec<Vec<Cell>> = cases
+            .iter()
+            .map(|l| {
+                vec![
+                    Cell::Text(l.case_id.clone()),
+                    Cell::Text(l.group_code.clone()),
+                    Cell::Text(l.findings.clone()),
+                    Cell::Num(l.points_at_stake, 1),
+                    Cell::Num(l.yuan_at_stake, 0),
+                    Cell::Text(l.reason.clone()),
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &[
+                "case_id",
+                t("病组", "Group"),
+                t("发现", "Findings"),
+                t("涉及点数", "Points at stake"),
+                t("涉及金额（元）", "Yuan at stake"),
+                t("原因", "Reason"),
+            ],
+            &rows,
+        ));
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p>",
+            t(
+                "完整清单见 cases_for_review.csv。",
+                "The full list is in cases_for_review.csv."
+            )
+        );
+    }
+    document(lang, &title, &h)
+}

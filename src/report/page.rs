@@ -1,0 +1,183 @@
+//! HTML building blocks: the page shell (inline CSS, a few lines of inline JavaScript for
+//! sorting tables, no network), escaped tables and number formatting.
+
+use std::fmt::Write;
+
+use super::Lang;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    html_escape::encode_double_quoted_attribute(s).into_owned()
+}
+
+const CSS: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei','Microsoft YaHei',sans-serif;margin:0;color:#1d2330;background:#fafafa}\
+main{max-width:82em;margin:0 auto;padding:1.5em 2em;background:#fff}\
+h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.25em;margin-top:1.6em;border-bottom:2px solid #e3e6ec;padding-bottom:.2em}\
+table{border-collapse:collapse;margin:.8em 0;font-size:.9em}td,th{border:1px solid #d6dae1;padding:.3em .55em;text-align:right;vertical-align:top}\
+th{background:#eef1f5;cursor:pointer;white-space:nowrap}td.t,th.t{text-align:left}tr:nth-child(even) td{background:#f7f8fa}\
+.flag{color:#b3261e;font-weight:600}.muted{color:#667085}.kpis{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}\
+.kpi{border:1px solid #d6dae1;border-radius:6px;padding:.6em .9em;min-width:10em}.kpi b{display:block;font-size:1.35em}\
+figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #eef1f5}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(26em,1fr));gap:1em}\
+.reason{max-width:40em}a{color:#1a56a6}nav{font-size:.9em;margin-bottom:.5em}";
+
+/// Click a header to sort its table (numbers numerically); no other script on the page.
+const SORT_JS: &str = "document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){\
+var t=th.closest('table'),b=t.tBodies[0],r=Array.prototype.slice.call(b.rows),d=th.dataset.d==='a'?'d':'a';th.dataset.d=d;\
+r.sort(function(x,y){var a=x.cells[i].dataset.v||x.cells[i].textContent,c=y.cells[i].dataset.v||y.cells[i].textContent,\
+p=parseFloat(a),q=parseFloat(c),o=(!isNaN(p)&&!isNaN(q))?p-q:a.localeCompare(c);return d==='a'?o:-o;});\
+r.forEach(function(x){b.appendChild(x);});});});";
+
+/// A whole self-contained page.
+pub fn document(lang: Lang, title: &str, body: &str) -> String {
+    let code = match lang {
+        Lang::Zh => "zh-CN",
+        Lang::En => "en",
+    };
+    format!(
+        "<!doctype html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{CSS}</style></head><body><main>{body}</main><script>{SORT_JS}</script></body></html>\n",
+        esc(title)
+    )
+}
+
+/// A table cell: escaped text, or a number with a sort value.
+pub enum Cell {
+    /// Text (escaped), left-aligned.
+    Text(String),
+    /// Pre-built HTML (a link or a mark) — only for markup this program builds.
+    Html(String),
+    /// A number shown with `digits` decimals.
+    Num(f64, usize),
+    /// A number shown as a percentage with one decimal.
+    Pct(f64),
+}
+
+/// A sortable table with escaped headers and cells.
+pub fn table(headers: &[&str], rows: &[Vec<Cell>]) -> String {
+    let mut h = String::from("<table class=\"sortable\"><thead><tr>");
+    for (i, head) in headers.iter().enumerate() {
+        let class = if rows
+            .first()
+            .is_some_and(|r| matches!(r.get(i), Some(Cell::Text(_) | Cell::Html(_))))
+        {
+            " class=\"t\""
+        } else {
+            ""
+        };
+        let _ = write!(h, "<th{class}>{}</th>", esc(head));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for row in rows {
+        h.push_str("<tr>");
+        for c in row {
+            match c {
+                Cell::Text(s) => {
+                    let _ = write!(h, "<td class=\"t\">{}</td>", esc(s));
+                }
+                Cell::Html(s) => {
+                    let _ = write!(h, "<td class=\"t\">{s}</td>");
+                }
+                Cell::Num(v, d) => {
+                    let _ = write!(h, "<td data-v=\"{v}\">{}</td>", num(*v, *d));
+                }
+                Cell::Pct(v) => {
+                    let _ = write!(h, "<td data-v=\"{v}\">{}</td>", pct(*v));
+                }
+            }
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table>");
+    h
+}
+
+/// A number with thousands separators and `digits` decimals ("—" when not finite).
+pub fn num(v: f64, digits: usize) -> String {
+    if !v.is_finite() {
+        return "—".into();
+    }
+    let s = format!("{:.*}", digits, v.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(a, b)| (a, b));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
+/// A share as a percentage with one decimal.
+pub fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1}%", 100.0 * v)
+    } else {
+        "—".into()
+    }
+}
+
+/// A file name stem that is safe on every file system whatever the hospital id holds:
+/// ASCII letters, digits, `-` and `_` kept; anything else replaced, and then a short hash
+/// of the original id appended so two ids never collide.
+pub fn safe_stem(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect();
+    if clean == id && !id.is_empty() {
+        return clean;
+    }
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(id.as_bytes());
+    format!("{clean}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_group_thousands_and_keep_signs() {
+        assert_eq!(num(1234567.891, 2), "1,234,567.89");
+        assert_eq!(num(-1234.0, 0), "-1,234");
+        assert_eq!(num(999.0, 0), "999");
+        assert_eq!(num(f64::NAN, 1), "—");
+        assert_eq!(pct(0.1234), "12.3%");
+    }
+
+    #[test]
+    fn stems_are_safe_and_distinct() {
+        assert_eq!(safe_stem("H001"), "H001");
+        let a = safe_stem("../../x");
+        assert!(!a.contains('/') && !a.contains('.'), "{a}");
+        assert_ne!(safe_stem("a/b"), safe_stem("a_b"));
+        assert_ne!(safe_stem("医院1"), safe_stem("医院2"));
+    }
+
+    #[test]
+    fn cells_and_headers_are_escaped() {
+        let t = table(
+            &["<b>"],
+            &[vec![Cell::Text("<script>alert(1)</script>".into())]],
+        );
+        assert!(!t.contains("<script>") && t.contains("&lt;script&gt;"));
+        assert!(t.contains("&lt;b&gt;"));
+    }
+}

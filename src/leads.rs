@@ -49,7 +49,8 @@ pub fn case_leads(
     }
     // case index -> (codes, max stake, reasons)
     let mut per_case: BTreeMap<usize, (Vec<&'static str>, f64, Vec<String>)> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.flagged) {
+    // Supporting indicators (a heavier mix) name no cases: a heavy case is not evidence by itself.
+    for f in findings.iter().filter(|f| f.flagged && f.scored) {
         let ind = &registry[f.indicator];
         let mut hits: Vec<(usize, f64)> = by_hospital[f.hospital as usize]
             .iter()

@@ -204,51 +204,52 @@ fn reason(fs: &[&Finding], registry: &[Box<dyn Indicator>], lang: Lang) -> Strin
 /// A finding in one sentence: numbers, peers, strength, money.
 pub fn finding_sentence(f: &Finding, registry: &[Box<dyn Indicator>], lang: Lang) -> String {
     let spec = registry[f.indicator].spec();
-    let rate = |x: f64| if f.n > 0.0 { 100.0 * x / f.n } else { 0.0 };
-    let detail = if f.detail.is_empty() {
-        String::new()
-    } else {
-        format!("; {}", f.detail)
-    };
-    match (lang, f.code == "UPC_WEIGHT_INDEX") {
+    let share = |x: f64| if f.n > 0.0 { 100.0 * x / f.n } else { 0.0 };
+    let detail = if f.detail.is_empty() { String::new() } else { format!("; {}", f.detail) };
+    let core = match (lang, f.code == "UPC_WEIGHT_INDEX") {
         (Lang::En, true) => format!(
-            "{} ({}): claimed weight {:.1} against {:.1} expected from same-level peers for the same families (index {:.2}, z {:.1}, q {:.2e}){detail}; ≈{:.0} excess points",
-            f.code, spec.name_en, f.observed, f.expected, f.ratio, f.z, f.q, f.excess_points
+            "{} ({}): claimed weight {:.1} against {:.1} expected from same-level peers for the same families (index {:.2}, z {:.1}, q {:.2e}){detail}",
+            f.code, spec.name_en, f.observed, f.expected, f.ratio, f.z, f.q
         ),
         (Lang::Zh, true) => format!(
-            "{}（{}）：申报权重合计 {:.1}，同级医院同病组族预期 {:.1}（指数 {:.2}，z {:.1}，q {:.2e}）{detail}；约 {:.0} 超额点数",
-            f.code, spec.name_zh, f.observed, f.expected, f.ratio, f.z, f.q, f.excess_points
+            "{}（{}）：申报权重合计 {:.1}，同级医院同病组族预期 {:.1}（指数 {:.2}，z {:.1}，q {:.2e}）{detail}",
+            f.code, spec.name_zh, f.observed, f.expected, f.ratio, f.z, f.q
         ),
         (Lang::En, false) => format!(
-            "{} ({}): {:.0} of {:.0} ({:.1}%) against {:.1} ({:.1}%) expected from same-level peers for the same case mix (O/E {:.2}, z {:.1}, q {:.2e}, peer percentile {:.0}){detail}; ≈{:.0} excess points",
+            "{} ({}): {:.0} of {:.0} ({:.1}%) against {:.1} ({:.1}%) expected from same-level peers for the same case mix (O/E {:.2}, z {:.1}, q {:.2e}, peer percentile {:.0}){detail}",
             f.code,
             spec.name_en,
             f.observed,
             f.n,
-            rate(f.observed),
+            share(f.observed),
             f.expected,
-            rate(f.expected),
+            share(f.expected),
             f.ratio,
             f.z,
             f.q,
-            f.peer_percentile,
-            f.excess_points
+            f.peer_percentile
         ),
         (Lang::Zh, false) => format!(
-            "{}（{}）：{:.0}/{:.0}（{:.1}%），按同级医院相同病例组合预期 {:.1}（{:.1}%）（O/E {:.2}，z {:.1}，q {:.2e}，同级百分位 {:.0}）{detail}；约 {:.0} 超额点数",
+            "{}（{}）：{:.0}/{:.0}（{:.1}%），按同级医院相同病例组合预期 {:.1}（{:.1}%）（O/E {:.2}，z {:.1}，q {:.2e}，同级百分位 {:.0}）{detail}",
             f.code,
             spec.name_zh,
             f.observed,
             f.n,
-            rate(f.observed),
+            share(f.observed),
             f.expected,
-            rate(f.expected),
+            share(f.expected),
             f.ratio,
             f.z,
             f.q,
-            f.peer_percentile,
-            f.excess_points
+            f.peer_percentile
         ),
+    };
+    if f.excess_points < 0.5 {
+        return core;
+    }
+    match lang {
+        Lang::Zh => format!("{core}；约 {:.0} 超额点数", f.excess_points),
+        Lang::En => format!("{core}; ≈{:.0} excess points", f.excess_points),
     }
 }
 

@@ -110,7 +110,7 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
                 Cell::Pct(f.expected / f.n),
                 Cell::Num(f.peer_percentile, 0),
                 Cell::Num(f.ratio, 2),
-                Cell::Num(f.q, 4),
+                Cell::Prob(f.q),
                 Cell::Num(if f.flagged { f.excess_yuan } else { 0.0 }, 0),
                 Cell::Html(if f.flagged {
                     format!("<span class=\"flag\">{}</span>", t("是", "yes"))

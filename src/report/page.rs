@@ -50,6 +50,8 @@ pub enum Cell {
     Num(f64, usize),
     /// A number shown as a percentage with one decimal.
     Pct(f64),
+    /// A probability: 4 decimals, or scientific below 0.0001.
+    Prob(f64),
 }
 
 /// A sortable table with escaped headers and cells.
@@ -82,6 +84,16 @@ pub fn table(headers: &[&str], rows: &[Vec<Cell>]) -> String {
                 }
                 Cell::Pct(v) => {
                     let _ = write!(h, "<td data-v=\"{v}\">{}</td>", pct(*v));
+                }
+                Cell::Prob(v) => {
+                    let shown = if !v.is_finite() {
+                        "—".to_string()
+                    } else if *v < 1e-4 {
+                        format!("{v:.1e}")
+                    } else {
+                        format!("{v:.4}")
+                    };
+                    let _ = write!(h, "<td data-v=\"{v}\">{shown}</td>");
                 }
             }
         }

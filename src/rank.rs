@@ -205,7 +205,11 @@ fn reason(fs: &[&Finding], registry: &[Box<dyn Indicator>], lang: Lang) -> Strin
 pub fn finding_sentence(f: &Finding, registry: &[Box<dyn Indicator>], lang: Lang) -> String {
     let spec = registry[f.indicator].spec();
     let share = |x: f64| if f.n > 0.0 { 100.0 * x / f.n } else { 0.0 };
-    let detail = if f.detail.is_empty() { String::new() } else { format!("; {}", f.detail) };
+    let detail = if f.detail.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", f.detail)
+    };
     let core = match (lang, f.code == "UPC_WEIGHT_INDEX") {
         (Lang::En, true) => format!(
             "{} ({}): claimed weight {:.1} against {:.1} expected from same-level peers for the same families (index {:.2}, z {:.1}, q {:.2e}){detail}",

@@ -1,7 +1,7 @@
 //! `audit_worklist.xlsx`: the ranked hospitals, the findings and the cases for review on
 //! separate sheets — frozen headers, filters, number formats — because auditors work in Excel.
 
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
 use crate::compare::Finding;
 use crate::error::{AuditError, Result};
@@ -50,6 +50,13 @@ fn build(
 ) -> std::result::Result<Vec<u8>, XlsxError> {
     let t = |zh, en| lang.tr(zh, en);
     let mut wb = Workbook::new();
+    // A fixed creation time keeps the file byte-identical run to run (the contract).
+    let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
+    wb.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&created)
+            .set_title("drg-audit worklist"),
+    );
     let bold = Format::new().set_bold().set_background_color("EEF1F5");
     let score = Format::new().set_num_format("0.00");
     let money = Format::new().set_num_format("#,##0");

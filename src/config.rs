@@ -174,6 +174,26 @@ impl Default for DetectRules {
     }
 }
 
+/// Case-pattern clustering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterRules {
+    /// Number of clusters; 0 = choose between 4 and 10 by silhouette. A fixed, moderate k
+    /// keeps the small suspicious patterns apart (silhouette favours a few coarse clusters).
+    pub k: usize,
+    /// Baseline cases K-Means is fitted on (a deterministic sample); all cases are assigned.
+    pub sample_size: usize,
+}
+
+impl Default for ClusterRules {
+    fn default() -> Self {
+        ClusterRules {
+            k: 8,
+            sample_size: 100_000,
+        }
+    }
+}
+
 /// The effective configuration of a run (written to `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +221,9 @@ pub struct RegionConfig {
     /// Detector thresholds.
     #[serde(default)]
     pub detect: DetectRules,
+    /// Clustering.
+    #[serde(default)]
+    pub cluster: ClusterRules,
     /// Seed for every random choice (sampling for clustering), for reproducible runs.
     #[serde(default = "default_seed")]
     pub seed: u64,

@@ -10,7 +10,7 @@ use crate::error::{AuditError, Result};
 use crate::ingest::table::read_small_csv;
 
 /// The patterns each score is meant to find.
-pub const DETECTOR_PATTERNS: [(&str, &[&str]); 4] = [
+pub const DETECTOR_PATTERNS: [(&str, &[&str]); 5] = [
     ("upcoding_score", &["upcoding"]),
     (
         "point_chasing_score",
@@ -20,6 +20,7 @@ pub const DETECTOR_PATTERNS: [(&str, &[&str]); 4] = [
         "low_multiplier_score",
         &["low_standard_admission", "low_threshold_padding"],
     ),
+    ("cluster_mix_score", &["upcoding", "low_standard_admission"]),
     (
         "risk_score",
         &[

@@ -24,7 +24,7 @@ impl Lang {
     }
 
     /// Picks the text of this language.
-    pub fn tr(self, zh: &'static str, en: &'static str) -> &'static str {
+    pub fn tr<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,
             Lang::En => en,

@@ -6,6 +6,8 @@
 pub mod catalog;
 pub mod charts;
 pub mod cli;
+pub mod cluster;
+pub mod clustering;
 pub mod commands;
 pub mod compare;
 pub mod config;

@@ -4,10 +4,11 @@
 //!   over-dispersion-widened z in the suspicious direction (0 when none). z grows with the
 //!   square root of the cases behind a rate, so a 5-case hospital never outranks a
 //!   2,000-case hospital showing the same excess rate.
-//! - `risk_score` = the strongest detector score + a tenth of the other two: one clear
-//!   pattern is enough to inspect, a second one adds a little.
-//! - Money: for each detector the largest shrunk excess among its *flagged* findings (the
-//!   indicators of one detector overlap, so they are not added up), summed over detectors.
+//! - `risk_score` = the strongest of the three detector scores + a tenth of the other two and
+//!   of the cluster-mix score: one clear pattern is enough to inspect, more add a little.
+//! - Money: for each of the three detectors the largest shrunk excess among its *flagged*
+//!   findings (the indicators of one detector overlap, so they are not added up), summed.
+//!   The cluster mix overlaps all three, so it adds no money of its own.
 //! - Rank 1 = highest risk score; ties broken by yuan at stake, then hospital id.
 
 use serde::Serialize;
@@ -40,6 +41,8 @@ pub struct HospitalRank {
     pub est_excess_points: f64,
     /// Suspected excess points × point value, yuan.
     pub est_excess_amount: f64,
+    /// Cluster-mix score (crowding suspicious case-pattern clusters).
+    pub cluster_mix_score: f64,
     /// Name (escaped in HTML, as-is in CSV).
     pub hospital_name: String,
     /// Level 1/2/3 or empty.
@@ -90,9 +93,10 @@ pub fn rank(
                     .fold(0.0, f64::max)
             };
             let scores = Detector::ALL.map(score);
-            let max = scores.iter().copied().fold(0.0, f64::max);
-            let risk = max + 0.1 * (scores.iter().sum::<f64>() - max);
-            let excess: f64 = Detector::ALL
+            let main = &scores[..3];
+            let max = main.iter().copied().fold(0.0, f64::max);
+            let risk = max + 0.1 * (main.iter().sum::<f64>() - max + scores[3]);
+            let excess: f64 = Detector::ALL[..3]
                 .iter()
                 .map(|d| {
                     fs.iter()
@@ -118,6 +122,7 @@ pub fn rank(
                     .join(";"),
                 est_excess_points: round(excess, 1),
                 est_excess_amount: round(excess * ctx.derived.point_value.yuan_per_point, 2),
+                cluster_mix_score: round(scores[3], 3),
                 hospital_name: hosp.name.clone(),
                 hospital_level: hosp.level.map(|l| l.to_string()).unwrap_or_default(),
                 audited_cases: ctx.volume[h][1].0 as u64,

@@ -158,7 +158,10 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let inputs =
         hashed.map_err(|_| crate::error::AuditError::Usage("input hashing failed".into()))??;
     let t = Instant::now();
-    let ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
+    let mut ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
+    ctx.clusters = crate::clustering::cluster_region(&ctx, None)?;
+    timings_ms.insert("cluster", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
     let registry = indicators::registry();
     let result = audit(&ctx, &registry, opts.lang);
     timings_ms.insert("detect", t.elapsed().as_millis() as u64);
@@ -201,6 +204,9 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         lang: opts.lang,
     };
     crate::report::write(&out, &report_input)?;
+    if let Some(cv) = &ctx.clusters {
+        out.write("clusters.json", crate::cluster::to_json(&cv.model))?;
+    }
     out.write(
         "audit_worklist.xlsx",
         output::workbook::workbook(

@@ -27,6 +27,8 @@ pub struct Ctx<'a> {
     pub light_medical_group: Vec<bool>,
     /// Per hospital, per period (0 baseline, 1 audited): (stays, points).
     pub volume: Vec<[(f64, f64); 2]>,
+    /// Clustering results, once the clustering stage has run.
+    pub clusters: Option<crate::clustering::ClusterView>,
 }
 
 impl<'a> Ctx<'a> {
@@ -72,6 +74,7 @@ impl<'a> Ctx<'a> {
             multi_group_family,
             light_medical_group,
             volume,
+            clusters: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! itself left out of its peer rate). This module only measures: `O`, `E` and the variance
 //! under the peers' behaviour. Judging (funnel limits, p, q) is [`crate::compare`]'s job.
 
+pub mod cluster_mix;
 pub mod context;
 mod kinds;
 pub mod low_multiplier;
@@ -27,14 +28,17 @@ pub enum Detector {
     PointChasing,
     /// 低倍率异常: too many, or too few, low-multiplier cases.
     LowMultiplier,
+    /// 病例模式: crowding a suspicious case-pattern cluster.
+    ClusterMix,
 }
 
 impl Detector {
     /// All detectors.
-    pub const ALL: [Detector; 3] = [
+    pub const ALL: [Detector; 4] = [
         Detector::Upcoding,
         Detector::PointChasing,
         Detector::LowMultiplier,
+        Detector::ClusterMix,
     ];
     /// snake_case name.
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl Detector {
             Detector::Upcoding => "upcoding",
             Detector::PointChasing => "point_chasing",
             Detector::LowMultiplier => "low_multiplier",
+            Detector::ClusterMix => "cluster_mix",
         }
     }
 }
@@ -97,5 +102,7 @@ pub fn registry() -> Vec<Box<dyn Indicator>> {
     all.extend(upcoding::indicators());
     all.extend(point_chasing::indicators());
     all.extend(low_multiplier::indicators());
+    all.push(Box::new(cluster_mix::MixDivergence));
+    all.push(Box::new(cluster_mix::SuspiciousClusterShare));
     all
 }

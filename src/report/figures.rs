@@ -298,16 +298,31 @@ pub fn hospital_multiplier(lang: Lang, input: &ReportInput, series: &Series, h: 
     ))
 }
 
-/// Cluster centroids projected on two features, sized by cases.
-pub fn cluster_bubbles(lang: Lang, bubbles: &[Bubble], x_label: &str, y_label: &str) -> String {
+/// Cluster centroids on cost and stay (multiplier and LOS ratio, log scale), sized by cases.
+pub fn cluster_map(lang: Lang, cv: &crate::clustering::ClusterView) -> String {
+    let f = |name: &str| cv.model.features.iter().position(|x| x == name);
+    let (Some(x), Some(y)) = (f("log_multiplier"), f("log_los_ratio")) else {
+        return String::new();
+    };
+    let bubbles: Vec<Bubble> = cv
+        .model
+        .profiles
+        .iter()
+        .map(|p| Bubble {
+            label: format!("#{} {}", p.id, lang.tr(&p.label_zh, &p.label_en)),
+            x: p.centroid_real[x],
+            y: p.centroid_real[y],
+            size: p.size as f64,
+        })
+        .collect();
     figure(charts::bubbles(
         lang.tr(
-            "病例模式聚类（质心投影，大小=病例数）",
+            "病例模式聚类（质心，大小=病例数）",
             "Case-pattern clusters (centroids, size = stays)",
         ),
-        bubbles,
-        x_label,
-        y_label,
+        &bubbles,
+        lang.tr("ln 倍率", "ln multiplier"),
+        lang.tr("ln 住院日比", "ln LOS ratio"),
         HALF,
     ))
 }

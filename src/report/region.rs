@@ -163,6 +163,9 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
     h.push_str("<div class=\"grid\">");
     h.push_str(&figures::severity_mix(lang, series));
     h.push_str(&figures::region_trend(lang, input, series));
+    if let Some(cv) = &input.ctx.clusters {
+        h.push_str(&figures::cluster_map(lang, cv));
+    }
     h.push_str("</div>");
     let _ = write!(
         h,

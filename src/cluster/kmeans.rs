@@ -1,0 +1,400 @@
+//! K-Means fitting, choice of k, and the nearest-centroid kernel.
+//!
+//! # Fitting
+//!
+//! linfa-clustering's K-Means runs on a sample of the standardised fit rows with
+//! k-means++ initialisation, `n_runs` restarts (the run with the lowest inertia wins)
+//! and a seeded `Xoshiro256Plus`. The sample is drawn by selection sampling (Knuth's
+//! Algorithm S), which visits rows in order and therefore yields *sorted* row
+//! indices with a sequential, seeded RNG: the same rows for the same seed, whatever
+//! the machine. k-means‖ (`KMeansPara`) is avoided on purpose: linfa seeds one RNG
+//! per rayon work item in scheduling order, so its result depends on the threads.
+//!
+//! # Choosing k
+//!
+//! With `k = None`, every k in `k_min..=k_max` is fitted and scored:
+//!
+//! * **Silhouette** (default, [`KCriterion::Silhouette`]): for a case, `a` is its
+//!   mean distance to the other cases of its cluster and `b` the mean distance to
+//!   the nearest other cluster; `s = (b − a) / max(a, b)` is near 1 for a case that
+//!   sits well inside its cluster and near 0 on a border. The mean `s` over a
+//!   subsample of at most `silhouette_sample` cases (5,000 by default: the cost is
+//!   quadratic) is the criterion. It does not grow with k by itself, so the maximum
+//!   is a genuine choice.
+//! * **Calinski–Harabasz** ([`KCriterion::CalinskiHarabasz`]): between-cluster over
+//!   within-cluster dispersion, each divided by its degrees of freedom, on the whole
+//!   sample. Linear cost; tends to prefer more clusters on diffuse data.
+//!
+//! Candidates are fitted on a subsample of at most `selection_sample` rows (20,000)
+//! of the K-Means sample, then the chosen k is refitted on the whole sample.
+//! The k with the largest criterion wins (ties → smaller k). All scores are kept in
+//! the model (`k_selection`) so that a reader can see how clear the choice was.
+
+use linfa::DatasetBase;
+use linfa::prelude::*;
+use linfa_clustering::{KMeans, KMeansInit};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::{Xoshiro256Plus, Xoshiro256PlusPlus};
+use serde::{Deserialize, Serialize};
+
+use super::ClusterError;
+
+/// Criterion used to choose k when [`ClusterConfig::k`] is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum KCriterion {
+    /// Mean silhouette on a subsample of at most `silhouette_sample` cases.
+    #[default]
+    Silhouette,
+    /// Calinski–Harabasz index on the whole K-Means sample.
+    CalinskiHarabasz,
+}
+
+/// Settings of [`crate::cluster::fit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// Number of clusters; `None` chooses it over `k_min..=k_max` by `criterion`.
+    pub k: Option<usize>,
+    /// Smallest candidate k (default 4). At least 2.
+    pub k_min: usize,
+    /// Largest candidate k (default 10). At most 65,535 (labels are `u16`).
+    pub k_max: usize,
+    /// Maximum number of fit rows K-Means sees (default 100,000); the scaler and
+    /// the cluster sizes always use all fit rows.
+    pub sample_size: usize,
+    /// K-Means restarts per k (default 3; linfa's own default of 10 is slow).
+    pub n_runs: usize,
+    /// Maximum Lloyd iterations per run (default 100).
+    pub max_iter: u64,
+    /// Convergence tolerance (default 1e-2): a run stops when the Euclidean norm
+    /// of the change of the whole centroid matrix, in standard deviations, falls
+    /// below it. This matches scikit-learn's default (squared shift ≤ 1e-4 × the
+    /// mean feature variance, which is 1 after standardisation); linfa's own
+    /// default of 1e-4 on the *unsquared* norm is 10,000× stricter and, on
+    /// overlapping clusters, runs to `max_iter` for no visible gain.
+    pub tolerance: f64,
+    /// Seed of every random choice (sample, initialisation, silhouette subsample).
+    pub seed: u64,
+    /// How k is chosen when `k` is `None` (default silhouette).
+    pub criterion: KCriterion,
+    /// Subsample size for the silhouette (default 5,000).
+    pub silhouette_sample: usize,
+    /// When k is chosen, the candidates are fitted and scored on a seeded
+    /// subsample of at most this many rows of the K-Means sample (default
+    /// 20,000); the chosen k is then refitted on the whole sample.
+    pub selection_sample: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            k: None,
+            k_min: 4,
+            k_max: 10,
+            sample_size: 100_000,
+            n_runs: 3,
+            max_iter: 100,
+            tolerance: 1e-2,
+            seed: 20_240_101,
+            criterion: KCriterion::Silhouette,
+            silhouette_sample: 5_000,
+            selection_sample: 20_000,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The candidate values of k, validated.
+    pub(crate) fn candidates(&self) -> Result<Vec<usize>, ClusterError> {
+        let (lo, hi) = match self.k {
+            Some(k) => (k, k),
+            None => (self.k_min, self.k_max),
+        };
+        if lo < 2 || lo > hi || hi > u16::MAX as usize {
+            return Err(ClusterError::Config(format!(
+                "k range {lo}..={hi} must satisfy 2 <= k_min <= k_max <= 65535"
+            )));
+        }
+        if self.n_runs == 0 || self.max_iter == 0 || self.sample_size < 2 {
+            return Err(ClusterError::Config(
+                "n_runs, max_iter must be positive and sample_size >= 2".into(),
+            ));
+        }
+        if !(self.tolerance > 0.0 && self.tolerance.is_finite()) {
+            return Err(ClusterError::Config("tolerance must be positive".into()));
+        }
+        if self.k.is_none()
+            && self.criterion == KCriterion::Silhouette
+            && self.silhouette_sample < 3
+        {
+            return Err(ClusterError::Config(
+                "silhouette_sample must be >= 3".into(),
+            ));
+        }
+        Ok((lo..=hi).collect())
+    }
+}
+
+/// Independent RNG streams derived from the one seed.
+pub(crate) mod stream {
+    /// Sample of fit rows for K-Means.
+    pub const SAMPLE: u64 = 1;
+    /// Subsample for the silhouette.
+    pub const SILHOUETTE: u64 = 2;
+    /// Subsample on which candidate values of k are fitted.
+    pub const SELECTION: u64 = 3;
+    /// K-Means initialisation for a given k: `KMEANS + k`.
+    pub const KMEANS: u64 = 1_000;
+}
+
+/// Seed of one RNG stream.
+pub(crate) fn stream_seed(seed: u64, stream: u64) -> u64 {
+    seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Selection sampling (Knuth's Algorithm S): `n` of `items`, in their order.
+///
+/// Returns all items when `n >= items.len()`. Sequential and seeded, so the
+/// selection is a pure function of `(items, n, seed)`.
+pub(crate) fn select_in_order(items: &[usize], n: usize, seed: u64) -> Vec<usize> {
+    let total = items.len();
+    if n >= total {
+        return items.to_vec();
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(n);
+    for (seen, &item) in items.iter().enumerate() {
+        let need = n - out.len();
+        if need == 0 {
+            break;
+        }
+        // Uniform in [0, 1) from the top 53 bits.
+        let u = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        if (total - seen) as f64 * u < need as f64 {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Index of the nearest centroid (squared Euclidean; ties → lowest index).
+///
+/// `centroids` is row-major `k × z.len()`.
+#[inline]
+pub(crate) fn nearest(z: &[f64], centroids: &[f64]) -> usize {
+    let d = z.len();
+    let mut best = 0;
+    let mut best_d = f64::INFINITY;
+    for (c, cen) in centroids.chunks_exact(d).enumerate() {
+        let mut s = 0.0;
+        for (a, b) in z.iter().zip(cen) {
+            let t = a - b;
+            s += t * t;
+        }
+        if s < best_d {
+            best_d = s;
+            best = c;
+        }
+    }
+    best
+}
+
+/// One fitted candidate: its k, centroids (row-major k × d) and criterion value.
+pub(crate) struct Candidate {
+    pub k: usize,
+    pub centroids: Vec<f64>,
+    pub score: f64,
+}
+
+/// Run linfa's K-Means on the standardised sample for one k.
+pub(crate) fn run_kmeans(
+    sample: ArrayView2<f64>,
+    k: usize,
+    cfg: &ClusterConfig,
+) -> Result<Vec<f64>, ClusterError> {
+    let rng = Xoshiro256Plus::seed_from_u64(stream_seed(cfg.seed, stream::KMEANS + k as u64));
+    let dataset = DatasetBase::from(sample);
+    let model = KMeans::params_with_rng(k, rng)
+        .n_runs(cfg.n_runs)
+        .max_n_iterations(cfg.max_iter)
+        .tolerance(cfg.tolerance)
+        .init_method(KMeansInit::KMeansPlusPlus)
+        .fit(&dataset)
+        .map_err(|e| ClusterError::KMeans(e.to_string()))?;
+    Ok(model.centroids().iter().copied().collect())
+}
+
+/// Fit every candidate k on the standardised `sample` (n × d) and score it.
+pub(crate) fn fit_candidates(
+    sample: ArrayView2<f64>,
+    ks: &[usize],
+    cfg: &ClusterConfig,
+) -> Result<Vec<Candidate>, ClusterError> {
+    let mut cands = Vec::with_capacity(ks.len());
+    for &k in ks {
+        let centroids = run_kmeans(sample, k, cfg)?;
+        cands.push(Candidate {
+            k,
+            centroids,
+            score: f64::NAN,
+        });
+    }
+    let scores = match cfg.criterion {
+        KCriterion::Silhouette => {
+            let n = sample.nrows();
+            let positions: Vec<usize> = (0..n).collect();
+            let sub = select_in_order(
+                &positions,
+                cfg.silhouette_sample.max(3),
+                stream_seed(cfg.seed, stream::SILHOUETTE),
+            );
+            let sub_z = sample.select(Axis(0), &sub);
+            let labels: Vec<Vec<usize>> = cands
+                .iter()
+                .map(|c| {
+                    sub_z
+                        .rows()
+                        .into_iter()
+                        .map(|r| nearest(r.as_slice().expect("standard layout"), &c.centroids))
+                        .collect()
+                })
+                .collect();
+            let ks: Vec<usize> = cands.iter().map(|c| c.k).collect();
+            silhouettes(sub_z.view(), &labels, &ks)
+        }
+        KCriterion::CalinskiHarabasz => cands
+            .iter()
+            .map(|c| calinski_harabasz(sample, &c.centroids, c.k))
+            .collect(),
+    };
+    for (c, s) in cands.iter_mut().zip(scores) {
+        c.score = s;
+    }
+    Ok(cands)
+}
+
+/// Mean silhouette of each labelling of the rows of `z`.
+///
+/// The pairwise distances are computed once per point and shared by all
+/// labellings; points run in parallel, each point's sums in a fixed order.
+pub fn silhouettes(z: ArrayView2<f64>, labels: &[Vec<usize>], ks: &[usize]) -> Vec<f64> {
+    let m = z.nrows();
+    let nl = labels.len();
+    if m < 2 {
+        return vec![0.0; nl];
+    }
+    let counts: Vec<Vec<usize>> = labels
+        .iter()
+        .zip(ks)
+        .map(|(lab, &k)| {
+            let mut c = vec![0usize; k];
+            for &l in lab {
+                c[l] += 1;
+            }
+            c
+        })
+        .collect();
+    let d = z.ncols();
+    let owned;
+    let flat: &[f64] = match z.as_slice() {
+        Some(f) => f,
+        None => {
+            owned = z.to_owned().into_raw_vec_and_offset().0;
+            &owned
+        }
+    };
+    let mut s = Array2::<f64>::zeros((m, nl));
+    let idx = Array1::from_iter(0..m);
+    Zip::from(s.rows_mut())
+        .and(&idx)
+        .par_for_each(|mut out, &i| {
+            let zi = &flat[i * d..(i + 1) * d];
+            let dist: Vec<f64> = flat
+                .chunks_exact(d)
+                .map(|zj| {
+                    let mut s = 0.0;
+                    for (a, b) in zi.iter().zip(zj) {
+                        s += (a - b) * (a - b);
+                    }
+                    s.sqrt()
+                })
+                .collect();
+            for (li, lab) in labels.iter().enumerate() {
+                let k = ks[li];
+                let mut sums = vec![0.0; k];
+                for (j, &dj) in dist.iter().enumerate() {
+                    sums[lab[j]] += dj;
+                }
+                let own = lab[i];
+                let cnt = &counts[li];
+                if cnt[own] <= 1 {
+                    out[li] = 0.0;
+                    continue;
+                }
+                let a = sums[own] / (cnt[own] - 1) as f64;
+                let b = (0..k)
+                    .filter(|&c| c != own && cnt[c] > 0)
+                    .map(|c| sums[c] / cnt[c] as f64)
+                    .fold(f64::INFINITY, f64::min);
+                out[li] = if b.is_finite() && a.max(b) > 0.0 {
+                    (b - a) / a.max(b)
+                } else {
+                    0.0
+                };
+            }
+        });
+    (0..nl)
+        .map(|li| s.column(li).iter().sum::<f64>() / m as f64)
+        .collect()
+}
+
+/// Calinski–Harabasz index of the nearest-centroid partition of `z`.
+pub fn calinski_harabasz(z: ArrayView2<f64>, centroids: &[f64], k: usize) -> f64 {
+    let (n, d) = z.dim();
+    if n <= k {
+        return 0.0;
+    }
+    let labels: Vec<usize> = z
+        .rows()
+        .into_iter()
+        .map(|r| nearest(r.as_slice().expect("standard layout"), centroids))
+        .collect();
+    let mut means = vec![0.0; k * d];
+    let mut cnt = vec![0usize; k];
+    let mut grand = vec![0.0; d];
+    for (r, &l) in z.rows().into_iter().zip(&labels) {
+        cnt[l] += 1;
+        for j in 0..d {
+            means[l * d + j] += r[j];
+            grand[j] += r[j];
+        }
+    }
+    for g in &mut grand {
+        *g /= n as f64;
+    }
+    for c in 0..k {
+        if cnt[c] > 0 {
+            for j in 0..d {
+                means[c * d + j] /= cnt[c] as f64;
+            }
+        }
+    }
+    let mut between = 0.0;
+    for c in 0..k {
+        for j in 0..d {
+            let t = means[c * d + j] - grand[j];
+            between += cnt[c] as f64 * t * t;
+        }
+    }
+    let mut within = 0.0;
+    for (r, &l) in z.rows().into_iter().zip(&labels) {
+        for j in 0..d {
+            let t = r[j] - means[l * d + j];
+            within += t * t;
+        }
+    }
+    if within <= 0.0 {
+        return f64::MAX;
+    }
+    (between / (k - 1) as f64) / (within / (n - k) as f64)
+}

@@ -1,0 +1,313 @@
+//! Hospital cluster mix against peers, indirectly standardised by DRG group.
+//!
+//! # The question
+//!
+//! "Does hospital H put more of its cases into cluster c than its peers would,
+//! *given the groups its cases are in*?" A tertiary hospital treats heavier groups,
+//! and heavy groups fall into the high-cost clusters more often; that is case mix,
+//! not behaviour. Indirect standardisation removes it:
+//!
+//! * for each stratum s (the case's DRG/DIP group) and each peer group (hospitals
+//!   of the same level), count the cluster distribution of the peers' cases in s,
+//!   **leaving H out**: `P_sc = N_pg,s,c − H_s,c`;
+//! * each of H's cases in s is expected to fall in cluster c with probability
+//!   `p_sc = (P_sc + α q_c) / (P_s + α)`, where `q` is the peers' overall cluster mix
+//!   and α = [`PRIOR_CASES`] (1 case) keeps a stratum with a handful of peer cases
+//!   from declaring a cluster impossible;
+//! * expected count `E_c = Σ_cases p_sc`, observed count `O_c`.
+//!
+//! Cases in a stratum where no peer has a case cannot be compared; they are left
+//! out of `O`, `E` and `n` and counted in [`MixTest::unmatched`].
+//!
+//! # The test
+//!
+//! * **Pearson chi-square** `Σ (O − E)² / E` over the clusters, with sparse cells
+//!   pooled: every cluster with `E <` [`MIN_EXPECTED`] (5) goes into one pooled cell,
+//!   and if that pooled cell still has `E < 5` the smallest remaining cluster joins
+//!   it. `df = cells − 1`; the p-value is the chi-square upper tail. Under the null
+//!   each case is an independent draw from its own stratum's distribution, so each
+//!   `O_c` has variance `Σ p(1 − p) ≤ E_c(1 − E_c/n)`: the statistic is slightly
+//!   *conservative* for mixed strata (p-values too large, never too small). The peer
+//!   rates are estimated; with very few peer cases the test is less reliable.
+//! * **Divergence**: the Jensen–Shannon divergence (base 2, so in [0, 1]) between
+//!   the observed shares `O/n` and the expected shares `E/n`. It is an effect size
+//!   that does not grow with n (unlike chi-square) and stays finite when a share is
+//!   zero (unlike KL).
+//! * **Over-represented clusters**: `O > E` and `z = (O − E) / √V ≥` [`Z_OVER`]
+//!   (1.96), with the exact null variance `V = Σ_cases p(1 − p)` floored at 0.25 (one
+//!   coin flip) so that a cluster the peers never use does not give an infinite z.
+//!   Listed as `(cluster, O/E, z)`, largest z first.
+
+use std::collections::HashMap;
+
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+/// Pseudo-count that shrinks a stratum's peer distribution toward the peers'
+/// overall cluster mix.
+pub const PRIOR_CASES: f64 = 1.0;
+/// Expected count below which a cluster is pooled for the chi-square.
+pub const MIN_EXPECTED: f64 = 5.0;
+/// z at or above which an over-represented cluster is listed.
+pub const Z_OVER: f64 = 1.96;
+/// Floor of the null variance of a cluster count.
+const MIN_VARIANCE: f64 = 0.25;
+
+/// Cluster-mix test of one hospital.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixTest {
+    /// Observed number of the hospital's (matched) cases per cluster.
+    pub observed: Vec<f64>,
+    /// Expected number per cluster from the peers' distribution in the same strata.
+    pub expected: Vec<f64>,
+    /// Number of matched cases (`Σ observed = Σ expected`).
+    pub n: f64,
+    /// Jensen–Shannon divergence (base 2, in [0, 1]) of observed vs expected shares.
+    pub divergence: f64,
+    /// Pearson chi-square after pooling sparse cells.
+    pub chi2: f64,
+    /// Degrees of freedom (cells after pooling − 1); 0 when nothing to test.
+    pub df: usize,
+    /// Upper-tail p-value; 1 when `df = 0`.
+    pub p: f64,
+    /// `(cluster, O/E, z)` for clusters with `O > E` and `z ≥ Z_OVER`, largest z first.
+    pub over_represented: Vec<(usize, f64, f64)>,
+    /// Included cases left out because no peer had a case in their stratum.
+    pub unmatched: f64,
+}
+
+impl MixTest {
+    fn empty(k: usize, unmatched: f64) -> Self {
+        Self {
+            observed: vec![0.0; k],
+            expected: vec![0.0; k],
+            n: 0.0,
+            divergence: 0.0,
+            chi2: 0.0,
+            df: 0,
+            p: 1.0,
+            over_represented: Vec::new(),
+            unmatched,
+        }
+    }
+}
+
+/// Indirectly standardised cluster mix: for each of the hospital's cases, the
+/// expected cluster distribution is the peers' distribution within the case's
+/// stratum (its DRG group), hospital left out.
+///
+/// `cluster`, `hospital`, `stratum` and `include` are per case; `peer_group` is per
+/// hospital index; only rows with `include[i]` are used (e.g. the audited period).
+/// Returns one test per hospital index `0..=max(hospital)`.
+///
+/// # Panics
+/// If the per-case slices differ in length, a hospital index has no `peer_group`
+/// entry, or a cluster id is `≥ k`.
+pub fn mix_tests(
+    cluster: &[u16],
+    hospital: &[u32],
+    stratum: &[u32],
+    peer_group: &[u8],
+    include: &[bool],
+    k: usize,
+) -> Vec<MixTest> {
+    let n_rows = cluster.len();
+    assert!(
+        hospital.len() == n_rows && stratum.len() == n_rows && include.len() == n_rows,
+        "cluster, hospital, stratum and include must have one entry per case"
+    );
+    let n_h = hospital.iter().map(|&h| h as usize + 1).max().unwrap_or(0);
+    assert!(
+        peer_group.len() >= n_h,
+        "peer_group has {} entries but hospital indices reach {}",
+        peer_group.len(),
+        n_h - 1
+    );
+    assert!(
+        cluster.iter().all(|&c| (c as usize) < k),
+        "a cluster id is >= k = {k}"
+    );
+
+    // Integer counts: (peer group, stratum) × cluster, peer group × cluster,
+    // hospital × cluster. Integer sums do not depend on the order.
+    let mut cell: HashMap<(u8, u32), usize> = HashMap::new();
+    let mut strat_counts: Vec<u64> = Vec::new();
+    let n_pg = peer_group
+        .iter()
+        .map(|&g| g as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut pg_counts = vec![0u64; n_pg * k];
+    let mut h_counts = vec![0u64; n_h * k];
+    let mut h_rows = vec![0usize; n_h + 1];
+    for i in 0..n_rows {
+        if !include[i] {
+            continue;
+        }
+        let h = hospital[i] as usize;
+        let g = peer_group[h];
+        let c = cluster[i] as usize;
+        let next = strat_counts.len() / k;
+        let slot = *cell.entry((g, stratum[i])).or_insert(next);
+        if slot == next {
+            strat_counts.extend(std::iter::repeat_n(0, k));
+        }
+        strat_counts[slot * k + c] += 1;
+        pg_counts[g as usize * k + c] += 1;
+        h_counts[h * k + c] += 1;
+        h_rows[h + 1] += 1;
+    }
+    // Counting sort of the included rows by hospital.
+    for h in 0..n_h {
+        h_rows[h + 1] += h_rows[h];
+    }
+    let mut fill = h_rows.clone();
+    let mut by_h = vec![0u64; h_rows[n_h]];
+    for i in 0..n_rows {
+        if include[i] {
+            let h = hospital[i] as usize;
+            by_h[fill[h]] = ((stratum[i] as u64) << 16) | cluster[i] as u64;
+            fill[h] += 1;
+        }
+    }
+
+    let mut out = Vec::with_capacity(n_h);
+    let mut p = vec![0.0; k];
+    let mut m_sc = vec![0u64; k];
+    for h in 0..n_h {
+        let keys = &mut by_h[h_rows[h]..h_rows[h + 1]];
+        keys.sort_unstable();
+        let g = peer_group[h];
+        // Peers' overall mix, hospital left out.
+        let q: Vec<f64> = (0..k)
+            .map(|c| (pg_counts[g as usize * k + c] - h_counts[h * k + c]) as f64)
+            .collect();
+        let q_tot: f64 = q.iter().sum();
+        let mut obs = vec![0.0; k];
+        let mut exp = vec![0.0; k];
+        let mut var = vec![0.0; k];
+        let mut unmatched = 0.0;
+        let mut start = 0;
+        while start < keys.len() {
+            let s = (keys[start] >> 16) as u32;
+            let mut end = start;
+            m_sc.iter_mut().for_each(|x| *x = 0);
+            while end < keys.len() && (keys[end] >> 16) as u32 == s {
+                m_sc[(keys[end] & 0xFFFF) as usize] += 1;
+                end += 1;
+            }
+            let m_s = (end - start) as f64;
+            start = end;
+            let slot = cell[&(g, s)];
+            let peer = &strat_counts[slot * k..(slot + 1) * k];
+            let p_tot: u64 = peer.iter().zip(&m_sc).map(|(a, b)| a - b).sum();
+            if p_tot == 0 || q_tot == 0.0 {
+                unmatched += m_s;
+                continue;
+            }
+            let denom = p_tot as f64 + PRIOR_CASES;
+            for c in 0..k {
+                p[c] = ((peer[c] - m_sc[c]) as f64 + PRIOR_CASES * q[c] / q_tot) / denom;
+                obs[c] += m_sc[c] as f64;
+                exp[c] += m_s * p[c];
+                var[c] += m_s * p[c] * (1.0 - p[c]);
+            }
+        }
+        out.push(finish(obs, exp, &var, unmatched));
+    }
+    out
+}
+
+/// Statistics of one hospital from its observed and expected counts.
+fn finish(obs: Vec<f64>, exp: Vec<f64>, var: &[f64], unmatched: f64) -> MixTest {
+    let k = obs.len();
+    let n: f64 = obs.iter().sum();
+    if n == 0.0 {
+        return MixTest::empty(k, unmatched);
+    }
+    let divergence = jensen_shannon(&obs, &exp, n);
+    let (chi2, df) = pooled_chi2(&obs, &exp);
+    let p = if df == 0 {
+        1.0
+    } else {
+        ChiSquared::new(df as f64)
+            .map(|d| d.sf(chi2))
+            .unwrap_or(1.0)
+    };
+    let mut over: Vec<(usize, f64, f64)> = (0..k)
+        .filter(|&c| obs[c] > exp[c])
+        .map(|c| {
+            let z = (obs[c] - exp[c]) / var[c].max(MIN_VARIANCE).sqrt();
+            let oe = if exp[c] > 0.0 {
+                obs[c] / exp[c]
+            } else {
+                f64::INFINITY
+            };
+            (c, oe, z)
+        })
+        .filter(|&(_, _, z)| z >= Z_OVER)
+        .collect();
+    over.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    MixTest {
+        observed: obs,
+        expected: exp,
+        n,
+        divergence,
+        chi2,
+        df,
+        p,
+        over_represented: over,
+        unmatched,
+    }
+}
+
+/// Jensen–Shannon divergence (bits) between `a/n` and `b/n`.
+fn jensen_shannon(a: &[f64], b: &[f64], n: f64) -> f64 {
+    let mut js = 0.0;
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (x / n, y / n);
+        let m = 0.5 * (x + y);
+        if x > 0.0 {
+            js += 0.5 * x * (x / m).log2();
+        }
+        if y > 0.0 {
+            js += 0.5 * y * (y / m).log2();
+        }
+    }
+    js.clamp(0.0, 1.0)
+}
+
+/// Pearson chi-square with cells of expected < [`MIN_EXPECTED`] pooled.
+fn pooled_chi2(obs: &[f64], exp: &[f64]) -> (f64, usize) {
+    let mut idx: Vec<usize> = (0..obs.len()).collect();
+    idx.sort_by(|&a, &b| exp[a].total_cmp(&exp[b]).then(a.cmp(&b)));
+    let (mut po, mut pe) = (0.0, 0.0);
+    let mut pooled_any = false;
+    let mut cells: Vec<(f64, f64)> = Vec::new();
+    for &c in &idx {
+        if exp[c] < MIN_EXPECTED {
+            po += obs[c];
+            pe += exp[c];
+            pooled_any = true;
+        } else {
+            cells.push((obs[c], exp[c]));
+        }
+    }
+    if pooled_any {
+        if pe < MIN_EXPECTED && !cells.is_empty() {
+            // The smallest remaining cell joins the pool (cells are sorted by E).
+            let (o, e) = cells.remove(0);
+            po += o;
+            pe += e;
+        }
+        cells.push((po, pe));
+    }
+    if cells.len() < 2 {
+        return (0.0, 0);
+    }
+    let chi2 = cells
+        .iter()
+        .filter(|&&(_, e)| e > 0.0)
+        .map(|&(o, e)| (o - e) * (o - e) / e)
+        .sum();
+    (chi2, cells.len() - 1)
+}

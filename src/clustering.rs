@@ -87,6 +87,16 @@ pub fn features(ctx: &Ctx) -> CaseFeatures {
             disposition_not_home: matches!(ctx.cases.disposition[i], 2 | 4 | 5),
         });
     }
+    // A feature the file cannot give (no diagnoses, no fee columns) is set to a constant, so it
+    // neither fails the scaler nor sways the clusters.
+    let cols = crate::cluster::N_FEATURES;
+    for j in 0..cols {
+        if (0..out.rows).all(|i| out.values[i * cols + j].is_nan()) {
+            for i in 0..out.rows {
+                out.values[i * cols + j] = 0.0;
+            }
+        }
+    }
     out
 }
 

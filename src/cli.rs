@@ -40,6 +40,9 @@ pub struct DemoArgs {
     /// Report language: zh or en.
     #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
     pub lang: String,
+    /// No progress lines (the last line, the report's path, is still printed).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `run`.
@@ -66,6 +69,9 @@ pub struct RunArgs {
     /// Report language: zh or en.
     #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
     pub lang: String,
+    /// No progress lines (the last line, the report's path, is still printed).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `generate`.

@@ -36,6 +36,7 @@ fn run_cmd(a: RunArgs) -> Result<()> {
         period: a.period,
         out: a.out,
         lang: lang(&a.lang)?,
+        quiet: a.quiet,
     })?;
     println!("report: {}", out.join("report.html").display());
     Ok(())
@@ -134,6 +135,7 @@ fn demo(a: DemoArgs) -> Result<()> {
         period: None,
         out: a.out.clone(),
         lang: lang(&a.lang)?,
+        quiet: a.quiet,
     })?;
     println!("report: {}", out.join("report.html").display());
     Ok(())
@@ -186,6 +188,7 @@ fn bench(a: BenchArgs) -> Result<()> {
         period: None,
         out: data.join("out"),
         lang: crate::lang::Lang::Zh,
+        quiet: true,
     };
     if a.full {
         let t = Instant::now();

@@ -21,6 +21,7 @@ pub mod lang;
 pub mod leads;
 pub mod output;
 pub mod period;
+pub mod progress;
 pub mod rank;
 pub mod reference;
 pub mod report;

@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Language of the report and the reasons.
     pub lang: crate::lang::Lang,
+    /// Silence progress lines.
+    pub quiet: bool,
 }
 
 /// The analysed region, held in memory between stages.
@@ -114,6 +116,11 @@ pub fn load_config(opts: &RunOptions) -> Result<RegionConfig> {
 
 /// Reads and derives: everything up to the detectors.
 pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
+    analyse_with(opts, &crate::progress::Progress::silent())
+}
+
+/// [`analyse`] with progress reporting.
+pub fn analyse_with(opts: &RunOptions, progress: &crate::progress::Progress) -> Result<Analysis> {
     let mut timings_ms = BTreeMap::new();
     let t = Instant::now();
     let config = load_config(opts)?;
@@ -123,9 +130,11 @@ pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
     };
     timings_ms.insert("catalogue", t.elapsed().as_millis() as u64);
     let t = Instant::now();
+    progress.step(&format!("reading {}", opts.cases.display()));
     let ingested = ingest::read_cases(&opts.cases, &catalog)?;
     timings_ms.insert("ingest", t.elapsed().as_millis() as u64);
     let t = Instant::now();
+    progress.step("deriving multipliers, bands, points and readmission links");
     let derived = derive::derive(&ingested.cases, &catalog, &config)?;
     timings_ms.insert("derive", t.elapsed().as_millis() as u64);
     Ok(Analysis {
@@ -140,11 +149,12 @@ pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
 /// Runs the audit and writes the outputs; returns the output folder.
 pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let start = Instant::now();
+    let progress = crate::progress::Progress::new(opts.quiet);
     let out = OutputDir::create(&opts.out)?;
     // Input hashes are computed on a second thread while the main one reads the data.
     let hashing = std::thread::scope(|scope| {
         let hasher = scope.spawn(|| hash_inputs(opts));
-        let analysis = analyse(opts);
+        let analysis = analyse_with(opts, &progress);
         (analysis, hasher.join())
     });
     let (analysis, hashed) = hashing;
@@ -158,14 +168,17 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let inputs =
         hashed.map_err(|_| crate::error::AuditError::Usage("input hashing failed".into()))??;
     let t = Instant::now();
+    progress.step("clustering case patterns (K-Means)");
     let mut ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
     ctx.clusters = crate::clustering::cluster_region(&ctx, None)?;
     timings_ms.insert("cluster", t.elapsed().as_millis() as u64);
     let t = Instant::now();
+    progress.step("testing indicators against same-level peers");
     let registry = indicators::registry();
     let result = audit(&ctx, &registry, opts.lang);
     timings_ms.insert("detect", t.elapsed().as_millis() as u64);
     let t = Instant::now();
+    progress.step("writing tables, report and workbook");
     out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
     out.write(
         "hospitals.csv",

@@ -35,6 +35,7 @@ fn audit_region(seed: u64, scheme: Scheme) -> (Evaluation, std::path::PathBuf, t
         period: None,
         out: out.clone(),
         lang: drg_audit::lang::Lang::En,
+        quiet: true,
     })
     .unwrap();
     let e = evaluate(&out, &data.join("truth_hospitals.csv")).unwrap();

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::config::{RegionConfig, Scheme};
 use crate::error::{AuditError, Result};
 use crate::ingest::table::{StringTable, read_csv_bytes, read_small_csv};
-use crate::schema::{MappingProblem, group_columns, map_headers};
+use crate::schema::{group_columns, map_headers};
 
 /// Severity code for "not split" (and DIP groups).
 pub const SEVERITY_UNSPLIT: u8 = 9;
@@ -81,25 +81,8 @@ impl Catalog {
         source: &str,
         config: &RegionConfig,
     ) -> Result<Catalog> {
-        let mapping = map_headers(&table.headers, &group_columns()).map_err(|p| match p {
-            MappingProblem::Missing {
-                canonical,
-                spellings,
-            } => AuditError::input(
-                path,
-                "header",
-                format!("the catalogue has no {canonical} column; name one of: {spellings}"),
-            ),
-            MappingProblem::Ambiguous {
-                canonical,
-                first,
-                second,
-            } => AuditError::input(
-                path,
-                "header",
-                format!("columns '{first}' and '{second}' both mean {canonical}; keep one"),
-            ),
-        })?;
+        let mapping =
+            map_headers(&table.headers, &group_columns()).map_err(|p| p.into_error(path))?;
         let mut groups = Vec::with_capacity(table.rows.len());
         let mut families: Vec<String> = Vec::new();
         let mut family_index: HashMap<String, u32> = HashMap::new();

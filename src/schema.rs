@@ -224,6 +224,28 @@ pub enum MappingProblem {
     },
 }
 
+impl MappingProblem {
+    /// The one-line error for a header that cannot be used, naming the file.
+    pub fn into_error(self, path: &std::path::Path) -> crate::error::AuditError {
+        let message = match self {
+            MappingProblem::Missing {
+                canonical,
+                spellings,
+            } => {
+                format!("required column {canonical} is missing; name a column one of: {spellings}")
+            }
+            MappingProblem::Ambiguous {
+                canonical,
+                first,
+                second,
+            } => {
+                format!("columns '{first}' and '{second}' both mean {canonical}; keep one")
+            }
+        };
+        crate::error::AuditError::input(path, "header", message)
+    }
+}
+
 /// Maps a file's headers onto the contract columns.
 pub fn map_headers(
     headers: &[String],

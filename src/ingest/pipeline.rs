@@ -16,7 +16,7 @@ use super::{
 };
 use crate::catalog::Catalog;
 use crate::error::{AuditError, Result};
-use crate::schema::{ColumnMapping, FEE_COLUMNS, MappingProblem, case_columns, map_headers};
+use crate::schema::{ColumnMapping, FEE_COLUMNS, case_columns, map_headers};
 
 const ROW: &str = "__row";
 const REASON: &str = "__reason";
@@ -82,7 +82,7 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
         .filter(|n| n.as_str() != ROW)
         .map(|n| n.to_string())
         .collect();
-    let mapping = map_headers(&headers, &case_columns()).map_err(|p| mapping_error(path, p))?;
+    let mapping = map_headers(&headers, &case_columns()).map_err(|p| p.into_error(path))?;
 
     let df = lf
         .select(typed_exprs(&mapping, format))
@@ -117,28 +117,6 @@ fn scan(source: &Path, format: Format) -> PolarsResult<LazyFrame> {
             };
             LazyFrame::scan_parquet(p, args)
         }
-    }
-}
-
-fn mapping_error(path: &Path, p: MappingProblem) -> AuditError {
-    match p {
-        MappingProblem::Missing {
-            canonical,
-            spellings,
-        } => AuditError::input(
-            path,
-            "header",
-            format!("required column {canonical} is missing; name a column one of: {spellings}"),
-        ),
-        MappingProblem::Ambiguous {
-            canonical,
-            first,
-            second,
-        } => AuditError::input(
-            path,
-            "header",
-            format!("columns '{first}' and '{second}' both mean {canonical}; keep one"),
-        ),
     }
 }
 

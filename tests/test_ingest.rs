@@ -163,6 +163,7 @@ fn a_missing_required_column_is_one_clear_line_and_a_failure() {
         "groups.csv",
         "--out",
         "out",
+        "--quiet",
     ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);

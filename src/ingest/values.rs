@@ -66,6 +66,10 @@ pub fn day_of(y: i32, m: u32, d: u32) -> Option<Day> {
 /// Negative amounts parse (the caller decides whether they are allowed).
 pub fn parse_money(raw: &str) -> Result<f64, &'static str> {
     const WHY: &str = "is not an amount in yuan";
+    // Fast path: a plain number (the common case; no allocation).
+    if let Ok(v) = raw.trim().parse::<f64>() {
+        return if v.is_finite() { Ok(v) } else { Err(WHY) };
+    }
     let s = raw.trim().trim_start_matches(['¥', '￥']).trim();
     let cleaned: String = s.chars().filter(|c| *c != ',' && *c != '，').collect();
     let v: f64 = cleaned.parse().map_err(|_| WHY)?;

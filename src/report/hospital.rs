@@ -140,6 +140,49 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
         r.hospital as usize,
     ));
     h.push_str("</div>");
+    if let Some(cv) = &input.ctx.clusters
+        && let Some(m) = cv.mix.get(r.hospital as usize)
+        && m.n > 0.0
+    {
+        let _ = write!(
+            h,
+            "<h2>{}</h2><p class=\"muted\">{}</p>",
+            t("病例模式聚类构成", "Cluster mix"),
+            t(
+                "预期数按同级医院在相同病组内的聚类分布计算（本院除外）。",
+                "Expected counts come from same-level peers' cluster distribution within the same groups (this hospital left out)."
+            )
+        );
+        let rows: Vec<Vec<Cell>> = cv
+            .model
+            .profiles
+            .iter()
+            .map(|p| {
+                let (o, e) = (m.observed[p.id], m.expected[p.id]);
+                vec![
+                    Cell::Text(format!("#{} {}", p.id, lang.tr(&p.label_zh, &p.label_en))),
+                    Cell::Num(o, 0),
+                    Cell::Num(e, 1),
+                    Cell::Num(if e > 0.0 { o / e } else { f64::NAN }, 2),
+                    Cell::Html(if p.suspicious {
+                        format!("<span class=\"flag\">{}</span>", t("可疑", "suspicious"))
+                    } else {
+                        String::new()
+                    }),
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &[
+                t("聚类", "Cluster"),
+                t("本院", "Observed"),
+                t("预期", "Expected"),
+                "O/E",
+                t("模式", "Pattern"),
+            ],
+            &rows,
+        ));
+    }
 
     let cases: Vec<_> = input
         .audit

@@ -170,6 +170,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let t = Instant::now();
     progress.step("clustering case patterns (K-Means)");
     let mut ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
+    ctx.lang = opts.lang;
     ctx.clusters = crate::clustering::cluster_region(&ctx, None)?;
     timings_ms.insert("cluster", t.elapsed().as_millis() as u64);
     let t = Instant::now();

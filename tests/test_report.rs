@@ -215,7 +215,7 @@ fn the_report_renders_in_headless_chromium_with_its_charts_and_no_console_errors
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let indicators = drg_audit::indicators::registry().len();
     for (page, charts) in [
-        ("out/report.html", 5 + indicators),
+        ("out/report.html", 6 + indicators),
         ("out/hospitals/H001.html", 3),
     ] {
         let shot = w.path(&format!("{}.png", page.replace('/', "_")));

@@ -2,6 +2,7 @@
 //! low cost", "low weight · very short stay") compared with its same-level peers for the same
 //! groups. Needs the clustering stage; without it the indicator tests nobody.
 
+use super::context::say;
 use super::kinds::Measure;
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 
@@ -51,7 +52,13 @@ impl Indicator for SuspiciousClusterShare {
                     .iter()
                     .take(2)
                     .map(|(c, ratio, _)| {
-                        format!("#{c} {} (O/E {ratio:.2})", cv.model.profiles[*c].label_en)
+                        format!(
+                            "#{c} {} (O/E {ratio:.2})",
+                            ctx.lang.tr(
+                                &cv.model.profiles[*c].label_zh,
+                                &cv.model.profiles[*c].label_en
+                            )
+                        )
                     })
                     .collect();
                 Measure {
@@ -59,14 +66,21 @@ impl Indicator for SuspiciousClusterShare {
                     o,
                     e,
                     v: e * (1.0 - e / m.n).max(0.0),
-                    detail: format!(
+                    detail: say!(
+                        ctx,
+                        "聚类构成与同级比较：JS 散度 {:.3} 比特，χ² p {:.1e}{}",
                         "cluster mix against peers: Jensen–Shannon {:.3} bits, χ² p {:.1e}{}",
                         m.divergence,
                         m.p,
                         if over.is_empty() {
                             String::new()
                         } else {
-                            format!("; over-represented: {}", over.join(", "))
+                            say!(
+                                ctx,
+                                "；偏多的聚类：{}",
+                                "; over-represented: {}",
+                                over.join(", ")
+                            )
                         }
                     ),
                     ..Measure::default()
@@ -92,7 +106,15 @@ impl Indicator for SuspiciousClusterShare {
     fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
         ctx.clusters.as_ref().map_or(String::new(), |cv| {
             let c = cv.assignment[i] as usize;
-            format!("in cluster #{c} \"{}\"", cv.model.profiles[c].label_en)
+            say!(
+                ctx,
+                "属于聚类 #{c}「{}」",
+                "in cluster #{c} \"{}\"",
+                ctx.lang.tr(
+                    &cv.model.profiles[c].label_zh,
+                    &cv.model.profiles[c].label_en
+                )
+            )
         })
     }
 }
@@ -133,7 +155,13 @@ impl Indicator for MixDivergence {
                     .iter()
                     .take(3)
                     .map(|(c, ratio, _)| {
-                        format!("#{c} {} (O/E {ratio:.2})", cv.model.profiles[*c].label_en)
+                        format!(
+                            "#{c} {} (O/E {ratio:.2})",
+                            ctx.lang.tr(
+                                &cv.model.profiles[*c].label_zh,
+                                &cv.model.profiles[*c].label_en
+                            )
+                        )
                     })
                     .collect();
                 // χ² has mean df and variance 2·df under the null: judged as O = χ², E = df.
@@ -142,7 +170,9 @@ impl Indicator for MixDivergence {
                     o: m.chi2,
                     e: m.df as f64,
                     v: 2.0 * m.df as f64,
-                    detail: format!(
+                    detail: say!(
+                        ctx,
+                        "JS 散度 {:.3} 比特，χ² {:.1}（自由度 {}，p {:.1e}）{}",
                         "Jensen–Shannon {:.3} bits, χ² {:.1} on {} df (p {:.1e}){}",
                         m.divergence,
                         m.chi2,
@@ -151,7 +181,12 @@ impl Indicator for MixDivergence {
                         if over.is_empty() {
                             String::new()
                         } else {
-                            format!("; over-represented: {}", over.join(", "))
+                            say!(
+                                ctx,
+                                "；偏多的聚类：{}",
+                                "; over-represented: {}",
+                                over.join(", ")
+                            )
                         }
                     ),
                     ..Measure::default()
@@ -175,9 +210,14 @@ impl Indicator for MixDivergence {
     fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
         ctx.clusters.as_ref().map_or(String::new(), |cv| {
             let c = cv.assignment[i] as usize;
-            format!(
+            say!(
+                ctx,
+                "属于偏多的聚类 #{c}「{}」",
                 "in over-represented cluster #{c} \"{}\"",
-                cv.model.profiles[c].label_en
+                ctx.lang.tr(
+                    &cv.model.profiles[c].label_zh,
+                    &cv.model.profiles[c].label_en
+                )
             )
         })
     }

@@ -7,6 +7,17 @@ use crate::derive::DerivedCases;
 use crate::ingest::{Cases, NONE_U32};
 use crate::period::PeriodTag;
 
+/// `format!` in the run's language: `say!(ctx, "中文 {}", "English {}", args…)`.
+macro_rules! say {
+    ($ctx:expr, $zh:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        match $ctx.lang {
+            $crate::lang::Lang::Zh => format!($zh $(, $arg)*),
+            $crate::lang::Lang::En => format!($en $(, $arg)*),
+        }
+    };
+}
+pub(crate) use say;
+
 /// Read-only view of the analysed region.
 pub struct Ctx<'a> {
     /// Ingested cases.
@@ -27,6 +38,8 @@ pub struct Ctx<'a> {
     pub light_medical_group: Vec<bool>,
     /// Per hospital, per period (0 baseline, 1 audited): (stays, points).
     pub volume: Vec<[(f64, f64); 2]>,
+    /// Language of reasons and details.
+    pub lang: crate::lang::Lang,
     /// Clustering results, once the clustering stage has run.
     pub clusters: Option<crate::clustering::ClusterView>,
 }
@@ -75,6 +88,7 @@ impl<'a> Ctx<'a> {
             light_medical_group,
             volume,
             clusters: None,
+            lang: crate::lang::Lang::default(),
         }
     }
 
@@ -143,7 +157,9 @@ impl<'a> Ctx<'a> {
             }
         };
         let own = self.volume[h];
-        format!(
+        say!(
+            self,
+            "点数 {}（同级 {}），人次 {}（同级 {}）",
             "points {} (peers {}), stays {} (peers {})",
             g(own[1].1, own[0].1),
             g(peers[1].1, peers[0].1),

@@ -3,6 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::context::say;
 use super::{Ctx, Indicator, IndicatorSpec};
 
 /// One hospital's measurement: observed `o`, expected `e` (under its peers' behaviour, for its
@@ -281,7 +282,9 @@ impl Indicator for ChangeIndicator {
                     stake_sum: stake[h].0,
                     stake_cases: stake[h].1,
                     no_peer_cases: 0.0,
-                    detail: format!(
+                    detail: say!(
+                        ctx,
+                        "本院占比 {:.1}% → {:.1}%，相对同级 O/E {:.2} → {:.2}{}",
                         "own share {:.1}% → {:.1}%, O/E against same-level peers {:.2} → {:.2}{}",
                         100.0 * b.o / b.n,
                         100.0 * a.o / a.n,

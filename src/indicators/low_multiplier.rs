@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::context::say;
 use super::kinds::BinaryIndicator;
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 use crate::derive::Band;
@@ -63,20 +64,26 @@ fn top_groups(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
     if top.is_empty() {
         String::new()
     } else {
-        format!("most in {}", top.join(", "))
+        say!(ctx, "主要集中于 {}", "most in {}", top.join(", "))
     }
 }
 
 fn why_low(ctx: &Ctx, i: usize) -> String {
-    format!(
+    say!(
+        ctx,
+        "倍率 {:.2} 低于低倍率阈值 {}",
         "multiplier {:.2} below the low threshold {}",
-        ctx.derived.multiplier[i], ctx.config.multiplier.low
+        ctx.derived.multiplier[i],
+        ctx.config.multiplier.low
     )
 }
 fn why_just_above(ctx: &Ctx, i: usize) -> String {
-    format!(
+    say!(
+        ctx,
+        "倍率 {:.2} 略高于低倍率阈值 {}",
         "multiplier {:.2} just above the low threshold {}",
-        ctx.derived.multiplier[i], ctx.config.multiplier.low
+        ctx.derived.multiplier[i],
+        ctx.config.multiplier.low
     )
 }
 

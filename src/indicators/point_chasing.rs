@@ -2,6 +2,7 @@
 //! that need no bed, padding costs into the high band. Planned readmissions (the 31-day
 //! plan flag, e.g. chemotherapy cycles) are never counted as splitting.
 
+use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 use crate::derive::Band;
@@ -67,7 +68,11 @@ fn readmission_detail(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
             ctx.derived.family[ctx.derived.prev_stay[i] as usize] == ctx.derived.family[i]
         })
         .count();
-    format!("{quick} at a 0–1 day gap, {same_family} in the same family as the first stay")
+    say!(
+        ctx,
+        "{quick} 例间隔 0–1 天，{same_family} 例与前次住院同病组族",
+        "{quick} at a 0–1 day gap, {same_family} in the same family as the first stay"
+    )
 }
 
 fn growth(ctx: &Ctx, h: usize) -> String {
@@ -76,14 +81,18 @@ fn growth(ctx: &Ctx, h: usize) -> String {
 
 fn why_readmission(ctx: &Ctx, i: usize) -> String {
     let p = ctx.derived.prev_stay[i] as usize;
-    format!(
+    say!(
+        ctx,
+        "出院 {} 天后再入院，前次住院 {}（同一患者、同一医院、非计划）",
         "admitted {} d after discharge of stay {} (same patient, same hospital, not planned)",
         ctx.derived.days_since_prev[i],
         ctx.cases.case_id.get(p)
     )
 }
 fn why_low_standard(ctx: &Ctx, i: usize) -> String {
-    format!(
+    say!(
+        ctx,
+        "住院 {} 天，倍率 {:.2}，低权重内科组 {}",
         "{} d stay, multiplier {:.2}, light medical group {}",
         ctx.cases.los[i],
         ctx.derived.multiplier[i],
@@ -91,10 +100,12 @@ fn why_low_standard(ctx: &Ctx, i: usize) -> String {
     )
 }
 fn why_short(ctx: &Ctx, i: usize) -> String {
-    format!("{} d stay", ctx.cases.los[i])
+    say!(ctx, "住院 {} 天", "{} d stay", ctx.cases.los[i])
 }
 fn why_high(ctx: &Ctx, i: usize) -> String {
-    format!(
+    say!(
+        ctx,
+        "倍率 {:.2}，高倍率阈值 {:.1}",
         "multiplier {:.2} against a high threshold of {:.1}",
         ctx.derived.multiplier[i],
         high_threshold(ctx, i)

@@ -8,6 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator, Measure};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 
@@ -67,7 +68,9 @@ fn favourite_code(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
         .into_iter()
         .max_by_key(|(k, n)| (*n, std::cmp::Reverse(*k)))
     {
-        Some((k, n)) if !evidence.is_empty() => format!(
+        Some((k, n)) if !evidence.is_empty() => say!(
+            ctx,
+            "最常见的单一并发症编码 {}（占此类病例 {:.0}%）",
             "most frequent sole CC/MCC code {} ({:.0}% of these cases)",
             ctx.cases.codes.codes[k as usize],
             100.0 * n as f64 / evidence.len() as f64
@@ -82,7 +85,9 @@ fn sibling_code<'a>(ctx: &'a Ctx, i: usize) -> &'a str {
         .map_or("-", |s| ctx.catalog.groups[s as usize].code.as_str())
 }
 fn why_heavier(ctx: &Ctx, i: usize) -> String {
-    format!(
+    say!(
+        ctx,
+        "编码为 {}（较轻的同族组 {}）",
         "coded {} (lighter sibling {})",
         ctx.catalog.groups[ctx.cases.group[i] as usize].code,
         sibling_code(ctx, i)
@@ -93,9 +98,13 @@ fn why_short(ctx: &Ctx, i: usize) -> String {
         .derived
         .benchmarks
         .los(ctx.cases.group[i], ctx.derived.level[i]);
-    format!(
+    say!(
+        ctx,
+        "住院 {} 天（{}），病组平均 {:.1} 天",
         "{} d stay in {} against a group mean of {:.1} d",
-        ctx.cases.los[i], ctx.catalog.groups[ctx.cases.group[i] as usize].code, bl
+        ctx.cases.los[i],
+        ctx.catalog.groups[ctx.cases.group[i] as usize].code,
+        bl
     )
 }
 fn why_cheap(ctx: &Ctx, i: usize) -> String {
@@ -105,7 +114,9 @@ fn why_cheap(ctx: &Ctx, i: usize) -> String {
         .map_or(0.0, |s| {
             ctx.derived.benchmarks.cost(s, ctx.derived.level[i])
         });
-    format!(
+    say!(
+        ctx,
+        "费用 ¥{:.0} 不高于较轻同族组 {} 的基准 ¥{:.0}",
         "cost ¥{:.0} at or below the lighter sibling {}'s benchmark ¥{:.0}",
         ctx.cases.cost[i],
         sibling_code(ctx, i),
@@ -127,7 +138,9 @@ fn why_single_cc(ctx: &Ctx, i: usize) -> String {
                 f.cc
             }
         });
-    format!(
+    say!(
+        ctx,
+        "严重程度 {} 仅依赖单一编码 {}",
         "severity {} rests on the single code {}",
         ctx.derived.severity[i],
         code.unwrap_or("-")

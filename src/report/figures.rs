@@ -326,3 +326,42 @@ pub fn cluster_map(lang: Lang, cv: &crate::clustering::ClusterView) -> String {
         HALF,
     ))
 }
+
+/// The cluster mix of the top hospitals: O/E per cluster against same-group peers.
+pub fn top_cluster_mix(
+    lang: Lang,
+    cv: &crate::clustering::ClusterView,
+    ranks: &[HospitalRank],
+) -> String {
+    let categories: Vec<String> = cv
+        .model
+        .profiles
+        .iter()
+        .map(|p| format!("#{}", p.id))
+        .collect();
+    let names: Vec<String> = ranks.iter().map(|r| r.hospital_id.clone()).collect();
+    let data: Vec<(&str, Vec<f64>)> = ranks
+        .iter()
+        .zip(&names)
+        .filter_map(|(r, name)| {
+            let m = cv.mix.get(r.hospital as usize)?;
+            let oe = m
+                .observed
+                .iter()
+                .zip(&m.expected)
+                .map(|(o, e)| if *e > 0.0 { o / e } else { f64::NAN })
+                .collect();
+            Some((name.as_str(), oe))
+        })
+        .collect();
+    figure(charts::grouped_bars(
+        lang.tr(
+            "排名靠前医院的聚类构成（O/E，同级同病组）",
+            "Cluster mix of the top hospitals (O/E against same-group peers)",
+        ),
+        &categories,
+        &data,
+        "O/E",
+        HALF,
+    ))
+}

@@ -165,6 +165,11 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
     h.push_str(&figures::region_trend(lang, input, series));
     if let Some(cv) = &input.ctx.clusters {
         h.push_str(&figures::cluster_map(lang, cv));
+        h.push_str(&figures::top_cluster_mix(
+            lang,
+            cv,
+            &a.ranks[..a.ranks.len().min(5)],
+        ));
     }
     h.push_str("</div>");
     let _ = write!(

@@ -84,6 +84,7 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
         .collect();
     let mapping = map_headers(&headers, &case_columns()).map_err(|p| p.into_error(path))?;
 
+    let t = std::time::Instant::now();
     let df = lf
         .select(typed_exprs(&mapping, format))
         .collect_with_engine(Engine::Streaming)
@@ -94,7 +95,21 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
         df.sort([ROW], Default::default())
             .map_err(|e| AuditError::engine(path, e))?
     };
-    assemble(df, path, format, encoding, &mapping, catalog)
+    if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
+        eprintln!(
+            "ingest: streaming read and parse {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+    let t = std::time::Instant::now();
+    let out = assemble(df, path, format, encoding, &mapping, catalog);
+    if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
+        eprintln!(
+            "ingest: checks and interning {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+    out
 }
 
 fn scan(source: &Path, format: Format) -> PolarsResult<LazyFrame> {

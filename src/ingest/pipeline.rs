@@ -422,6 +422,37 @@ fn intern<'a>(index: &mut FxHashMap<&'a str, u32>, book: &mut CodeBook, code: &'
     })
 }
 
+/// Interns the main and secondary diagnosis codes of the kept rows.
+fn intern_diagnoses(
+    keep: &[usize],
+    main_dx: Option<&[Option<&str>]>,
+    secondary: Option<&[Option<&str>]>,
+) -> (CodeBook, Vec<u32>, CodeLists) {
+    let mut book = CodeBook::default();
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut main = Vec::with_capacity(keep.len());
+    let mut items = Vec::new();
+    let mut offsets = Vec::with_capacity(keep.len() + 1);
+    offsets.push(0u32);
+    for &i in keep {
+        let mdx = main_dx
+            .and_then(|v| v[i])
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        main.push(match mdx {
+            Some(code) => intern(&mut index, &mut book, code),
+            None => NONE_U32,
+        });
+        if let Some(sec) = secondary.and_then(|v| v[i]) {
+            for code in values::split_codes(sec) {
+                items.push(intern(&mut index, &mut book, code));
+            }
+        }
+        offsets.push(items.len() as u32);
+    }
+    (book, main, CodeLists { items, offsets })
+}
+
 fn is_sorted_by_row(df: &DataFrame) -> bool {
     let Ok(rows) = df.column(ROW).and_then(|c| c.idx().cloned()) else {
         return true;
@@ -595,120 +626,122 @@ fn assemble(
     }
 
     let m = keep.len();
-    let mut cases = Cases {
-        line: Vec::with_capacity(m),
-        case_id: TextColumn::with_capacity(m),
-        hospital: Vec::with_capacity(m),
-        patient: Vec::with_capacity(m),
-        admit: Vec::with_capacity(m),
-        discharge: Vec::with_capacity(m),
-        los: Vec::with_capacity(m),
-        group: Vec::with_capacity(m),
-        cost: Vec::with_capacity(m),
-        disposition: Vec::with_capacity(m),
-        planned: Vec::with_capacity(m),
-        ..Default::default()
-    };
-    let mut hospital_index: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut level_votes: Vec<[u64; 4]> = Vec::new();
-    let mut patient_index: FxHashMap<&str, u32> = FxHashMap::default();
-    patient_index.reserve(m / 2);
-    let mut code_index: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut secondary_items = Vec::new();
-    let mut secondary_offsets = Vec::with_capacity(m + 1);
-    secondary_offsets.push(0u32);
-    let mut main_diagnosis = Vec::with_capacity(m);
-    for &i in &keep {
-        cases.line.push(rows[i]);
-        cases.case_id.push(case_ids[i].map(str::trim).unwrap_or(""));
-        let hid = hospital_ids[i].map(str::trim).unwrap_or("");
-        let h = match hospital_index.get(hid) {
-            Some(&h) => h,
-            None => {
-                let h = cases.hospitals.len() as u32;
-                hospital_index.insert(hid, h);
-                cases.hospitals.push(Hospital {
-                    id: hid.to_string(),
-                    name: String::new(),
-                    level: None,
-                });
-                level_votes.push([0; 4]);
-                h
-            }
-        };
-        if let Some(l) = level.as_ref().and_then(|levels| levels[i]) {
-            level_votes[h as usize][l as usize] += 1;
-        }
-        let hosp = &mut cases.hospitals[h as usize];
-        if hosp.name.is_empty()
-            && let Some(nm) = names.as_ref().and_then(|n| n[i]).map(str::trim)
-        {
-            hosp.name = nm.to_string();
-        }
-        cases.hospital.push(h);
-        let pid = patient_ids[i].map(str::trim).unwrap_or("");
-        let next = patient_index.len() as u32;
-        cases
-            .patient
-            .push(*patient_index.entry(pid).or_insert(next));
-        let (a, d) = (admit[i].unwrap_or(0), discharge[i].unwrap_or(0));
-        cases.admit.push(a);
-        cases.discharge.push(d);
-        let given = los.as_ref().and_then(|l| l[i]);
-        cases
-            .los
-            .push(given.unwrap_or_else(|| ((d - a).max(1)) as u32));
-        cases.group.push(group_of[i]);
-        cases.cost.push(cost[i].unwrap_or(0.0));
-        cases.disposition.push(
-            disposition
-                .as_ref()
-                .and_then(|v| v[i])
-                .map_or(0, |x| x as u8),
-        );
-        cases
-            .planned
-            .push(planned.as_ref().and_then(|v| v[i]).is_some_and(|x| x == 1));
-        let mdx = main_dx
-            .as_ref()
-            .and_then(|v| v[i])
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        main_diagnosis.push(match mdx {
-            Some(code) => intern(&mut code_index, &mut cases.codes, code),
-            None => NONE_U32,
+    // Three independent parts run side by side: diagnoses interning, the fee columns, and
+    // the rest (hospitals, patients, dates, costs) on this thread.
+    let (mut cases, diagnoses, fees) = std::thread::scope(|scope| {
+        let diagnoses =
+            scope.spawn(|| intern_diagnoses(&keep, main_dx.as_deref(), secondary.as_deref()));
+        let fees = scope.spawn(|| {
+            use rayon::prelude::*;
+            FEE_COLUMNS
+                .par_iter()
+                .map(|fee| -> Result<Option<Vec<f32>>> {
+                    let Ok(col) = df.column(fee) else {
+                        return Ok(None);
+                    };
+                    let ca = col.f32().map_err(|e| AuditError::engine(path, e))?;
+                    let mut out = Vec::with_capacity(keep.len());
+                    let mut next = keep.iter().peekable();
+                    for (i, v) in ca.iter().enumerate() {
+                        if next.peek() == Some(&&i) {
+                            out.push(v.unwrap_or(0.0));
+                            next.next();
+                        }
+                    }
+                    Ok(Some(out))
+                })
+                .collect::<Result<Vec<_>>>()
         });
-        if let Some(sec) = secondary.as_ref().and_then(|v| v[i]) {
-            for code in values::split_codes(sec) {
-                secondary_items.push(intern(&mut code_index, &mut cases.codes, code));
+        let mut cases = Cases {
+            line: Vec::with_capacity(m),
+            case_id: TextColumn::with_capacity(m),
+            hospital: Vec::with_capacity(m),
+            patient: Vec::with_capacity(m),
+            admit: Vec::with_capacity(m),
+            discharge: Vec::with_capacity(m),
+            los: Vec::with_capacity(m),
+            group: Vec::with_capacity(m),
+            cost: Vec::with_capacity(m),
+            disposition: Vec::with_capacity(m),
+            planned: Vec::with_capacity(m),
+            ..Default::default()
+        };
+        let mut hospital_index: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut level_votes: Vec<[u64; 4]> = Vec::new();
+        let mut patient_index: FxHashMap<&str, u32> = FxHashMap::default();
+        patient_index.reserve(m / 2);
+        for &i in &keep {
+            cases.line.push(rows[i]);
+            cases.case_id.push(case_ids[i].map(str::trim).unwrap_or(""));
+            let hid = hospital_ids[i].map(str::trim).unwrap_or("");
+            let h = match hospital_index.get(hid) {
+                Some(&h) => h,
+                None => {
+                    let h = cases.hospitals.len() as u32;
+                    hospital_index.insert(hid, h);
+                    cases.hospitals.push(Hospital {
+                        id: hid.to_string(),
+                        name: String::new(),
+                        level: None,
+                    });
+                    level_votes.push([0; 4]);
+                    h
+                }
+            };
+            if let Some(l) = level.as_ref().and_then(|levels| levels[i]) {
+                level_votes[h as usize][l as usize] += 1;
+            }
+            let hosp = &mut cases.hospitals[h as usize];
+            if hosp.name.is_empty()
+                && let Some(nm) = names.as_ref().and_then(|n| n[i]).map(str::trim)
+            {
+                hosp.name = nm.to_string();
+            }
+            cases.hospital.push(h);
+            let pid = patient_ids[i].map(str::trim).unwrap_or("");
+            let next = patient_index.len() as u32;
+            cases
+                .patient
+                .push(*patient_index.entry(pid).or_insert(next));
+            let (a, d) = (admit[i].unwrap_or(0), discharge[i].unwrap_or(0));
+            cases.admit.push(a);
+            cases.discharge.push(d);
+            let given = los.as_ref().and_then(|l| l[i]);
+            cases
+                .los
+                .push(given.unwrap_or_else(|| ((d - a).max(1)) as u32));
+            cases.group.push(group_of[i]);
+            cases.cost.push(cost[i].unwrap_or(0.0));
+            cases.disposition.push(
+                disposition
+                    .as_ref()
+                    .and_then(|v| v[i])
+                    .map_or(0, |x| x as u8),
+            );
+            cases
+                .planned
+                .push(planned.as_ref().and_then(|v| v[i]).is_some_and(|x| x == 1));
+        }
+        cases.n_patients = patient_index.len();
+        for (h, votes) in cases.hospitals.iter_mut().zip(&level_votes) {
+            let distinct = votes.iter().filter(|v| **v > 0).count();
+            // Most frequent level; ties go to the higher level (documented in the README).
+            h.level = (1..=3u8)
+                .rev()
+                .max_by_key(|l| votes[*l as usize])
+                .filter(|l| votes[*l as usize] > 0);
+            if distinct > 1 {
+                stats.hospitals_with_conflicting_level.push(h.id.clone());
             }
         }
-        secondary_offsets.push(secondary_items.len() as u32);
-    }
-    cases.n_patients = patient_index.len();
+        (cases, diagnoses.join(), fees.join())
+    });
+    let (codes, main_diagnosis, secondary_lists) =
+        diagnoses.map_err(|_| AuditError::engine(path, "diagnosis interning failed"))?;
+    cases.codes = codes;
     cases.main_diagnosis = main_diagnosis;
-    cases.secondary = CodeLists {
-        items: secondary_items,
-        offsets: secondary_offsets,
-    };
-    for (h, votes) in cases.hospitals.iter_mut().zip(&level_votes) {
-        let distinct = votes.iter().filter(|v| **v > 0).count();
-        // Most frequent level; ties go to the higher level (documented in the README).
-        h.level = (1..=3u8)
-            .rev()
-            .max_by_key(|l| votes[*l as usize])
-            .filter(|l| votes[*l as usize] > 0);
-        if distinct > 1 {
-            stats.hospitals_with_conflicting_level.push(h.id.clone());
-        }
-    }
-    for (k, fee) in FEE_COLUMNS.iter().enumerate() {
-        let col = values_of::<Float32Type>(&df, fee, path, |c| c.f32())?;
-        cases
-            .fees
-            .push(col.map(|v| keep.iter().map(|&i| v[i].unwrap_or(0.0)).collect()));
-        debug_assert!(k < FEE_COLUMNS.len());
-    }
+    cases.secondary = secondary_lists;
+    cases.fees = fees.map_err(|_| AuditError::engine(path, "fee columns failed"))??;
     for (canonical, _) in &mapping.found {
         cases.has_column.insert(canonical.to_string(), true);
     }

@@ -564,6 +564,11 @@ fn assemble(
         }
     }
 
+    let trace = std::env::var_os("DRG_AUDIT_TRACE").is_some();
+    let t = std::time::Instant::now();
+    if trace {
+        eprintln!("ingest:   columns copied out");
+    }
     let mut rejects = Vec::new();
     let mut keep: Vec<usize> = Vec::with_capacity(n);
     let mut first_line: FxHashMap<&str, u64> = FxHashMap::default();
@@ -625,6 +630,10 @@ fn assemble(
         ));
     }
 
+    if trace {
+        eprintln!("ingest:   reject checks and duplicate case_id scan {} ms", t.elapsed().as_millis());
+    }
+    let t = std::time::Instant::now();
     let m = keep.len();
     // Three independent parts run side by side: diagnoses interning, the fee columns, and
     // the rest (hospitals, patients, dates, costs) on this thread.
@@ -736,6 +745,9 @@ fn assemble(
         }
         (cases, diagnoses.join(), fees.join())
     });
+    if trace {
+        eprintln!("ingest:   interning and typed columns {} ms", t.elapsed().as_millis());
+    }
     let (codes, main_diagnosis, secondary_lists) =
         diagnoses.map_err(|_| AuditError::engine(path, "diagnosis interning failed"))?;
     cases.codes = codes;

@@ -631,7 +631,10 @@ fn assemble(
     }
 
     if trace {
-        eprintln!("ingest:   reject checks and duplicate case_id scan {} ms", t.elapsed().as_millis());
+        eprintln!(
+            "ingest:   reject checks and duplicate case_id scan {} ms",
+            t.elapsed().as_millis()
+        );
     }
     let t = std::time::Instant::now();
     let m = keep.len();
@@ -746,7 +749,10 @@ fn assemble(
         (cases, diagnoses.join(), fees.join())
     });
     if trace {
-        eprintln!("ingest:   interning and typed columns {} ms", t.elapsed().as_millis());
+        eprintln!(
+            "ingest:   interning and typed columns {} ms",
+            t.elapsed().as_millis()
+        );
     }
     let (codes, main_diagnosis, secondary_lists) =
         diagnoses.map_err(|_| AuditError::engine(path, "diagnosis interning failed"))?;

@@ -188,20 +188,6 @@ impl Catalog {
     pub fn lower_sibling(&self, group: u32) -> Option<u32> {
         self.lower_sibling[group as usize]
     }
-
-    /// Whether a family is split by severity (has groups of at least two severities 1/3/5).
-    pub fn is_split(&self, family: u32) -> bool {
-        let mut seen = [false; 3];
-        for g in self.groups.iter().filter(|g| g.family == family) {
-            match g.severity {
-                1 => seen[0] = true,
-                3 => seen[1] = true,
-                5 => seen[2] = true,
-                _ => {}
-            }
-        }
-        seen.iter().filter(|s| **s).count() >= 2
-    }
 }
 
 fn parse_positive(v: Option<&str>, name: &str) -> std::result::Result<Option<f64>, String> {
@@ -326,7 +312,6 @@ mod tests {
         assert_eq!(c.lower_sibling(es31), c.lookup("ES33"));
         assert_eq!(c.lower_sibling(c.lookup("ES33").unwrap()), Some(es35));
         assert_eq!(c.lower_sibling(es35), None);
-        assert!(c.is_split(c.groups[es31 as usize].family));
         assert_eq!(c.derived_family, 5);
     }
 

@@ -1,7 +1,7 @@
 //! The `run` command: ingest → derive → (detectors) → outputs, with timings.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -303,9 +303,4 @@ pub fn build_summary(
         audit: None,
         timings_ms,
     }
-}
-
-/// The path of a file inside a finished run folder.
-pub fn output_file(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
 }

@@ -21,6 +21,26 @@ const SPEC: IndicatorSpec = IndicatorSpec {
     expected: "same-level peers' cluster distribution within the same group (hospital left out)",
 };
 
+/// "#c label (O/E x)" for the first `take` over-represented clusters of a mix test.
+fn over_represented_words(
+    ctx: &Ctx,
+    cv: &crate::clustering::ClusterView,
+    m: &crate::cluster::MixTest,
+    take: usize,
+) -> Vec<String> {
+    m.over_represented
+        .iter()
+        .take(take)
+        .map(|(c, ratio, _)| {
+            let p = &cv.model.profiles[*c];
+            format!(
+                "#{c} {} (O/E {ratio:.2})",
+                ctx.lang.tr(&p.label_zh, &p.label_en)
+            )
+        })
+        .collect()
+}
+
 fn stake(ctx: &Ctx, i: usize) -> f64 {
     let up = ctx.upcoding_stake(i);
     if up > 0.0 { up } else { ctx.derived.points[i] }
@@ -47,20 +67,7 @@ impl Indicator for SuspiciousClusterShare {
                 }
                 let o: f64 = suspicious.iter().map(|c| m.observed[*c]).sum();
                 let e: f64 = suspicious.iter().map(|c| m.expected[*c]).sum();
-                let over: Vec<String> = m
-                    .over_represented
-                    .iter()
-                    .take(2)
-                    .map(|(c, ratio, _)| {
-                        format!(
-                            "#{c} {} (O/E {ratio:.2})",
-                            ctx.lang.tr(
-                                &cv.model.profiles[*c].label_zh,
-                                &cv.model.profiles[*c].label_en
-                            )
-                        )
-                    })
-                    .collect();
+                let over = over_represented_words(ctx, cv, m, 2);
                 Measure {
                     n: m.n,
                     o,
@@ -150,20 +157,7 @@ impl Indicator for MixDivergence {
                 if m.n <= 0.0 || m.df == 0 || !m.chi2.is_finite() {
                     return Measure::default();
                 }
-                let over: Vec<String> = m
-                    .over_represented
-                    .iter()
-                    .take(3)
-                    .map(|(c, ratio, _)| {
-                        format!(
-                            "#{c} {} (O/E {ratio:.2})",
-                            ctx.lang.tr(
-                                &cv.model.profiles[*c].label_zh,
-                                &cv.model.profiles[*c].label_en
-                            )
-                        )
-                    })
-                    .collect();
+                let over = over_represented_words(ctx, cv, m, 3);
                 // χ² has mean df and variance 2·df under the null: judged as O = χ², E = df.
                 Measure {
                     n: m.n,

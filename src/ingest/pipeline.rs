@@ -258,12 +258,23 @@ fn reason_expr(mapping: &ColumnMapping, format: Format) -> Expr {
     if mapping.has("hospital_level") {
         names.push("hospital_level");
     }
+    row_text_expr(mapping, format, names, REASON, row_problems)
+}
+
+/// A text column computed row by row from the raw text cells of `names` (one streaming
+/// pass; the function sees the cells of one row in `names` order).
+fn row_text_expr(
+    mapping: &ColumnMapping,
+    format: Format,
+    names: Vec<&'static str>,
+    out_name: &'static str,
+    per_row: fn(&[&str], &[Option<&str>]) -> Option<String>,
+) -> Expr {
     let inputs: Vec<Expr> = names
         .iter()
         .map(|c| raw(mapping, c, format).expect("mapped"))
         .collect();
     let (first, rest) = inputs.split_first().expect("non-empty");
-    let names_for_udf = names.clone();
     first
         .clone()
         .map_many(
@@ -278,15 +289,15 @@ fn reason_expr(mapping: &ColumnMapping, format: Format) -> Expr {
                         for (cell, it) in cells.iter_mut().zip(iters.iter_mut()) {
                             *cell = it.next().flatten();
                         }
-                        row_problems(&names_for_udf, &cells)
+                        per_row(&names, &cells)
                     })
                     .collect();
-                Ok(out.with_name(REASON.into()).into_column())
+                Ok(out.with_name(out_name.into()).into_column())
             },
             rest,
-            |_, _| Ok(Field::new(REASON.into(), DataType::String)),
+            move |_, _| Ok(Field::new(out_name.into(), DataType::String)),
         )
-        .alias(REASON)
+        .alias(out_name)
 }
 
 /// The problems of one row, as `column SEP message; message…`, or `None`.
@@ -366,52 +377,31 @@ fn unreadable_expr(mapping: &ColumnMapping, format: Format) -> Expr {
     if names.is_empty() {
         return lit(NULL).cast(DataType::String).alias(WARN);
     }
-    let inputs: Vec<Expr> = names
-        .iter()
-        .map(|c| raw(mapping, c, format).expect("mapped"))
-        .collect();
-    let (first, rest) = inputs.split_first().expect("non-empty");
-    let names_for_udf = names.clone();
-    first
-        .clone()
-        .map_many(
-            move |cols: &mut [Column]| {
-                let cas: Vec<&StringChunked> =
-                    cols.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
-                let mut iters: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
-                let n = cas[0].len();
-                let out: StringChunked = (0..n)
-                    .map(|_| {
-                        let mut bad: Option<String> = None;
-                        for (name, it) in names_for_udf.iter().zip(iters.iter_mut()) {
-                            let Some(v) =
-                                it.next().flatten().map(str::trim).filter(|s| !s.is_empty())
-                            else {
-                                continue;
-                            };
-                            let ok = match *name {
-                                "los_days" => values::parse_days(v).is_ok(),
-                                "discharge_disposition" => values::parse_disposition(v).is_ok(),
-                                "planned_readmission_31d" => values::parse_flag(v).is_ok(),
-                                _ => values::parse_money(v).is_ok(),
-                            };
-                            if !ok {
-                                let b = bad.get_or_insert_with(String::new);
-                                if !b.is_empty() {
-                                    b.push(',');
-                                }
-                                b.push_str(name);
-                            }
-                        }
-                        bad
-                    })
-                    .collect();
-                Ok(out.with_name(WARN.into()).into_column())
-            },
-            rest,
-            |_, _| Ok(Field::new(WARN.into(), DataType::String)),
-        )
-        .alias(WARN)
+    row_text_expr(mapping, format, names, WARN, unreadable_cells)
+}
+
+/// The optional columns of one row whose non-empty cell cannot be read, comma-separated.
+fn unreadable_cells(names: &[&str], cells: &[Option<&str>]) -> Option<String> {
+    let mut bad: Option<String> = None;
+    for (name, cell) in names.iter().zip(cells) {
+        let Some(v) = cell.map(str::trim).filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        let ok = match *name {
+            "los_days" => values::parse_days(v).is_ok(),
+            "discharge_disposition" => values::parse_disposition(v).is_ok(),
+            "planned_readmission_31d" => values::parse_flag(v).is_ok(),
+            _ => values::parse_money(v).is_ok(),
+        };
+        if !ok {
+            let b = bad.get_or_insert_with(String::new);
+            if !b.is_empty() {
+                b.push(',');
+            }
+            b.push_str(name);
+        }
+    }
+    bad
 }
 
 /// The index of `code` in the book, adding it on first sight.

@@ -20,6 +20,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Audit a region's case table.
     Run(RunArgs),
+    /// A hospital's self-audit of its own batch against a published regional model.
+    Check(CheckArgs),
     /// Write a synthetic region with known gaming (cases.csv, groups.csv, truth files).
     Generate(GenerateArgs),
     /// Score a finished run against a generator's truth_hospitals.csv.
@@ -70,6 +72,29 @@ pub struct RunArgs {
     #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
     pub lang: String,
     /// No progress lines (the last line, the report's path, is still printed).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The hospital's case table (same columns as for `run`).
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// The regional model: `model.json` from a `run`, or one from `models/`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Output folder (replaced atomically at the end).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Audited period: a year (2024) or a range; default: the batch's latest full year.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Page language: zh or en.
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
+    /// No progress lines (the last line, the page's path, is still printed).
     #[arg(long)]
     pub quiet: bool,
 }

@@ -3,7 +3,9 @@
 //! same-level peers for the same groups. Distance to a centroid is never used as an anomaly
 //! score (on public data it ranks fraud below chance); cluster *membership and mix* are.
 
-use crate::cluster::{self, CaseFeatures, CaseInput, ClusterConfig, ClusterModel, MixTest};
+use crate::cluster::{
+    self, CaseFeatures, CaseInput, ClusterConfig, ClusterModel, MixTable, MixTest,
+};
 use crate::error::{AuditError, Result};
 use crate::indicators::Ctx;
 use crate::period::PeriodTag;
@@ -18,6 +20,22 @@ pub struct ClusterView {
     pub assignment: Vec<u16>,
     /// Cluster-mix test of every hospital (audited period).
     pub mix: Vec<MixTest>,
+    /// Peers' cluster counts by (level, group) in the audited period (published in the
+    /// model; for `check`, the model's).
+    pub table: MixTable,
+    /// The divisor that puts weights on the DRG scale (DIP scores ÷ the region's mean).
+    pub weight_scale: f64,
+}
+
+/// A published clustering: what `check` needs to place its cases and test its mix.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PublishedClusters {
+    /// Scaler, centroids, profiles and labels.
+    pub model: ClusterModel,
+    /// The region's weight divisor (see [`ClusterView::weight_scale`]).
+    pub weight_scale: f64,
+    /// Peers' cluster counts by (level, group) in the audited period.
+    pub table: MixTable,
 }
 
 impl ClusterView {
@@ -41,12 +59,16 @@ fn sum_fees(ctx: &Ctx, names: &[&str], i: usize) -> f64 {
     names.iter().map(|n| fee(ctx, n, i)).sum()
 }
 
-/// Builds the feature rows of every case.
-pub fn features(ctx: &Ctx) -> CaseFeatures {
+/// The region's weight divisor: DIP scores are on another scale, so weights are divided
+/// by the region's mean weight.
+pub fn weight_scale(ctx: &Ctx) -> f64 {
+    let mean_weight = ctx.derived.weight.iter().sum::<f64>() / ctx.cases.len().max(1) as f64;
+    if mean_weight > 0.0 { mean_weight } else { 1.0 }
+}
+
+/// Builds the feature rows of every case; `scale` divides the weights (see [`weight_scale`]).
+pub fn features(ctx: &Ctx, scale: f64) -> CaseFeatures {
     let n = ctx.cases.len();
-    // DIP scores are on another scale: weights are divided by the region's mean weight.
-    let mean_weight = ctx.derived.weight.iter().sum::<f64>() / n.max(1) as f64;
-    let scale = if mean_weight > 0.0 { mean_weight } else { 1.0 };
     let has_fees = FEE_COLUMNS.iter().any(|f| ctx.cases.fee(f).is_some());
     let has_dx = ctx.cases.has("secondary_diagnoses");
     let mut out = CaseFeatures::with_capacity(n);
@@ -100,12 +122,16 @@ pub fn features(ctx: &Ctx) -> CaseFeatures {
     out
 }
 
-/// Fits (or, with `model`, reuses) the clustering and tests every hospital's mix.
+/// Fits (or, with `published`, reuses) the clustering and tests every hospital's mix.
 /// Returns `None` when there are too few cases to cluster.
-pub fn cluster_region(ctx: &Ctx, model: Option<ClusterModel>) -> Result<Option<ClusterView>> {
-    let feats = features(ctx);
-    let model = match model {
-        Some(m) => m,
+pub fn cluster_region(
+    ctx: &Ctx,
+    published: Option<&PublishedClusters>,
+) -> Result<Option<ClusterView>> {
+    let scale = published.map_or_else(|| weight_scale(ctx), |p| p.weight_scale);
+    let feats = features(ctx, scale);
+    let model = match published {
+        Some(p) => p.model.clone(),
         None => {
             let baseline: Vec<usize> = (0..ctx.cases.len())
                 .filter(|&i| ctx.derived.period[i] == PeriodTag::Baseline)
@@ -139,17 +165,36 @@ pub fn cluster_region(ctx: &Ctx, model: Option<ClusterModel>) -> Result<Option<C
         .iter()
         .map(|p| *p == PeriodTag::Audited)
         .collect();
-    let mix = cluster::mix_tests(
+    let own_table;
+    let table = match published {
+        Some(p) => &p.table,
+        None => {
+            own_table = cluster::mix_table(
+                &assignment,
+                &ctx.cases.hospital,
+                &ctx.cases.group,
+                &ctx.hospital_level,
+                &include,
+                model.k,
+            );
+            &own_table
+        }
+    };
+    let mix = cluster::mix_tests_against(
+        table,
+        |h| ctx.peers.own_included(h as u32),
         &assignment,
         &ctx.cases.hospital,
         &ctx.cases.group,
         &ctx.hospital_level,
         &include,
-        model.k,
     );
+    let table = table.clone();
     Ok(Some(ClusterView {
         model,
         assignment,
         mix,
+        table,
+        weight_scale: scale,
     }))
 }

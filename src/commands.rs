@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::{BenchArgs, Command, DemoArgs, EvaluateArgs, GenerateArgs, RunArgs};
+use crate::cli::{BenchArgs, CheckArgs, Command, DemoArgs, EvaluateArgs, GenerateArgs, RunArgs};
 use crate::error::{AuditError, Result};
 use crate::generate::{self, GenerateOptions, HeaderStyle, OutputEncoding};
 use crate::run::{self, RunOptions};
@@ -12,6 +12,7 @@ use crate::run::{self, RunOptions};
 pub fn dispatch(command: Command) -> Result<()> {
     match command {
         Command::Run(a) => run_cmd(a),
+        Command::Check(a) => check_cmd(a),
         Command::Demo(a) => demo(a),
         Command::Generate(a) => generate_cmd(a),
         Command::Evaluate(a) => evaluate_cmd(a),
@@ -39,6 +40,19 @@ fn run_cmd(a: RunArgs) -> Result<()> {
         quiet: a.quiet,
     })?;
     println!("report: {}", out.join("report.html").display());
+    Ok(())
+}
+
+fn check_cmd(a: CheckArgs) -> Result<()> {
+    let out = crate::check::check(&crate::check::CheckOptions {
+        cases: a.cases,
+        model: a.model,
+        out: a.out,
+        period: a.period,
+        lang: lang(&a.lang)?,
+        quiet: a.quiet,
+    })?;
+    println!("self-audit: {}", out.join("check.html").display());
     Ok(())
 }
 

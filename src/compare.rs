@@ -4,7 +4,9 @@
 //! PEPPER percentile among same-level peers, and the excess shrunk toward the peers so a
 //! handful of cases never looks like a large excess.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::indicators::{Ctx, Detector, Direction, Indicator, Measure};
 use crate::stats::{self, Dispersion};
@@ -86,21 +88,73 @@ pub struct IndicatorDispersion {
     pub hospitals: usize,
 }
 
-/// Judges every indicator's measures; q-values span all of them.
+/// What judging needs from the whole region, per indicator: the over-dispersion, the
+/// shrinkage strength and the peers' rates (for the percentile). `run` computes it; the
+/// regional model publishes it so `check` judges a hospital the same way.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Winsorised φ (`null` when too few hospitals to estimate it).
+    #[serde(with = "crate::peers::nan_as_null")]
+    pub phi: f64,
+    /// Additive τ² on the ratio scale (0 = none applied).
+    pub tau2: f64,
+    /// Prior strength (cases) of the beta-binomial shrinkage.
+    pub strength: f64,
+    /// Tested hospitals' rates O/n by hospital level 0–3, ascending.
+    pub peer_rates: [Vec<f64>; 4],
+}
+
+/// The region's judging, kept for `check`: each indicator's calibration and the p-values of
+/// every hospital × indicator test (the FDR step needs them all).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Judging {
+    /// Calibration by finding code.
+    pub calibration: BTreeMap<String, Calibration>,
+    /// p-values of every test of the run, ascending.
+    pub p_values: Vec<f64>,
+}
+
+/// Findings, over-dispersion and the judging that produced them.
+pub struct Compared {
+    /// Every hospital × indicator tested.
+    pub findings: Vec<Finding>,
+    /// Over-dispersion per indicator.
+    pub dispersion: Vec<IndicatorDispersion>,
+    /// Calibrations and p-values (the region's own, or the published ones it used).
+    pub judging: Judging,
+}
+
+/// Judges every indicator's measures; q-values span all of them. With `published`, the
+/// calibration and the FDR step come from a regional model (`check`) instead of the data.
 pub fn compare(
     ctx: &Ctx,
     registry: &[Box<dyn Indicator>],
     measures: &[Vec<Measure>],
-) -> (Vec<Finding>, Vec<IndicatorDispersion>) {
+    published: Option<&Judging>,
+) -> Compared {
     let mut findings = Vec::new();
     let mut dispersion = Vec::new();
+    let mut calibration = BTreeMap::new();
     for (k, (ind, ms)) in registry.iter().zip(measures).enumerate() {
-        let (f, d) = judge(ctx, k, ind.as_ref(), ms);
+        let code = ind.spec().code;
+        let given = published.map(|j| j.calibration.get(code).cloned().unwrap_or_default());
+        let (f, d, c) = judge(ctx, k, ind.as_ref(), ms, given);
         findings.extend(f);
         dispersion.push(d);
+        calibration.insert(code.to_string(), c);
     }
     let p: Vec<f64> = findings.iter().map(|f| f.p).collect();
-    let q = stats::bh_qvalues(&p);
+    let (q, p_values) = match published {
+        None => {
+            let mut sorted = p.clone();
+            sorted.sort_by(f64::total_cmp);
+            (stats::bh_qvalues(&p), sorted)
+        }
+        Some(j) => (
+            published_qvalues(&findings, &j.p_values, |h| ctx.peers.own_included(h)),
+            j.p_values.clone(),
+        ),
+    };
     let threshold = ctx.config.detect.fdr_q;
     for (f, q) in findings.iter_mut().zip(q) {
         f.q = q;
@@ -127,7 +181,50 @@ pub fn compare(
             );
         }
     }
-    (findings, dispersion)
+    Compared {
+        findings,
+        dispersion,
+        judging: Judging {
+            calibration,
+            p_values,
+        },
+    }
+}
+
+/// q-values of a batch's tests against the region's published p-values: the batch's own
+/// p-values join the region's unless its hospital's tests are already among them.
+fn published_qvalues(findings: &[Finding], region: &[f64], own_included: impl Fn(u32) -> bool) -> Vec<f64> {
+    let mut all: Vec<f64> = region.to_vec();
+    all.extend(
+        findings
+            .iter()
+            .filter(|f| !own_included(f.hospital))
+            .map(|f| f.p),
+    );
+    let q = stats::bh_qvalues(&all);
+    // Tied p-values share one q under Benjamini–Hochberg, so any position of p will do.
+    findings
+        .iter()
+        .map(|f| {
+            all.iter()
+                .position(|x| x.to_bits() == f.p.to_bits())
+                .map_or(f64::NAN, |i| q[i])
+        })
+        .collect()
+}
+
+/// Share of `rates` at or below `value`, one copy of `value` itself left out when the
+/// hospital is among them.
+fn peer_percentile(value: f64, rates: &[f64], own_included: bool) -> f64 {
+    let mut peers: Vec<f64> = rates.to_vec();
+    if own_included && let Some(i) = peers.iter().position(|r| r.to_bits() == value.to_bits()) {
+        peers.remove(i);
+    }
+    if peers.is_empty() {
+        f64::NAN
+    } else {
+        stats::percentile_rank(value, &peers)
+    }
 }
 
 fn judge(
@@ -135,48 +232,19 @@ fn judge(
     k: usize,
     ind: &dyn Indicator,
     ms: &[Measure],
-) -> (Vec<Finding>, IndicatorDispersion) {
+    given: Option<Calibration>,
+) -> (Vec<Finding>, IndicatorDispersion, Calibration) {
     let spec = ind.spec();
     let tested: Vec<usize> = (0..ms.len())
         .filter(|&h| ms[h].n > 0.0 && ms[h].e > 0.0 && ms[h].v > 0.0)
         .collect();
     let ratio_se = |m: &Measure| m.v.sqrt() / m.e;
-    // Over-dispersion from the hospitals with enough expected events.
-    let big: Vec<usize> = tested
-        .iter()
-        .copied()
-        .filter(|&h| ms[h].e >= MIN_EXPECTED_FOR_DISPERSION)
-        .collect();
-    let z_big: Vec<f64> = big
-        .iter()
-        .map(|&h| (ms[h].o / ms[h].e - 1.0) / ratio_se(&ms[h]))
-        .collect();
-    let s_big: Vec<f64> = big.iter().map(|&h| ratio_se(&ms[h])).collect();
-    let phi = if big.len() >= 5 {
-        stats::overdispersion(&z_big, 0.1)
-    } else {
-        f64::NAN
-    };
-    let tau2 =
-        if phi.is_finite() && phi > 1.0 && stats::overdispersion_p_value(phi, big.len()) < 0.05 {
-            stats::tau_squared(&s_big, phi)
-        } else {
-            0.0
-        };
+    let cal = given.unwrap_or_else(|| calibrate(ctx, ms, &tested));
+    let (phi, tau2, strength) = (cal.phi, cal.tau2, cal.strength);
     let disp = if tau2 > 0.0 {
         Dispersion::Additive(tau2)
     } else {
         Dispersion::None
-    };
-    // Shrinkage strength from a beta-binomial fit of the hospitals' counts.
-    let strength = {
-        let (x, n): (Vec<f64>, Vec<f64>) = tested
-            .iter()
-            .map(|&h| (ms[h].o.min(ms[h].n), ms[h].n))
-            .unzip();
-        stats::fit_beta_binomial(&x, &n)
-            .map(|f| f.prior.strength())
-            .unwrap_or(DEFAULT_PRIOR_STRENGTH)
     };
     let point_value = ctx.derived.point_value.yuan_per_point;
     let findings = tested
@@ -218,12 +286,12 @@ fn judge(
             }
             .max(0.0);
             let excess_points = excess * m.mean_stake();
-            let level = ctx.hospital_level[h];
-            let peer_rates: Vec<f64> = tested
-                .iter()
-                .filter(|&&o| o != h && ctx.hospital_level[o] == level)
-                .map(|&o| ms[o].o / ms[o].n)
-                .collect();
+            let level = (ctx.hospital_level[h] as usize).min(3);
+            let percentile = peer_percentile(
+                m.o / m.n,
+                &cal.peer_rates[level],
+                ctx.peers.own_included(h as u32),
+            );
             let funnel = match stats::ratio_limits(m.e, disp).classify(ratio) {
                 stats::FunnelPosition::Above998 => "above998",
                 stats::FunnelPosition::Above95 => "above95",
@@ -248,11 +316,7 @@ fn judge(
                 z,
                 p,
                 q: f64::NAN,
-                peer_percentile: if peer_rates.is_empty() {
-                    f64::NAN
-                } else {
-                    stats::percentile_rank(m.o / m.n, &peer_rates)
-                },
+                peer_percentile: percentile,
                 funnel,
                 evidence,
                 excess,
@@ -272,5 +336,57 @@ fn judge(
             tau2,
             hospitals: tested.len(),
         },
+        cal,
     )
+}
+
+/// The region's calibration of one indicator from its tested hospitals' measures.
+fn calibrate(ctx: &Ctx, ms: &[Measure], tested: &[usize]) -> Calibration {
+    let ratio_se = |m: &Measure| m.v.sqrt() / m.e;
+    // Over-dispersion from the hospitals with enough expected events.
+    let big: Vec<usize> = tested
+        .iter()
+        .copied()
+        .filter(|&h| ms[h].e >= MIN_EXPECTED_FOR_DISPERSION)
+        .collect();
+    let z_big: Vec<f64> = big
+        .iter()
+        .map(|&h| (ms[h].o / ms[h].e - 1.0) / ratio_se(&ms[h]))
+        .collect();
+    let s_big: Vec<f64> = big.iter().map(|&h| ratio_se(&ms[h])).collect();
+    let phi = if big.len() >= 5 {
+        stats::overdispersion(&z_big, 0.1)
+    } else {
+        f64::NAN
+    };
+    let tau2 =
+        if phi.is_finite() && phi > 1.0 && stats::overdispersion_p_value(phi, big.len()) < 0.05 {
+            stats::tau_squared(&s_big, phi)
+        } else {
+            0.0
+        };
+    // Shrinkage strength from a beta-binomial fit of the hospitals' counts.
+    let strength = {
+        let (x, n): (Vec<f64>, Vec<f64>) = tested
+            .iter()
+            .map(|&h| (ms[h].o.min(ms[h].n), ms[h].n))
+            .unzip();
+        stats::fit_beta_binomial(&x, &n)
+            .map(|f| f.prior.strength())
+            .unwrap_or(DEFAULT_PRIOR_STRENGTH)
+    };
+    let mut peer_rates: [Vec<f64>; 4] = Default::default();
+    for &h in tested {
+        let level = (ctx.hospital_level[h] as usize).min(3);
+        peer_rates[level].push(ms[h].o / ms[h].n);
+    }
+    for r in &mut peer_rates {
+        r.sort_by(f64::total_cmp);
+    }
+    Calibration {
+        phi,
+        tau2,
+        strength,
+        peer_rates,
+    }
 }

@@ -52,7 +52,7 @@ impl Band {
 }
 
 /// Where the point value comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PointValue {
     /// Yuan per point.
     pub yuan_per_point: f64,
@@ -127,8 +127,28 @@ pub fn level_index(level: Option<u8>) -> u8 {
     level.unwrap_or(0)
 }
 
+/// Benchmarks and point value given from outside (a published regional model) instead of
+/// derived from the cases.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixed<'a> {
+    /// Benchmarks by group and level.
+    pub benchmarks: &'a Benchmarks,
+    /// Yuan per point.
+    pub point_value: &'a PointValue,
+}
+
 /// Computes every derived field.
 pub fn derive(cases: &Cases, catalog: &Catalog, config: &RegionConfig) -> Result<DerivedCases> {
+    derive_with(cases, catalog, config, None)
+}
+
+/// [`derive`] with benchmarks and point value fixed by a regional model.
+pub fn derive_with(
+    cases: &Cases,
+    catalog: &Catalog,
+    config: &RegionConfig,
+    fixed: Option<Fixed>,
+) -> Result<DerivedCases> {
     let periods = period::choose(&cases.discharge, config.periods.audited.as_deref())?;
     let n = cases.len();
     let period: Vec<PeriodTag> = cases
@@ -157,8 +177,10 @@ pub fn derive(cases: &Cases, catalog: &Catalog, config: &RegionConfig) -> Result
         .iter()
         .map(|g| groups[*g as usize].weight)
         .collect();
-    let benchmarks =
-        Benchmarks::compute(cases, catalog, &period, &level, config.benchmark.min_cases);
+    let benchmarks = match fixed {
+        Some(f) => f.benchmarks.clone(),
+        None => Benchmarks::compute(cases, catalog, &period, &level, config.benchmark.min_cases),
+    };
 
     let rules = &config.multiplier;
     let coef = &config.points.level_coefficient;
@@ -198,7 +220,10 @@ pub fn derive(cases: &Cases, catalog: &Catalog, config: &RegionConfig) -> Result
 
     let (n_secondary, n_cc, n_mcc, unknown_codes) = count_cc(cases);
     let (prev_stay, days_since_prev) = link_readmissions(cases);
-    let point_value = point_value(config, &period, &points, &cases.cost);
+    let point_value = match fixed {
+        Some(f) => f.point_value.clone(),
+        None => point_value(config, &period, &points, &cases.cost),
+    };
     Ok(DerivedCases {
         periods,
         period,

@@ -4,6 +4,7 @@
 //! ingest → derive → indicators → compare → score/rank → report.
 
 pub mod catalog;
+pub mod check;
 pub mod charts;
 pub mod cli;
 pub mod cluster;
@@ -18,8 +19,10 @@ pub mod generate;
 pub mod indicators;
 pub mod ingest;
 pub mod lang;
+pub mod model;
 pub mod leads;
 pub mod output;
+pub mod peers;
 pub mod period;
 pub mod progress;
 pub mod rank;

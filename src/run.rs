@@ -66,6 +66,10 @@ pub struct Audit {
     pub dilution: Dilution,
     /// Case-level leads.
     pub leads: Vec<CaseLead>,
+    /// Calibrations and p-values (what the regional model publishes for `check`).
+    pub judging: compare::Judging,
+    /// The peer tables the indicators summed from the region, by finding code.
+    pub tables: BTreeMap<String, crate::peers::PeerTable>,
 }
 
 /// Summary of the detectors' results for `summary.json`.
@@ -87,8 +91,30 @@ pub struct AuditSummary {
 
 /// Runs every indicator, judges, ranks and lists case leads.
 pub fn audit(ctx: &Ctx, registry: &[Box<dyn Indicator>], lang: crate::lang::Lang) -> Audit {
-    let measures: Vec<_> = registry.par_iter().map(|ind| ind.measure(ctx)).collect();
-    let (findings, dispersion) = compare::compare(ctx, registry, &measures);
+    audit_against(ctx, registry, lang, None)
+}
+
+/// [`audit`] with the judging published in a regional model (`check`), or the region's own.
+pub fn audit_against(
+    ctx: &Ctx,
+    registry: &[Box<dyn Indicator>],
+    lang: crate::lang::Lang,
+    published: Option<&compare::Judging>,
+) -> Audit {
+    let measured: Vec<_> = registry.par_iter().map(|ind| ind.measure(ctx)).collect();
+    let mut tables = BTreeMap::new();
+    let mut measures = Vec::with_capacity(measured.len());
+    for (ind, m) in registry.iter().zip(measured) {
+        if let Some(t) = m.table {
+            tables.insert(ind.spec().code.to_string(), t);
+        }
+        measures.push(m.measures);
+    }
+    let compare::Compared {
+        findings,
+        dispersion,
+        judging,
+    } = compare::compare(ctx, registry, &measures, published);
     let ranks = rank::rank(ctx, registry, &findings, lang);
     let dilution = rank::dilution(ctx, &ranks);
     let leads = leads::case_leads(ctx, registry, &findings, &ranks);
@@ -98,6 +124,8 @@ pub fn audit(ctx: &Ctx, registry: &[Box<dyn Indicator>], lang: crate::lang::Lang
         ranks,
         dilution,
         leads,
+        judging,
+        tables,
     }
 }
 
@@ -221,6 +249,15 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     if let Some(cv) = &ctx.clusters {
         out.write("clusters.json", crate::cluster::to_json(&cv.model))?;
     }
+    let cases_sha = summary
+        .inputs
+        .first()
+        .map(|f| f.sha256.clone())
+        .unwrap_or_default();
+    out.write(
+        "model.json",
+        crate::model::RegionModel::build(&ctx, &result, &cases_sha).to_json()?,
+    )?;
     out.write(
         "audit_worklist.xlsx",
         output::workbook::workbook(

@@ -91,6 +91,69 @@ impl MixTest {
     }
 }
 
+/// Peers' cluster counts by (peer group, stratum): what the mix test compares with, and
+/// what the regional model publishes so a hospital can test its own mix.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MixTable {
+    /// Number of clusters.
+    pub k: usize,
+    /// `(peer group, stratum, counts by cluster)`, sorted by peer group then stratum.
+    pub cells: Vec<(u8, u32, Vec<u64>)>,
+}
+
+fn check_inputs(
+    cluster: &[u16],
+    hospital: &[u32],
+    stratum: &[u32],
+    peer_group: &[u8],
+    include: &[bool],
+    k: usize,
+) -> usize {
+    let n_rows = cluster.len();
+    assert!(
+        hospital.len() == n_rows && stratum.len() == n_rows && include.len() == n_rows,
+        "cluster, hospital, stratum and include must have one entry per case"
+    );
+    let n_h = hospital.iter().map(|&h| h as usize + 1).max().unwrap_or(0);
+    assert!(
+        peer_group.len() >= n_h,
+        "peer_group has {} entries but hospital indices reach {}",
+        peer_group.len(),
+        n_h - 1
+    );
+    assert!(
+        cluster.iter().all(|&c| (c as usize) < k),
+        "a cluster id is >= k = {k}"
+    );
+    n_h
+}
+
+/// Counts the included cases by (peer group of their hospital, stratum, cluster).
+///
+/// # Panics
+/// As [`mix_tests`].
+pub fn mix_table(
+    cluster: &[u16],
+    hospital: &[u32],
+    stratum: &[u32],
+    peer_group: &[u8],
+    include: &[bool],
+    k: usize,
+) -> MixTable {
+    check_inputs(cluster, hospital, stratum, peer_group, include, k);
+    let mut cells: HashMap<(u8, u32), Vec<u64>> = HashMap::new();
+    for i in 0..cluster.len() {
+        if include[i] {
+            let g = peer_group[hospital[i] as usize];
+            cells.entry((g, stratum[i])).or_insert_with(|| vec![0; k])[cluster[i] as usize] += 1;
+        }
+    }
+    let mut cells: Vec<(u8, u32, Vec<u64>)> =
+        cells.into_iter().map(|((g, s), c)| (g, s, c)).collect();
+    cells.sort_unstable_by_key(|c| (c.0, c.1));
+    MixTable { k, cells }
+}
+
 /// Indirectly standardised cluster mix: for each of the hospital's cases, the
 /// expected cluster distribution is the peers' distribution within the case's
 /// stratum (its DRG group), hospital left out.
@@ -110,51 +173,55 @@ pub fn mix_tests(
     include: &[bool],
     k: usize,
 ) -> Vec<MixTest> {
-    let n_rows = cluster.len();
-    assert!(
-        hospital.len() == n_rows && stratum.len() == n_rows && include.len() == n_rows,
-        "cluster, hospital, stratum and include must have one entry per case"
-    );
-    let n_h = hospital.iter().map(|&h| h as usize + 1).max().unwrap_or(0);
-    assert!(
-        peer_group.len() >= n_h,
-        "peer_group has {} entries but hospital indices reach {}",
-        peer_group.len(),
-        n_h - 1
-    );
-    assert!(
-        cluster.iter().all(|&c| (c as usize) < k),
-        "a cluster id is >= k = {k}"
-    );
+    let table = mix_table(cluster, hospital, stratum, peer_group, include, k);
+    mix_tests_against(&table, |_| true, cluster, hospital, stratum, peer_group, include)
+}
 
+/// [`mix_tests`] against a given peer table (a published model's). `own_included(h)`
+/// says whether hospital `h`'s cases are part of the table (then they are taken out).
+///
+/// # Panics
+/// As [`mix_tests`], and if the table's `k` is not every cell's length.
+pub fn mix_tests_against(
+    table: &MixTable,
+    own_included: impl Fn(usize) -> bool,
+    cluster: &[u16],
+    hospital: &[u32],
+    stratum: &[u32],
+    peer_group: &[u8],
+    include: &[bool],
+) -> Vec<MixTest> {
+    let k = table.k;
+    let n_rows = cluster.len();
+    let n_h = check_inputs(cluster, hospital, stratum, peer_group, include, k);
     // Integer counts: (peer group, stratum) × cluster, peer group × cluster,
     // hospital × cluster. Integer sums do not depend on the order.
     let mut cell: HashMap<(u8, u32), usize> = HashMap::new();
-    let mut strat_counts: Vec<u64> = Vec::new();
-    let n_pg = peer_group
+    let mut strat_counts: Vec<u64> = Vec::with_capacity(table.cells.len() * k);
+    let n_pg = table
+        .cells
         .iter()
-        .map(|&g| g as usize + 1)
+        .map(|c| c.0 as usize + 1)
+        .chain(peer_group.iter().map(|&g| g as usize + 1))
         .max()
         .unwrap_or(0);
     let mut pg_counts = vec![0u64; n_pg * k];
+    for (g, s, counts) in &table.cells {
+        assert_eq!(counts.len(), k, "a mix-table cell has the wrong number of clusters");
+        cell.insert((*g, *s), strat_counts.len() / k);
+        strat_counts.extend_from_slice(counts);
+        for (c, n) in counts.iter().enumerate() {
+            pg_counts[*g as usize * k + c] += n;
+        }
+    }
     let mut h_counts = vec![0u64; n_h * k];
     let mut h_rows = vec![0usize; n_h + 1];
     for i in 0..n_rows {
-        if !include[i] {
-            continue;
+        if include[i] {
+            let h = hospital[i] as usize;
+            h_counts[h * k + cluster[i] as usize] += 1;
+            h_rows[h + 1] += 1;
         }
-        let h = hospital[i] as usize;
-        let g = peer_group[h];
-        let c = cluster[i] as usize;
-        let next = strat_counts.len() / k;
-        let slot = *cell.entry((g, stratum[i])).or_insert(next);
-        if slot == next {
-            strat_counts.extend(std::iter::repeat_n(0, k));
-        }
-        strat_counts[slot * k + c] += 1;
-        pg_counts[g as usize * k + c] += 1;
-        h_counts[h * k + c] += 1;
-        h_rows[h + 1] += 1;
     }
     // Counting sort of the included rows by hospital.
     for h in 0..n_h {
@@ -173,13 +240,16 @@ pub fn mix_tests(
     let mut out = Vec::with_capacity(n_h);
     let mut p = vec![0.0; k];
     let mut m_sc = vec![0u64; k];
+    let zeros = vec![0u64; k];
     for h in 0..n_h {
         let keys = &mut by_h[h_rows[h]..h_rows[h + 1]];
         keys.sort_unstable();
         let g = peer_group[h];
+        let mine = own_included(h);
+        let own = |counts: &[u64], c: usize| if mine { counts[c] } else { 0 };
         // Peers' overall mix, hospital left out.
         let q: Vec<f64> = (0..k)
-            .map(|c| (pg_counts[g as usize * k + c] - h_counts[h * k + c]) as f64)
+            .map(|c| (pg_counts[g as usize * k + c] - own(&h_counts[h * k..], c)) as f64)
             .collect();
         let q_tot: f64 = q.iter().sum();
         let mut obs = vec![0.0; k];
@@ -197,16 +267,18 @@ pub fn mix_tests(
             }
             let m_s = (end - start) as f64;
             start = end;
-            let slot = cell[&(g, s)];
-            let peer = &strat_counts[slot * k..(slot + 1) * k];
-            let p_tot: u64 = peer.iter().zip(&m_sc).map(|(a, b)| a - b).sum();
+            let peer = match cell.get(&(g, s)) {
+                Some(&slot) => &strat_counts[slot * k..(slot + 1) * k],
+                None => &zeros[..],
+            };
+            let p_tot: u64 = (0..k).map(|c| peer[c] - own(&m_sc, c)).sum();
             if p_tot == 0 || q_tot == 0.0 {
                 unmatched += m_s;
                 continue;
             }
             let denom = p_tot as f64 + PRIOR_CASES;
             for c in 0..k {
-                p[c] = ((peer[c] - m_sc[c]) as f64 + PRIOR_CASES * q[c] / q_tot) / denom;
+                p[c] = ((peer[c] - own(&m_sc, c)) as f64 + PRIOR_CASES * q[c] / q_tot) / denom;
                 obs[c] += m_sc[c] as f64;
                 exp[c] += m_s * p[c];
                 var[c] += m_s * p[c] * (1.0 - p[c]);

@@ -80,6 +80,6 @@ pub use error::ClusterError;
 pub use features::{CaseFeatures, CaseInput, FEATURES, N_FEATURES};
 pub use kmeans::{ClusterConfig, KCriterion};
 pub use metrics::adjusted_rand_index;
-pub use mix::{MixTest, mix_tests};
+pub use mix::{MixTable, MixTest, mix_table, mix_tests, mix_tests_against};
 pub use model::{ClusterModel, ClusterProfile, MODEL_VERSION, assign, fit, from_json, to_json};
 pub use scaler::Scaler;

@@ -9,14 +9,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::ingest::Cases;
 use crate::period::PeriodTag;
 
 /// Where a benchmark came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BenchmarkSource {
     /// Given in the catalogue.
@@ -89,6 +89,54 @@ impl Benchmarks {
     /// Source of a group's benchmark at a level.
     pub fn source(&self, group: u32, level: u8) -> BenchmarkSource {
         self.source[group as usize][level as usize]
+    }
+
+    /// Every (group, level) benchmark as `(group, level, cost, los, source)`.
+    pub fn rows(&self) -> Vec<(u32, u8, f64, f64, BenchmarkSource)> {
+        let mut out = Vec::with_capacity(self.cost.len() * 4);
+        for g in 0..self.cost.len() {
+            for lv in 0..4 {
+                out.push((
+                    g as u32,
+                    lv as u8,
+                    self.cost[g][lv],
+                    self.los[g][lv],
+                    self.source[g][lv],
+                ));
+            }
+        }
+        out
+    }
+
+    /// Benchmarks given from outside (a published model): every (group, level) must be set.
+    /// `None` when a (group, level) is missing.
+    pub fn from_rows(
+        groups: usize,
+        rows: &[(u32, u8, f64, f64, BenchmarkSource)],
+        cost_per_weight: f64,
+    ) -> Option<Benchmarks> {
+        let mut cost = vec![[f64::NAN; 4]; groups];
+        let mut los = vec![[f64::NAN; 4]; groups];
+        let mut source = vec![[BenchmarkSource::WeightScaled; 4]; groups];
+        for &(g, lv, c, l, s) in rows {
+            let (g, lv) = (g as usize, lv as usize);
+            if g >= groups || lv >= 4 {
+                return None;
+            }
+            cost[g][lv] = c;
+            los[g][lv] = l;
+            source[g][lv] = s;
+        }
+        if cost.iter().flatten().any(|c| c.is_nan()) {
+            return None;
+        }
+        Some(Benchmarks {
+            cost,
+            los,
+            source,
+            cases_by_source: BTreeMap::new(),
+            cost_per_weight,
+        })
     }
 
     /// Computes the benchmarks from the cases (see the module docs for the fallbacks).

@@ -3,7 +3,7 @@
 //! groups. Needs the clustering stage; without it the indicator tests nobody.
 
 use super::context::say;
-use super::kinds::Measure;
+use super::kinds::{Measure, Measured};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 
 /// Stays in suspicious clusters, against peers' share for the same groups.
@@ -46,12 +46,8 @@ fn stake(ctx: &Ctx, i: usize) -> f64 {
     if up > 0.0 { up } else { ctx.derived.points[i] }
 }
 
-impl Indicator for SuspiciousClusterShare {
-    fn spec(&self) -> &IndicatorSpec {
-        &SPEC
-    }
-
-    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
+impl SuspiciousClusterShare {
+    fn measures(&self, ctx: &Ctx) -> Vec<Measure> {
         let Some(cv) = &ctx.clusters else {
             return vec![Measure::default(); ctx.n_hospitals()];
         };
@@ -104,6 +100,19 @@ impl Indicator for SuspiciousClusterShare {
         }
         out
     }
+}
+
+impl Indicator for SuspiciousClusterShare {
+    fn spec(&self) -> &IndicatorSpec {
+        &SPEC
+    }
+
+    fn measure(&self, ctx: &Ctx) -> Measured {
+        Measured {
+            measures: self.measures(ctx),
+            table: None,
+        }
+    }
 
     fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
         let cv = ctx.clusters.as_ref()?;
@@ -141,12 +150,8 @@ const DIVERGENCE: IndicatorSpec = IndicatorSpec {
     expected: "same-level peers' cluster distribution within the same group (hospital left out)",
 };
 
-impl Indicator for MixDivergence {
-    fn spec(&self) -> &IndicatorSpec {
-        &DIVERGENCE
-    }
-
-    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
+impl MixDivergence {
+    fn measures(&self, ctx: &Ctx) -> Vec<Measure> {
         let Some(cv) = &ctx.clusters else {
             return vec![Measure::default(); ctx.n_hospitals()];
         };
@@ -189,6 +194,19 @@ impl Indicator for MixDivergence {
             .collect();
         out.resize(ctx.n_hospitals(), Measure::default());
         out
+    }
+}
+
+impl Indicator for MixDivergence {
+    fn spec(&self) -> &IndicatorSpec {
+        &DIVERGENCE
+    }
+
+    fn measure(&self, ctx: &Ctx) -> Measured {
+        Measured {
+            measures: self.measures(ctx),
+            table: None,
+        }
     }
 
     fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {

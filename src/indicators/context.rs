@@ -42,6 +42,10 @@ pub struct Ctx<'a> {
     pub lang: crate::lang::Lang,
     /// Clustering results, once the clustering stage has run.
     pub clusters: Option<crate::clustering::ClusterView>,
+    /// Where peers' rates come from: the region itself (`run`) or a published model (`check`).
+    pub peers: crate::peers::PeerSource<'a>,
+    /// Same-level peers' (stays, points) per period when they come from a model, by level.
+    pub peer_volume: Option<[[(f64, f64); 2]; 4]>,
 }
 
 impl<'a> Ctx<'a> {
@@ -89,6 +93,8 @@ impl<'a> Ctx<'a> {
             volume,
             clusters: None,
             lang: crate::lang::Lang::default(),
+            peers: crate::peers::PeerSource::Region,
+            peer_volume: None,
         }
     }
 
@@ -140,15 +146,7 @@ impl<'a> Ctx<'a> {
     /// peers' (peers pooled, hospital left out), in words.
     pub fn growth_words(&self, h: usize) -> String {
         let lv = self.hospital_level[h];
-        let mut peers = [(0.0, 0.0); 2];
-        for (k, v) in self.volume.iter().enumerate() {
-            if k != h && self.hospital_level[k] == lv {
-                for p in 0..2 {
-                    peers[p].0 += v[p].0;
-                    peers[p].1 += v[p].1;
-                }
-            }
-        }
+        let peers = self.peer_growth_base(h, lv);
         let g = |a: f64, b: f64| {
             if b > 0.0 {
                 format!("{:+.0}%", 100.0 * (a / b - 1.0))
@@ -166,6 +164,43 @@ impl<'a> Ctx<'a> {
             g(own[1].0, own[0].0),
             g(peers[1].0, peers[0].0)
         )
+    }
+
+    /// Same-level peers' (stays, points) per period, hospital `h` left out.
+    fn peer_growth_base(&self, h: usize, lv: u8) -> [(f64, f64); 2] {
+        let mut peers = [(0.0, 0.0); 2];
+        if let Some(published) = &self.peer_volume {
+            peers = published[lv as usize];
+            if self.peers.own_included(h as u32) {
+                for (p, own) in peers.iter_mut().zip(self.volume[h]) {
+                    p.0 -= own.0;
+                    p.1 -= own.1;
+                }
+            }
+            return peers;
+        }
+        for (k, v) in self.volume.iter().enumerate() {
+            if k != h && self.hospital_level[k] == lv {
+                for p in 0..2 {
+                    peers[p].0 += v[p].0;
+                    peers[p].1 += v[p].1;
+                }
+            }
+        }
+        peers
+    }
+
+    /// Same-level totals of (stays, points) per period, by level (published in the model).
+    pub fn volume_by_level(&self) -> [[(f64, f64); 2]; 4] {
+        let mut out = [[(0.0, 0.0); 2]; 4];
+        for (k, v) in self.volume.iter().enumerate() {
+            let lv = self.hospital_level[k] as usize;
+            for p in 0..2 {
+                out[lv][p].0 += v[p].0;
+                out[lv][p].1 += v[p].1;
+            }
+        }
+        out
     }
 
     /// Whether case `i` is an unplanned readmission to the same hospital within the window.

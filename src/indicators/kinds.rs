@@ -5,6 +5,17 @@ use rustc_hash::FxHashMap;
 
 use super::context::say;
 use super::{Ctx, Indicator, IndicatorSpec};
+use crate::peers::{self, PeerTable, Sums};
+
+/// An indicator's measures of every hospital, and the peer table it compared them with
+/// when that table was summed from the region (so `run` can publish it in the model).
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    /// One measure per hospital index.
+    pub measures: Vec<Measure>,
+    /// The region's peer table; `None` when it came from a published model.
+    pub table: Option<PeerTable>,
+}
 
 /// One hospital's measurement: observed `o`, expected `e` (under its peers' behaviour, for its
 /// own case mix) and the variance `v` of `o` under that expectation.
@@ -76,12 +87,6 @@ pub struct BinaryIndicator {
 /// Same-level peers need this many cases in a stratum before their rate is used alone.
 pub const MIN_PEER_CASES: f64 = 10.0;
 
-#[derive(Default, Clone, Copy)]
-struct Cnt {
-    n: f64,
-    x: f64,
-}
-
 impl BinaryIndicator {
     fn is_lead(&self, ctx: &Ctx, i: usize) -> bool {
         match self.lead {
@@ -96,11 +101,9 @@ impl Indicator for BinaryIndicator {
         &self.spec
     }
 
-    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
+    fn measure(&self, ctx: &Ctx) -> Measured {
         let nh = ctx.n_hospitals();
-        let mut own: FxHashMap<(u32, u32), Cnt> = FxHashMap::default();
-        let mut by_level: FxHashMap<(u8, u32), Cnt> = FxHashMap::default();
-        let mut all: FxHashMap<u32, Cnt> = FxHashMap::default();
+        let mut own: FxHashMap<(u32, u32, u8), Sums> = FxHashMap::default();
         let mut out = vec![Measure::default(); nh];
         let mut evidence: Vec<Vec<usize>> = vec![Vec::new(); nh];
         for i in 0..ctx.cases.len() {
@@ -121,27 +124,28 @@ impl Indicator for BinaryIndicator {
             }
             let s = (self.stratum)(ctx, i);
             let x = if (self.outcome)(ctx, i) { 1.0 } else { 0.0 };
-            let lv = ctx.hospital_level[h as usize];
-            for c in [
-                own.entry((h, s)).or_default(),
-                by_level.entry((lv, s)).or_default(),
-                all.entry(s).or_default(),
-            ] {
-                c.n += 1.0;
-                c.x += x;
-            }
+            own.entry((h, s, 1)).or_default().add(x);
         }
         let mut keys: Vec<_> = own.into_iter().collect();
         // Sum in a fixed order so floating-point totals are identical run to run.
-        keys.sort_unstable_by_key(|((h, s), _)| (*h, *s));
-        for ((h, s), c) in keys {
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        let (table, local) = peers::resolve(&ctx.peers, self.spec.code, &keys, |h| {
+            ctx.hospital_level[h as usize]
+        });
+        let all = table.all_levels();
+        let pp = ctx.peers.period(1);
+        for ((h, s, _), c) in keys {
             let lv = ctx.hospital_level[h as usize];
-            let lvl = by_level[&(lv, s)];
-            let al = all[&s];
-            let p = if lvl.n - c.n >= MIN_PEER_CASES {
-                (lvl.x - c.x) / (lvl.n - c.n)
-            } else if al.n - c.n > 0.0 {
-                (al.x - c.x) / (al.n - c.n)
+            let mut lvl = table.get((lv, s, pp));
+            let mut al = all.get(&(s, pp)).copied().unwrap_or_default();
+            if ctx.peers.own_included(h) {
+                lvl = lvl.minus(&c);
+                al = al.minus(&c);
+            }
+            let p = if lvl.n >= MIN_PEER_CASES {
+                lvl.x / lvl.n
+            } else if al.n > 0.0 {
+                al.x / al.n
             } else {
                 out[h as usize].no_peer_cases += c.n;
                 continue;
@@ -159,7 +163,10 @@ impl Indicator for BinaryIndicator {
                 }
             }
         }
-        out
+        Measured {
+            measures: out,
+            table: local.then(|| table.into_owned()),
+        }
     }
 
     fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
@@ -209,12 +216,10 @@ impl Indicator for ChangeIndicator {
         &self.spec
     }
 
-    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
+    fn measure(&self, ctx: &Ctx) -> Measured {
         let nh = ctx.n_hospitals();
         // Keys carry the period (0 baseline, 1 audited).
-        let mut own: FxHashMap<(u32, u32, u8), Cnt> = FxHashMap::default();
-        let mut by_level: FxHashMap<(u8, u32, u8), Cnt> = FxHashMap::default();
-        let mut all: FxHashMap<(u32, u8), Cnt> = FxHashMap::default();
+        let mut own: FxHashMap<(u32, u32, u8), Sums> = FxHashMap::default();
         let mut stake = vec![(0.0, 0.0); nh];
         for i in 0..ctx.cases.len() {
             let period = if ctx.audited(i) {
@@ -230,16 +235,9 @@ impl Indicator for ChangeIndicator {
             let h = ctx.hospital(i);
             let s = (self.stratum)(ctx, i);
             let hit = (self.outcome)(ctx, i);
-            let x = if hit { 1.0 } else { 0.0 };
-            let lv = ctx.hospital_level[h as usize];
-            for c in [
-                own.entry((h, s, period)).or_default(),
-                by_level.entry((lv, s, period)).or_default(),
-                all.entry((s, period)).or_default(),
-            ] {
-                c.n += 1.0;
-                c.x += x;
-            }
+            own.entry((h, s, period))
+                .or_default()
+                .add(if hit { 1.0 } else { 0.0 });
             if hit && period == 1 {
                 stake[h as usize].0 += (self.stake)(ctx, i);
                 stake[h as usize].1 += 1.0;
@@ -247,14 +245,23 @@ impl Indicator for ChangeIndicator {
         }
         let mut per = vec![[Ove::default(); 2]; nh];
         let mut keys: Vec<_> = own.into_iter().collect();
-        keys.sort_unstable_by_key(|((h, s, p), _)| (*h, *s, *p));
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        let (table, local) = peers::resolve(&ctx.peers, self.spec.code, &keys, |h| {
+            ctx.hospital_level[h as usize]
+        });
+        let all = table.all_levels();
         for ((h, s, p), c) in keys {
-            let lvl = by_level[&(ctx.hospital_level[h as usize], s, p)];
-            let al = all[&(s, p)];
-            let rate = if lvl.n - c.n >= MIN_PEER_CASES {
-                (lvl.x - c.x) / (lvl.n - c.n)
-            } else if al.n - c.n > 0.0 {
-                (al.x - c.x) / (al.n - c.n)
+            let pp = ctx.peers.period(p);
+            let mut lvl = table.get((ctx.hospital_level[h as usize], s, pp));
+            let mut al = all.get(&(s, pp)).copied().unwrap_or_default();
+            if ctx.peers.own_included(h) && pp == p {
+                lvl = lvl.minus(&c);
+                al = al.minus(&c);
+            }
+            let rate = if lvl.n >= MIN_PEER_CASES {
+                lvl.x / lvl.n
+            } else if al.n > 0.0 {
+                al.x / al.n
             } else {
                 continue;
             };
@@ -264,7 +271,7 @@ impl Indicator for ChangeIndicator {
             o.e += c.n * rate;
             o.v += c.n * rate * (1.0 - rate);
         }
-        (0..nh)
+        let measures = (0..nh)
             .map(|h| {
                 let [b, a] = per[h];
                 if a.n < 1.0 || b.n < MIN_BASELINE_CASES || b.e <= 0.0 || a.e <= 0.0 {
@@ -296,7 +303,11 @@ impl Indicator for ChangeIndicator {
                     ),
                 }
             })
-            .collect()
+            .collect();
+        Measured {
+            measures,
+            table: local.then(|| table.into_owned()),
+        }
     }
 
     fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {

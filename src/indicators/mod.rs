@@ -16,7 +16,7 @@ pub mod upcoding;
 use serde::Serialize;
 
 pub use context::Ctx;
-pub use kinds::{BinaryIndicator, ChangeIndicator, Measure};
+pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
 
 /// The three detectors a finding feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -89,7 +89,7 @@ pub trait Indicator: Sync {
     /// Its description.
     fn spec(&self) -> &IndicatorSpec;
     /// One measure per hospital (index-aligned with `Cases::hospitals`).
-    fn measure(&self, ctx: &Ctx) -> Vec<Measure>;
+    fn measure(&self, ctx: &Ctx) -> Measured;
     /// If audited case `i` is evidence for this indicator, the points at stake on it.
     fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64>;
     /// Why case `i` is evidence, in a few words with its numbers.

@@ -9,7 +9,8 @@
 use rustc_hash::FxHashMap;
 
 use super::context::say;
-use super::kinds::{BinaryIndicator, ChangeIndicator, Measure};
+use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
+use crate::peers::{self, Sums};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 
 fn upper(ctx: &Ctx, i: usize) -> bool {
@@ -64,10 +65,13 @@ fn favourite_code(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
             *counts.entry(*k).or_default() += 1;
         }
     }
-    match counts
-        .into_iter()
-        .max_by_key(|(k, n)| (*n, std::cmp::Reverse(*k)))
-    {
+    // Ties go to the smallest code text, so the answer does not depend on interning order
+    // (a hospital's own batch interns codes in another order than the whole region).
+    let codes = &ctx.cases.codes.codes;
+    match counts.into_iter().max_by(|(ka, na), (kb, nb)| {
+        na.cmp(nb)
+            .then_with(|| codes[*kb as usize].cmp(&codes[*ka as usize]))
+    }) {
         Some((k, n)) if !evidence.is_empty() => say!(
             ctx,
             "最常见的单一并发症编码 {}（占此类病例 {:.0}%）",
@@ -279,56 +283,42 @@ const WEIGHT_INDEX: IndicatorSpec = spec(
     "Σ same-level peers' mean weight per family",
 );
 
-#[derive(Default, Clone, Copy)]
-struct Moments {
-    n: f64,
-    s: f64,
-    ss: f64,
-}
-
 impl Indicator for WeightIndex {
     fn spec(&self) -> &IndicatorSpec {
         &WEIGHT_INDEX
     }
 
-    fn measure(&self, ctx: &Ctx) -> Vec<Measure> {
-        let mut own: FxHashMap<(u32, u32), Moments> = FxHashMap::default();
-        let mut by_level: FxHashMap<(u8, u32), Moments> = FxHashMap::default();
+    fn measure(&self, ctx: &Ctx) -> Measured {
+        let mut own: FxHashMap<(u32, u32, u8), Sums> = FxHashMap::default();
         for i in 0..ctx.cases.len() {
             if !ctx.audited(i) || !in_multi_family(ctx, i) {
                 continue;
             }
-            let (h, f, w) = (
-                ctx.hospital(i),
-                ctx.derived.family[i],
-                ctx.derived.weight[i],
-            );
-            for m in [
-                own.entry((h, f)).or_default(),
-                by_level
-                    .entry((ctx.hospital_level[h as usize], f))
-                    .or_default(),
-            ] {
-                m.n += 1.0;
-                m.s += w;
-                m.ss += w * w;
-            }
+            own.entry((ctx.hospital(i), ctx.derived.family[i], 1))
+                .or_default()
+                .add(ctx.derived.weight[i]);
         }
         let mut out = vec![Measure::default(); ctx.n_hospitals()];
         let mut keys: Vec<_> = own.into_iter().collect();
-        keys.sort_unstable_by_key(|((h, f), _)| (*h, *f));
-        for ((h, f), m) in keys {
-            let t = by_level[&(ctx.hospital_level[h as usize], f)];
-            let pn = t.n - m.n;
-            if pn < 2.0 {
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        let (table, local) = peers::resolve(&ctx.peers, WEIGHT_INDEX.code, &keys, |h| {
+            ctx.hospital_level[h as usize]
+        });
+        let pp = ctx.peers.period(1);
+        for ((h, f, _), m) in keys {
+            let mut t = table.get((ctx.hospital_level[h as usize], f, pp));
+            if ctx.peers.own_included(h) {
+                t = t.minus(&m);
+            }
+            if t.n < 2.0 {
                 out[h as usize].no_peer_cases += m.n;
                 continue;
             }
-            let mean = (t.s - m.s) / pn;
-            let var = ((t.ss - m.ss) / pn - mean * mean).max(0.0);
+            let mean = t.x / t.n;
+            let var = (t.xx / t.n - mean * mean).max(0.0);
             let o = &mut out[h as usize];
             o.n += m.n;
-            o.o += m.s;
+            o.o += m.x;
             o.e += m.n * mean;
             o.v += m.n * var;
         }
@@ -343,7 +333,10 @@ impl Indicator for WeightIndex {
             o.stake_sum = (o.o - o.e).max(0.0) * ppw;
             o.stake_cases = (o.o - o.e).max(0.0);
         }
-        out
+        Measured {
+            measures: out,
+            table: local.then(|| table.into_owned()),
+        }
     }
 
     fn case_lead(&self, _ctx: &Ctx, _i: usize) -> Option<f64> {

@@ -53,74 +53,14 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
     let _ = write!(h, "<p class=\"reason\">{}</p>", esc(&r.reason));
 
     let findings = input.findings_of(r.hospital);
-    let flagged: Vec<_> = findings.iter().filter(|f| f.flagged).collect();
-    let _ = write!(
-        h,
-        "<h2>{}</h2>",
-        t("发现（通俗说明）", "Findings in plain words")
-    );
-    if flagged.is_empty() {
-        let _ = write!(
-            h,
-            "<p>{}</p>",
-            t(
-                "在 FDR 阈值下没有标记的发现。",
-                "No finding is flagged at the FDR threshold."
-            )
-        );
-    } else {
-        h.push_str("<ul>");
-        for f in &flagged {
-            let _ = write!(
-                h,
-                "<li>{}</li>",
-                esc(&finding_sentence(f, input.registry, lang))
-            );
-        }
-        h.push_str("</ul>");
-    }
+    h.push_str(&plain_findings(&findings, input.registry, lang));
 
     let _ = write!(
         h,
         "<h2>{}</h2>",
         t("指标对照表（PEPPER 式）", "Compare table (PEPPER style)")
     );
-    let headers = [
-        t("指标", "Indicator"),
-        t("分子", "Numerator"),
-        t("分母", "Denominator"),
-        t("比率", "Rate"),
-        t("同级预期", "Peer-expected rate"),
-        t("同级百分位", "Peer percentile"),
-        "O/E",
-        "q",
-        t("疑似金额（元）", "Yuan at stake"),
-        t("标记", "Flag"),
-    ];
-    let rows: Vec<Vec<Cell>> = findings
-        .iter()
-        .map(|f| {
-            let spec = input.registry[f.indicator].spec();
-            let name = format!("{} · {}", f.code, lang.tr(spec.name_zh, spec.name_en));
-            vec![
-                Cell::Text(name),
-                Cell::Num(f.observed, if f.code == "UPC_WEIGHT_INDEX" { 1 } else { 0 }),
-                Cell::Num(f.n, 0),
-                Cell::Pct(f.observed / f.n),
-                Cell::Pct(f.expected / f.n),
-                Cell::Num(f.peer_percentile, 0),
-                Cell::Num(f.ratio, 2),
-                Cell::Prob(f.q),
-                Cell::Num(if f.flagged { f.excess_yuan } else { 0.0 }, 0),
-                Cell::Html(if f.flagged {
-                    format!("<span class=\"flag\">{}</span>", t("是", "yes"))
-                } else {
-                    String::new()
-                }),
-            ]
-        })
-        .collect();
-    h.push_str(&table(&headers, &rows));
+    h.push_str(&compare_table(&findings, input.registry, lang));
 
     let _ = write!(
         h,
@@ -184,13 +124,66 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
         ));
     }
 
-    let cases: Vec<_> = input
+    let cases: Vec<&crate::leads::CaseLead> = input
         .audit
         .leads
         .iter()
         .filter(|l| l.hospital_id == r.hospital_id)
-        .take(SHOWN_CASES)
         .collect();
+    h.push_str(&evidence_section(&cases, lang));
+    document(lang, &title, &h)
+}
+
+/// The PEPPER-style compare table of one hospital's findings.
+pub fn compare_table(
+    findings: &[&crate::compare::Finding],
+    registry: &[Box<dyn crate::indicators::Indicator>],
+    lang: crate::lang::Lang,
+) -> String {
+    let t = |zh, en| lang.tr(zh, en);
+    let headers = [
+        t("指标", "Indicator"),
+        t("分子", "Numerator"),
+        t("分母", "Denominator"),
+        t("比率", "Rate"),
+        t("同级预期", "Peer-expected rate"),
+        t("同级百分位", "Peer percentile"),
+        "O/E",
+        "q",
+        t("疑似金额（元）", "Yuan at stake"),
+        t("标记", "Flag"),
+    ];
+    let rows: Vec<Vec<Cell>> = findings
+        .iter()
+        .map(|f| {
+            let spec = registry[f.indicator].spec();
+            let name = format!("{} · {}", f.code, lang.tr(spec.name_zh, spec.name_en));
+            vec![
+                Cell::Text(name),
+                Cell::Num(f.observed, if f.code == "UPC_WEIGHT_INDEX" { 1 } else { 0 }),
+                Cell::Num(f.n, 0),
+                Cell::Pct(f.observed / f.n),
+                Cell::Pct(f.expected / f.n),
+                Cell::Num(f.peer_percentile, 0),
+                Cell::Num(f.ratio, 2),
+                Cell::Prob(f.q),
+                Cell::Num(if f.flagged { f.excess_yuan } else { 0.0 }, 0),
+                Cell::Html(if f.flagged {
+                    format!("<span class=\"flag\">{}</span>", t("是", "yes"))
+                } else {
+                    String::new()
+                }),
+            ]
+        })
+        .collect();
+    table(&headers, &rows)
+}
+
+/// The evidence cases of one hospital (the first [`SHOWN_CASES`]).
+pub fn evidence_section(cases: &[&crate::leads::CaseLead], lang: crate::lang::Lang) -> String {
+    let t = |zh, en| lang.tr(zh, en);
+    let mut h = String::new();
+    let cases = &cases[..cases.len().min(SHOWN_CASES)];
     let _ = write!(
         h,
         "<h2>{} ({})</h2>",
@@ -231,5 +224,43 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
             )
         );
     }
-    document(lang, &title, &h)
+    h
+}
+
+/// The flagged findings of one hospital as sentences.
+pub fn plain_findings(
+    findings: &[&crate::compare::Finding],
+    registry: &[Box<dyn crate::indicators::Indicator>],
+    lang: crate::lang::Lang,
+) -> String {
+    let t = |zh, en| lang.tr(zh, en);
+    let mut h = String::new();
+    let flagged: Vec<_> = findings.iter().filter(|f| f.flagged).collect();
+    let _ = write!(
+        h,
+        "<h2>{}</h2>",
+        t("发现（通俗说明）", "Findings in plain words")
+    );
+    if flagged.is_empty() {
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            t(
+                "在 FDR 阈值下没有标记的发现。",
+                "No finding is flagged at the FDR threshold."
+            )
+        );
+    } else {
+        h.push_str("<ul>");
+        for f in &flagged {
+            let _ = write!(
+                h,
+                "<li>{}</li>",
+                esc(&finding_sentence(f, registry, lang))
+            );
+        }
+        h.push_str("</ul>");
+    }
+
+    h
 }

@@ -3,12 +3,14 @@
 //! self-contained (inline SVG and CSS, a few lines of inline JavaScript for sorting), so a
 //! regulator can forward it on a USB stick. Every value from the input is escaped.
 
+mod check;
 mod figures;
 mod hospital;
 pub mod page;
 mod region;
 pub mod series;
 
+pub use check::check_page;
 use crate::compare::Finding;
 use crate::error::Result;
 use crate::indicators::{Ctx, Indicator};

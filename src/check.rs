@@ -1,0 +1,273 @@
+//! `check`: a hospital audits its own batch against the published regional model before
+//! it submits — the same indicators, the same peer sums, the same calibration and FDR
+//! reference as the regulator's `run`, so what `check` says about a hospital is what `run`
+//! said (or will say) about it.
+//!
+//! Peers: when the batch is the very data the model was built from (same audited period and
+//! the same case ids, recognised by the digest the model keeps per hospital), the hospital's
+//! own cases are taken out of the peer sums, exactly as `run` does. A new batch (next
+//! period, or corrected data) is compared with the whole model; its own earlier data, if the
+//! hospital contributed to the model, stays among the peers. For a new period the peers'
+//! change is unknown, so change indicators compare the batch's baseline and audited period
+//! with the same published (audited-period) peer rates.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::clustering;
+use crate::derive::{self, Fixed};
+use crate::error::Result;
+use crate::indicators::{self, Ctx};
+use crate::ingest;
+use crate::lang::Lang;
+use crate::model::{self, BuiltFrom, RegionModel};
+use crate::output::summary::InputFile;
+use crate::output::{self, OutputDir};
+use crate::peers::PeerSource;
+use crate::period::{self, Periods};
+use crate::rank::HospitalRank;
+
+/// What `check` needs.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The hospital's batch (CSV or Parquet, the `run` contract).
+    pub cases: PathBuf,
+    /// The regional model (`model.json`).
+    pub model: PathBuf,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Audited period override.
+    pub period: Option<String>,
+    /// Language of the page and the reasons.
+    pub lang: Lang,
+    /// Silence progress lines.
+    pub quiet: bool,
+}
+
+/// `check.json`.
+#[derive(Debug, Serialize)]
+pub struct CheckSummary {
+    /// `drg-audit`.
+    pub software: &'static str,
+    /// Version.
+    pub version: &'static str,
+    /// The batch file.
+    pub cases: InputFile,
+    /// The model file and what it was built from.
+    pub model: ModelUsed,
+    /// Rows read / analysed / rejected.
+    pub rows: CheckRows,
+    /// Periods of the batch.
+    pub periods: Periods,
+    /// Whether the batch's periods are the model's.
+    pub same_periods_as_model: bool,
+    /// One entry per hospital in the batch.
+    pub hospitals: Vec<CheckedHospital>,
+    /// Case leads written.
+    pub cases_for_review: usize,
+    /// Milliseconds per stage.
+    pub timings_ms: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// The model a check used.
+#[derive(Debug, Serialize)]
+pub struct ModelUsed {
+    /// File.
+    pub file: InputFile,
+    /// Layout version.
+    pub version: u32,
+    /// Provenance.
+    pub built_from: BuiltFrom,
+}
+
+/// Row counts of the batch.
+#[derive(Debug, Serialize)]
+pub struct CheckRows {
+    /// Data rows read.
+    pub read: u64,
+    /// Rows analysed.
+    pub analysed: u64,
+    /// Rows rejected (see `rejects.csv`).
+    pub rejected: u64,
+    /// read = analysed + rejected.
+    pub reconciles: bool,
+}
+
+/// One hospital's result.
+#[derive(Debug, Serialize)]
+pub struct CheckedHospital {
+    /// Hospital id.
+    pub hospital_id: String,
+    /// Whether this batch is the data the model was built from (own cases left out of peers).
+    pub same_data_as_model: bool,
+    /// Where its risk score would rank among the model's hospitals (1 = inspect first).
+    pub region_rank: usize,
+    /// Hospitals in the model.
+    pub region_hospitals: usize,
+    /// The ranking row (scores, flags, money, reason), as `hospitals.csv` has it.
+    #[serde(flatten)]
+    pub rank: HospitalRank,
+}
+
+/// Runs the self-audit and writes its outputs; returns the output folder.
+pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
+    let start = Instant::now();
+    let mut timings = std::collections::BTreeMap::new();
+    let progress = crate::progress::Progress::new(opts.quiet);
+    let out = OutputDir::create(&opts.out)?;
+    progress.step(&format!("reading the model {}", opts.model.display()));
+    let model = RegionModel::read(&opts.model)?;
+    let mut config = model.config.clone();
+    let catalog = model.catalog(&opts.model)?;
+    let benchmarks = model.benchmarks(&catalog, &opts.model)?;
+    progress.step(&format!("reading {}", opts.cases.display()));
+    let t = Instant::now();
+    let ingested = ingest::read_cases(&opts.cases, &catalog)?;
+    timings.insert("ingest", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    config.periods.audited = Some(audited_period(opts, &model, &ingested.cases.discharge)?);
+    let derived = derive::derive_with(
+        &ingested.cases,
+        &catalog,
+        &config,
+        Some(Fixed {
+            benchmarks: &benchmarks,
+            point_value: &model.point_value,
+        }),
+    )?;
+    let same_periods = derived.periods.audited.label == model.built_from.audited_period
+        && derived.periods.baseline.as_ref().map(|b| &b.label)
+            == model.built_from.baseline_period.as_ref();
+    let tables = model.peer_tables();
+    let mut ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
+    ctx.lang = opts.lang;
+    ctx.light_medical_group = model.light_groups(&catalog);
+    let digests = model::hospital_digests(&ctx);
+    let own_included: Vec<bool> = ctx
+        .cases
+        .hospitals
+        .iter()
+        .zip(&digests)
+        .map(|(h, d)| {
+            same_periods
+                && model
+                    .hospitals
+                    .iter()
+                    .any(|m| m.id == h.id && m.cases_digest == d.text())
+        })
+        .collect();
+    ctx.peers = PeerSource::Published {
+        tables: &tables,
+        own_included: own_included.clone(),
+        same_periods,
+    };
+    // Without the same periods the peers' growth is unknown (zeros read as "n/a").
+    ctx.peer_volume = Some(if same_periods {
+        model.volume_by_level
+    } else {
+        [[(0.0, 0.0); 2]; 4]
+    });
+    timings.insert("derive", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    if let Some(published) = &model.clusters {
+        progress.step("placing the cases in the published case-pattern clusters");
+        ctx.clusters = clustering::cluster_region(&ctx, Some(published))?;
+    }
+    timings.insert("cluster", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    progress.step("testing indicators against the published peer rates");
+    let registry = indicators::registry();
+    let judging = model.judging();
+    let mut result = crate::run::audit_against(&ctx, &registry, opts.lang, Some(&judging));
+    timings.insert("detect", t.elapsed().as_millis() as u64);
+    // Ranks are the region's: where each hospital's risk would stand among the model's.
+    for r in &mut result.ranks {
+        r.rank = model.rank_of(r.risk_score);
+    }
+    let t = Instant::now();
+    progress.step("writing the self-audit");
+    out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
+    out.write(
+        "hospitals.csv",
+        output::tables::hospitals_csv(&result.ranks)?,
+    )?;
+    out.write(
+        "findings.csv",
+        output::tables::findings_csv(&ctx, &registry, &result.findings, &result.ranks, opts.lang)?,
+    )?;
+    out.write(
+        "cases_for_review.csv",
+        output::tables::cases_csv(&result.leads)?,
+    )?;
+    let hospitals: Vec<CheckedHospital> = result
+        .ranks
+        .iter()
+        .map(|r| CheckedHospital {
+            hospital_id: r.hospital_id.clone(),
+            same_data_as_model: own_included[r.hospital as usize],
+            region_rank: r.rank,
+            region_hospitals: model.built_from.hospitals,
+            rank: r.clone(),
+        })
+        .collect();
+    out.write(
+        "check.html",
+        crate::report::check_page(&registry, &result, &hospitals, opts.lang),
+    )?;
+    let s = &ingested.stats;
+    timings.insert("write", t.elapsed().as_millis() as u64);
+    timings.insert("total", start.elapsed().as_millis() as u64);
+    let summary = CheckSummary {
+        software: "drg-audit",
+        version: env!("CARGO_PKG_VERSION"),
+        cases: InputFile::hash("cases", &opts.cases)?,
+        model: ModelUsed {
+            file: InputFile::hash("model", &opts.model)?,
+            version: model.version,
+            built_from: model.built_from.clone(),
+        },
+        rows: CheckRows {
+            read: s.rows_read,
+            analysed: s.rows_analysed,
+            rejected: s.rows_rejected,
+            reconciles: s.rows_read == s.rows_analysed + s.rows_rejected,
+        },
+        periods: derived.periods.clone(),
+        same_periods_as_model: same_periods,
+        hospitals,
+        cases_for_review: result.leads.len(),
+        timings_ms: timings,
+    };
+    let json = serde_json::to_string_pretty(&summary)
+        .map(|s| s + "\n")
+        .map_err(|e| crate::error::AuditError::Usage(format!("cannot serialise check.json: {e}")))?;
+    out.write("check.json", json)?;
+    out.commit()
+}
+
+/// The batch's audited period: `--period`; else the batch's own default (the latest year
+/// with at least half the busiest year's stays), which becomes the model's exact period
+/// when it is the model's year — so the data the model was built from is tagged as `run`
+/// tagged it.
+fn audited_period(
+    opts: &CheckOptions,
+    model: &RegionModel,
+    discharge: &[crate::ingest::values::Day],
+) -> Result<String> {
+    if let Some(p) = &opts.period {
+        return Ok(p.clone());
+    }
+    let own = period::choose(discharge, None)?;
+    let published = period::choose(discharge, Some(&model.built_from.audited_period))?;
+    Ok(
+        if published.audited.contains(own.audited.start)
+            || own.audited.contains(published.audited.start)
+        {
+            published.audited.label
+        } else {
+            own.audited.label
+        },
+    )
+}

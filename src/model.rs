@@ -1,0 +1,426 @@
+//! The regional model (`model.json`): everything a hospital needs to audit itself without
+//! anyone else's data — the catalogue and configuration, benchmarks by group and level, the
+//! point value, the peer tables and calibration of every indicator, the FDR reference, and
+//! the case-pattern clustering (scaler, centroids, labels, peers' cluster counts).
+//!
+//! Only sums over hospitals are published: peer tables hold counts and sums per
+//! (hospital level, group or family, period); calibrations hold the over-dispersion, the
+//! shrinkage strength and the list of peers' rates per level (no hospital named); the FDR
+//! reference is the list of the region's p-values. Each contributing hospital appears only
+//! as its id, level and a digest of its case ids, so `check` can tell whether a batch is
+//! the very data the model was built from (then its own cases are taken out of the peer
+//! sums, exactly as `run` does) or a new batch (then the peers are the whole model).
+//!
+//! The file is versioned ([`MODEL_FORMAT`], [`MODEL_VERSION`]); a reader refuses another
+//! format or a newer version with a one-line error.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::clustering::PublishedClusters;
+use crate::compare::{Calibration, Judging};
+use crate::config::RegionConfig;
+use crate::derive::{BenchmarkSource, Benchmarks, PointValue};
+use crate::error::{AuditError, Result};
+use crate::indicators::Ctx;
+use crate::ingest::table::StringTable;
+use crate::peers::{PeerRow, PeerTable};
+use crate::period::PeriodTag;
+use crate::run::Audit;
+
+/// The `format` field of every model file.
+pub const MODEL_FORMAT: &str = "drg-audit regional model";
+/// Version of the layout; bumped on any change a reader must know about.
+pub const MODEL_VERSION: u32 = 1;
+
+/// The regional model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionModel {
+    /// Always [`MODEL_FORMAT`].
+    pub format: String,
+    /// Layout version ([`MODEL_VERSION`]).
+    pub version: u32,
+    /// drg-audit version that wrote it.
+    pub software_version: String,
+    /// What it was built from.
+    pub built_from: BuiltFrom,
+    /// The effective configuration (thresholds, points scheme, FDR level, seed).
+    pub config: RegionConfig,
+    /// The group catalogue, in its original order.
+    pub catalogue: Vec<CatalogueRow>,
+    /// Benchmarks by group and hospital level (0 = unknown level).
+    pub benchmarks: Vec<BenchmarkRow>,
+    /// Regional cost per unit of weight (the last benchmark fallback).
+    pub cost_per_weight: f64,
+    /// Yuan per point and where it came from.
+    pub point_value: PointValue,
+    /// Light medical groups (where low-standard admissions land), by code.
+    pub light_medical_groups: Vec<String>,
+    /// Stays and points per period (baseline, audited) by hospital level 0–3.
+    pub volume_by_level: [[(f64, f64); 2]; 4],
+    /// The contributing hospitals: id, level and a digest of their analysed case ids.
+    pub hospitals: Vec<ModelHospital>,
+    /// Per finding code: peer table and calibration.
+    pub indicators: BTreeMap<String, IndicatorModel>,
+    /// p-values of every hospital × indicator test of the run, ascending (the FDR step).
+    pub p_values: Vec<f64>,
+    /// Risk scores of the region's hospitals, descending (where would a batch rank).
+    pub risk_scores: Vec<f64>,
+    /// Case-pattern clustering, when the region had enough cases to cluster.
+    pub clusters: Option<PublishedClusters>,
+}
+
+/// Provenance of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuiltFrom {
+    /// SHA-256 of the case table.
+    pub cases_sha256: String,
+    /// Stays analysed.
+    pub rows_analysed: u64,
+    /// Hospitals.
+    pub hospitals: usize,
+    /// Audited period label (`2024` or a date range).
+    pub audited_period: String,
+    /// Baseline period label, when there was one.
+    pub baseline_period: Option<String>,
+    /// Catalogue source.
+    pub catalogue_source: String,
+}
+
+/// One catalogue group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogueRow {
+    /// Group code.
+    pub code: String,
+    /// Group name.
+    pub name: String,
+    /// Weight or score.
+    pub weight: f64,
+    /// Family code.
+    pub family: String,
+    /// Severity digit.
+    pub severity: u8,
+    /// Benchmark cost given in the catalogue.
+    pub benchmark_cost: Option<f64>,
+    /// Benchmark LOS given in the catalogue.
+    pub benchmark_los: Option<f64>,
+}
+
+/// One benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkRow {
+    /// Group code.
+    pub group: String,
+    /// Hospital level 0–3.
+    pub level: u8,
+    /// Benchmark cost per case, yuan.
+    pub cost: f64,
+    /// Benchmark length of stay, days.
+    pub los: f64,
+    /// Where it came from.
+    pub source: BenchmarkSource,
+}
+
+/// A contributing hospital.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHospital {
+    /// Hospital id.
+    pub id: String,
+    /// Level 1–3, if known.
+    pub level: Option<u8>,
+    /// Digest of the ids of its analysed (audited + baseline) stays, order-independent.
+    pub cases_digest: String,
+}
+
+/// What the model publishes per indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorModel {
+    /// Peer sums `[level, stratum, period, n, x, xx]` (stratum = catalogue group or family
+    /// index, as the indicator defines it).
+    pub peers: Vec<PeerRow>,
+    /// Over-dispersion, shrinkage strength and peers' rates by level.
+    pub calibration: Calibration,
+}
+
+/// Order-independent digest of a set of case ids: count and two wrapping sums of 64-bit
+/// FNV-1a hashes passed through two different finalisers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseDigest {
+    n: u64,
+    a: u64,
+    b: u64,
+}
+
+impl CaseDigest {
+    /// Adds one case id.
+    pub fn add(&mut self, id: &str) {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in id.as_bytes() {
+            h ^= u64::from(*byte);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.n += 1;
+        self.a = self.a.wrapping_add(splitmix(h));
+        self.b = self.b.wrapping_add(splitmix(h ^ 0x9e37_79b9_7f4a_7c15).rotate_left(17));
+    }
+
+    /// `count:hex:hex`.
+    pub fn text(&self) -> String {
+        format!("{}:{:016x}:{:016x}", self.n, self.a, self.b)
+    }
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Digest of each hospital's analysed (audited + baseline) case ids, by hospital index.
+pub fn hospital_digests(ctx: &Ctx) -> Vec<CaseDigest> {
+    let mut out = vec![CaseDigest::default(); ctx.n_hospitals()];
+    for i in 0..ctx.cases.len() {
+        if ctx.derived.period[i] != PeriodTag::Outside {
+            out[ctx.hospital(i) as usize].add(ctx.cases.case_id.get(i));
+        }
+    }
+    out
+}
+
+impl RegionModel {
+    /// Builds the model of an audited region.
+    pub fn build(ctx: &Ctx, audit: &Audit, cases_sha256: &str) -> RegionModel {
+        let catalog = ctx.catalog;
+        let code = |g: u32| catalog.groups[g as usize].code.clone();
+        let digests = hospital_digests(ctx);
+        let indicators = audit
+            .judging
+            .calibration
+            .iter()
+            .map(|(c, cal)| {
+                let peers = audit.tables.get(c).map(PeerTable::rows).unwrap_or_default();
+                (
+                    c.clone(),
+                    IndicatorModel {
+                        peers,
+                        calibration: cal.clone(),
+                    },
+                )
+            })
+            .collect();
+        let mut risk_scores: Vec<f64> = audit.ranks.iter().map(|r| r.risk_score).collect();
+        risk_scores.sort_by(|a, b| b.total_cmp(a));
+        let periods = &ctx.derived.periods;
+        RegionModel {
+            format: MODEL_FORMAT.into(),
+            version: MODEL_VERSION,
+            software_version: env!("CARGO_PKG_VERSION").into(),
+            built_from: BuiltFrom {
+                cases_sha256: cases_sha256.into(),
+                rows_analysed: ctx.cases.len() as u64,
+                hospitals: ctx.n_hospitals(),
+                audited_period: periods.audited.label.clone(),
+                baseline_period: periods.baseline.as_ref().map(|b| b.label.clone()),
+                catalogue_source: catalog.source.clone(),
+            },
+            config: ctx.config.clone(),
+            catalogue: catalog
+                .groups
+                .iter()
+                .map(|g| CatalogueRow {
+                    code: g.code.clone(),
+                    name: g.name.clone(),
+                    weight: g.weight,
+                    family: catalog.families[g.family as usize].clone(),
+                    severity: g.severity,
+                    benchmark_cost: g.benchmark_cost,
+                    benchmark_los: g.benchmark_los,
+                })
+                .collect(),
+            benchmarks: ctx
+                .derived
+                .benchmarks
+                .rows()
+                .into_iter()
+                .map(|(g, level, cost, los, source)| BenchmarkRow {
+                    group: code(g),
+                    level,
+                    cost,
+                    los,
+                    source,
+                })
+                .collect(),
+            cost_per_weight: ctx.derived.benchmarks.cost_per_weight,
+            point_value: ctx.derived.point_value.clone(),
+            light_medical_groups: (0..catalog.groups.len() as u32)
+                .filter(|&g| ctx.light_medical_group[g as usize])
+                .map(code)
+                .collect(),
+            volume_by_level: ctx.volume_by_level(),
+            hospitals: ctx
+                .cases
+                .hospitals
+                .iter()
+                .zip(&digests)
+                .map(|(h, d)| ModelHospital {
+                    id: h.id.clone(),
+                    level: h.level,
+                    cases_digest: d.text(),
+                })
+                .collect(),
+            indicators,
+            p_values: audit.judging.p_values.clone(),
+            risk_scores,
+            clusters: ctx.clusters.as_ref().map(|cv| PublishedClusters {
+                model: cv.model.clone(),
+                weight_scale: cv.weight_scale,
+                table: cv.table.clone(),
+            }),
+        }
+    }
+
+    /// The model as pretty JSON (floats round-trip exactly).
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self)
+            .map(|s| s + "\n")
+            .map_err(|e| AuditError::Usage(format!("cannot serialise the model: {e}")))
+    }
+
+    /// Reads a model file, refusing another format or a newer layout.
+    pub fn read(path: &Path) -> Result<RegionModel> {
+        let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
+        let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            AuditError::input(
+                path,
+                format!("line {}, column {}", e.line(), e.column()),
+                format!("is not valid JSON ({e}); pass the model.json written by `drg-audit run`"),
+            )
+        })?;
+        if head.get("format").and_then(|f| f.as_str()) != Some(MODEL_FORMAT) {
+            return Err(AuditError::input(
+                path,
+                "format",
+                "is not a drg-audit regional model; pass the model.json written by `drg-audit run`",
+            ));
+        }
+        let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != u64::from(MODEL_VERSION) {
+            return Err(AuditError::input(
+                path,
+                "version",
+                format!(
+                    "is model version {version}, this drg-audit reads version {MODEL_VERSION}; \
+                     rebuild the model with this drg-audit's `run`"
+                ),
+            ));
+        }
+        serde_json::from_value(head).map_err(|e| {
+            AuditError::input(
+                path,
+                "model",
+                format!("does not match the model layout ({e}); rebuild it with `drg-audit run`"),
+            )
+        })
+    }
+
+    /// The catalogue, rebuilt in its original order (so group and family indices match
+    /// the peer tables).
+    pub fn catalog(&self, path: &Path) -> Result<Catalog> {
+        let num = |v: Option<f64>| v.map(|x| x.to_string());
+        let table = StringTable {
+            headers: [
+                "group_code",
+                "group_name",
+                "weight",
+                "family",
+                "severity",
+                "benchmark_cost",
+                "benchmark_los",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: self
+                .catalogue
+                .iter()
+                .map(|g| {
+                    vec![
+                        Some(g.code.clone()),
+                        Some(g.name.clone()).filter(|n| !n.is_empty()),
+                        Some(g.weight.to_string()),
+                        Some(g.family.clone()),
+                        Some(g.severity.to_string()),
+                        num(g.benchmark_cost),
+                        num(g.benchmark_los),
+                    ]
+                })
+                .collect(),
+        };
+        let mut catalog =
+            Catalog::from_table(&table, path, &self.built_from.catalogue_source, &self.config)?;
+        catalog.derived_family = 0;
+        catalog.derived_severity = 0;
+        Ok(catalog)
+    }
+
+    /// Benchmarks by catalogue index.
+    pub fn benchmarks(&self, catalog: &Catalog, path: &Path) -> Result<Benchmarks> {
+        let mut rows = Vec::with_capacity(self.benchmarks.len());
+        for b in &self.benchmarks {
+            let g = catalog.lookup(&b.group).ok_or_else(|| {
+                AuditError::input(
+                    path,
+                    "benchmarks",
+                    format!("name group {} that its catalogue lacks; rebuild the model", b.group),
+                )
+            })?;
+            rows.push((g, b.level, b.cost, b.los, b.source));
+        }
+        Benchmarks::from_rows(catalog.groups.len(), &rows, self.cost_per_weight).ok_or_else(|| {
+            AuditError::input(
+                path,
+                "benchmarks",
+                "do not cover every group and level; rebuild the model",
+            )
+        })
+    }
+
+    /// Light medical group flags by catalogue index.
+    pub fn light_groups(&self, catalog: &Catalog) -> Vec<bool> {
+        let mut out = vec![false; catalog.groups.len()];
+        for c in &self.light_medical_groups {
+            if let Some(g) = catalog.lookup(c) {
+                out[g as usize] = true;
+            }
+        }
+        out
+    }
+
+    /// Peer tables by finding code.
+    pub fn peer_tables(&self) -> FxHashMap<String, PeerTable> {
+        self.indicators
+            .iter()
+            .map(|(c, m)| (c.clone(), PeerTable::from_rows(&m.peers)))
+            .collect()
+    }
+
+    /// The judging `check` reuses.
+    pub fn judging(&self) -> Judging {
+        Judging {
+            calibration: self
+                .indicators
+                .iter()
+                .map(|(c, m)| (c.clone(), m.calibration.clone()))
+                .collect(),
+            p_values: self.p_values.clone(),
+        }
+    }
+
+    /// Where a risk score would rank among the region's hospitals (1 = first).
+    pub fn rank_of(&self, risk: f64) -> usize {
+        1 + self.risk_scores.iter().filter(|&&r| r > risk).count()
+    }
+}

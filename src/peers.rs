@@ -1,0 +1,266 @@
+//! Peer tables: the region's sums per (hospital level, stratum, period) that every
+//! indicator's expected value is built from.
+//!
+//! `run` sums them from the region's cases; `check` reads them from the regional model
+//! (`model.json`). Either way a hospital's own cases are taken out of the sums before its
+//! expectation is formed — when they are part of them — so one code path judges a
+//! hospital in `run` and in `check`, and the two agree.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+/// Key of a peer table: (hospital level 0–3, stratum, period 0 baseline / 1 audited).
+pub type PeerKey = (u8, u32, u8);
+
+/// Count, sum and sum of squares of one quantity (for a binary outcome `x` is the number
+/// of events and `xx` is unused).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Sums {
+    /// Cases.
+    pub n: f64,
+    /// Σ x.
+    pub x: f64,
+    /// Σ x².
+    pub xx: f64,
+}
+
+impl Sums {
+    /// Adds one case with value `x`.
+    pub fn add(&mut self, x: f64) {
+        self.n += 1.0;
+        self.x += x;
+        self.xx += x * x;
+    }
+
+    /// Adds another set of sums.
+    pub fn merge(&mut self, o: &Sums) {
+        self.n += o.n;
+        self.x += o.x;
+        self.xx += o.xx;
+    }
+
+    /// These sums with `o` taken out.
+    pub fn minus(&self, o: &Sums) -> Sums {
+        Sums {
+            n: self.n - o.n,
+            x: self.x - o.x,
+            xx: self.xx - o.xx,
+        }
+    }
+}
+
+/// One row of a peer table as stored in the model: `[level, stratum, period, n, x, xx]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PeerRow(pub u8, pub u32, pub u8, pub f64, pub f64, pub f64);
+
+/// Sums by (level, stratum, period).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PeerTable {
+    sums: FxHashMap<PeerKey, Sums>,
+}
+
+impl PeerTable {
+    /// Sums hospitals' own tallies into a table. `level` gives a hospital's level; the
+    /// tallies are added in key order so the floating-point totals never depend on hashing.
+    pub fn from_own(own: &[((u32, u32, u8), Sums)], level: impl Fn(u32) -> u8) -> PeerTable {
+        let mut sorted: Vec<&((u32, u32, u8), Sums)> = own.iter().collect();
+        sorted.sort_unstable_by_key(|(k, _)| *k);
+        let mut sums: FxHashMap<PeerKey, Sums> = FxHashMap::default();
+        for ((h, s, p), c) in sorted {
+            sums.entry((level(*h), *s, *p)).or_default().merge(c);
+        }
+        PeerTable { sums }
+    }
+
+    /// The sums of one cell (zero when absent).
+    pub fn get(&self, key: PeerKey) -> Sums {
+        self.sums.get(&key).copied().unwrap_or_default()
+    }
+
+    /// Sums over every level, by (stratum, period), added in level order.
+    pub fn all_levels(&self) -> FxHashMap<(u32, u8), Sums> {
+        // Added level by level within each (stratum, period).
+        let mut by_sp: Vec<(u32, u8, u8)> = self.sums.keys().map(|(l, s, p)| (*s, *p, *l)).collect();
+        by_sp.sort_unstable();
+        let mut out: FxHashMap<(u32, u8), Sums> = FxHashMap::default();
+        for (s, p, l) in by_sp {
+            out.entry((s, p)).or_default().merge(&self.sums[&(l, s, p)]);
+        }
+        out
+    }
+
+    /// Rows sorted by key, for the model file.
+    pub fn rows(&self) -> Vec<PeerRow> {
+        let mut rows: Vec<PeerRow> = self
+            .sums
+            .iter()
+            .map(|(&(l, s, p), c)| PeerRow(l, s, p, c.n, c.x, c.xx))
+            .collect();
+        rows.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+        rows
+    }
+
+    /// A table from stored rows.
+    pub fn from_rows(rows: &[PeerRow]) -> PeerTable {
+        PeerTable {
+            sums: rows
+                .iter()
+                .map(|r| {
+                    (
+                        (r.0, r.1, r.2),
+                        Sums {
+                            n: r.3,
+                            x: r.4,
+                            xx: r.5,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.sums.len()
+    }
+
+    /// Whether the table has no cell.
+    pub fn is_empty(&self) -> bool {
+        self.sums.is_empty()
+    }
+}
+
+/// Where an indicator's peers come from.
+#[derive(Debug, Clone, Default)]
+pub enum PeerSource<'a> {
+    /// The region being analysed: every hospital is in the sums.
+    #[default]
+    Region,
+    /// A published regional model (`check`).
+    Published {
+        /// Peer tables by indicator code.
+        tables: &'a FxHashMap<String, PeerTable>,
+        /// Per hospital index of the batch: whether its cases are already in the sums
+        /// (the batch is the very data the model was built from).
+        own_included: Vec<bool>,
+        /// Whether the batch's periods are the model's; when not, the model's audited
+        /// period stands for both of the batch's periods (peers' change is unknown).
+        same_periods: bool,
+    },
+}
+
+impl PeerSource<'_> {
+    /// Whether hospital `h`'s own cases are part of the peer sums.
+    pub fn own_included(&self, h: u32) -> bool {
+        match self {
+            PeerSource::Region => true,
+            PeerSource::Published { own_included, .. } => {
+                own_included.get(h as usize).copied().unwrap_or(false)
+            }
+        }
+    }
+
+    /// The published table of an indicator, if peers come from a model.
+    pub fn published(&self, code: &str) -> Option<&PeerTable> {
+        match self {
+            PeerSource::Region => None,
+            PeerSource::Published { tables, .. } => {
+                static EMPTY: std::sync::OnceLock<PeerTable> = std::sync::OnceLock::new();
+                Some(
+                    tables
+                        .get(code)
+                        .unwrap_or_else(|| EMPTY.get_or_init(PeerTable::default)),
+                )
+            }
+        }
+    }
+
+    /// The peer period that stands for the batch's period `p`.
+    pub fn period(&self, p: u8) -> u8 {
+        match self {
+            PeerSource::Published {
+                same_periods: false,
+                ..
+            } => 1,
+            _ => p,
+        }
+    }
+}
+
+/// The peer table an indicator compares with: the published one, else the sum of the
+/// hospitals' own tallies (returned so `run` can publish it).
+pub fn resolve<'t>(
+    source: &'t PeerSource<'_>,
+    code: &str,
+    own: &[((u32, u32, u8), Sums)],
+    level: impl Fn(u32) -> u8,
+) -> (std::borrow::Cow<'t, PeerTable>, bool) {
+    match source.published(code) {
+        Some(t) => (std::borrow::Cow::Borrowed(t), false),
+        None => (std::borrow::Cow::Owned(PeerTable::from_own(own, level)), true),
+    }
+}
+
+/// Serde for an `f64` that may be NaN: NaN is written as `null` and read back as NaN
+/// (JSON has no NaN).
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes NaN as `null`.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    /// Reads `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_sum_own_tallies_by_level_and_round_trip_through_rows() {
+        let own = vec![
+            ((0, 7, 1), Sums { n: 10.0, x: 2.0, xx: 2.0 }),
+            ((1, 7, 1), Sums { n: 5.0, x: 1.0, xx: 1.0 }),
+            ((2, 7, 1), Sums { n: 4.0, x: 4.0, xx: 4.0 }),
+        ];
+        // Hospitals 0 and 1 are level 3, hospital 2 level 2.
+        let t = PeerTable::from_own(&own, |h| if h < 2 { 3 } else { 2 });
+        assert_eq!(t.get((3, 7, 1)).n, 15.0);
+        assert_eq!(t.get((3, 7, 1)).x, 3.0);
+        assert_eq!(t.get((2, 7, 1)).x, 4.0);
+        assert_eq!(t.get((1, 7, 1)), Sums::default());
+        let all = t.all_levels();
+        assert_eq!(all[&(7, 1)].n, 19.0);
+        assert_eq!(all[&(7, 1)].x, 7.0);
+        assert_eq!(PeerTable::from_rows(&t.rows()), t);
+        // Leave-one-out: hospital 0's peers at level 3 are hospital 1 alone.
+        let loo = t.get((3, 7, 1)).minus(&own[0].1);
+        assert_eq!((loo.n, loo.x), (5.0, 1.0));
+    }
+
+    #[test]
+    fn a_published_source_maps_new_periods_to_the_audited_one() {
+        let tables = FxHashMap::default();
+        let src = PeerSource::Published {
+            tables: &tables,
+            own_included: vec![true, false],
+            same_periods: false,
+        };
+        assert_eq!(src.period(0), 1);
+        assert!(src.own_included(0));
+        assert!(!src.own_included(1));
+        assert!(!src.own_included(9));
+        assert!(src.published("X").is_some_and(|t| t.is_empty()));
+        assert!(PeerSource::Region.published("X").is_none());
+        assert_eq!(PeerSource::Region.period(0), 0);
+    }
+}

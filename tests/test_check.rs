@@ -1,0 +1,228 @@
+//! The regional model and `check` (issue: clustering, models and self-audit): the model
+//! round-trips, and a hospital checking its own cases against the model hears what `run`
+//! said about it — same flags, same rates, same evidence cases.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::Workdir;
+use drg_audit::check::{CheckOptions, check};
+use drg_audit::generate::{self, GenerateOptions};
+use drg_audit::lang::Lang;
+use drg_audit::model::RegionModel;
+use drg_audit::run::{RunOptions, run};
+
+/// Rows of a CSV keyed by header, with the columns in `drop` removed.
+fn rows(path: &Path, drop: &[&str]) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .filter(|(h, _)| !drop.contains(&h.as_str()))
+                .map(|(h, v)| (h.clone(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn of_hospital(
+    rows: &[BTreeMap<String, String>],
+    h: &str,
+) -> Vec<BTreeMap<String, String>> {
+    rows.iter()
+        .filter(|r| r["hospital_id"] == h)
+        .cloned()
+        .collect()
+}
+
+/// Writes the rows of `cases.csv` whose hospital is `h` (ids optionally prefixed).
+fn batch_of(cases: &Path, h: &str, out: &Path, id_prefix: &str) {
+    let mut r = csv::Reader::from_path(cases).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let hi = headers.iter().position(|c| c == "hospital_id").unwrap();
+    let ci = headers.iter().position(|c| c == "case_id").unwrap();
+    let mut w = csv::Writer::from_path(out).unwrap();
+    w.write_record(&headers).unwrap();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        if &rec[hi] == h {
+            let fields: Vec<String> = rec
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    if i == ci {
+                        format!("{id_prefix}{v}")
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect();
+            w.write_record(&fields).unwrap();
+        }
+    }
+    w.flush().unwrap();
+}
+
+struct Region {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    out: PathBuf,
+}
+
+fn audited_region() -> Region {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("region");
+    generate::generate(
+        &GenerateOptions {
+            seed: 7,
+            cases_per_year: 20_000,
+            ..GenerateOptions::default()
+        },
+        &data,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    run(&RunOptions {
+        cases: data.join("cases.csv"),
+        groups: Some(data.join("groups.csv")),
+        config: None,
+        preset: Some("drg-points".into()),
+        period: None,
+        out: out.clone(),
+        lang: Lang::En,
+        quiet: true,
+    })
+    .unwrap();
+    Region {
+        _dir: dir,
+        data,
+        out,
+    }
+}
+
+fn check_batch(region: &Region, batch: &Path, out: &str) -> PathBuf {
+    let out = region.out.parent().unwrap().join(out);
+    check(&CheckOptions {
+        cases: batch.to_path_buf(),
+        model: region.out.join("model.json"),
+        out: out.clone(),
+        period: None,
+        lang: Lang::En,
+        quiet: true,
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips() {
+    let region = audited_region();
+    let model_path = region.out.join("model.json");
+    let text = std::fs::read_to_string(&model_path).unwrap();
+    let model = RegionModel::read(&model_path).unwrap();
+    assert_eq!(
+        model.to_json().unwrap(),
+        text,
+        "model.json reads back and writes out byte for byte"
+    );
+    assert!(model.clusters.is_some(), "the model carries the clustering");
+
+    let run_hospitals = rows(&region.out.join("hospitals.csv"), &["rank"]);
+    let run_ranks = rows(&region.out.join("hospitals.csv"), &[]);
+    let run_findings = rows(&region.out.join("findings.csv"), &["hospital_rank"]);
+    let run_cases = rows(&region.out.join("cases_for_review.csv"), &["input_line"]);
+    let mut flagged_hospitals = 0;
+    let mut compared_findings = 0;
+    for (k, h) in run_hospitals.iter().enumerate() {
+        let id = &h["hospital_id"];
+        let batch = region.out.parent().unwrap().join(format!("batch-{k}.csv"));
+        batch_of(&region.data.join("cases.csv"), id, &batch, "");
+        let out = check_batch(&region, &batch, &format!("check-{k}"));
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("check.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["rows"]["reconciles"], true);
+        assert_eq!(
+            summary["hospitals"][0]["same_data_as_model"], true,
+            "{id}: the batch is recognised as the model's own data"
+        );
+        let mine = rows(&out.join("hospitals.csv"), &["rank"]);
+        assert_eq!(mine, vec![h.clone()], "{id}: hospitals.csv row");
+        // Ranks agree unless the risk score is tied (check gives the best rank of a tie).
+        let risk = &run_ranks[k]["risk_score"];
+        if run_ranks.iter().filter(|r| &r["risk_score"] == risk).count() == 1 {
+            assert_eq!(
+                rows(&out.join("hospitals.csv"), &[])[0]["rank"],
+                run_ranks[k]["rank"],
+                "{id}: rank"
+            );
+        }
+        let f = rows(&out.join("findings.csv"), &["hospital_rank"]);
+        assert_eq!(f, of_hospital(&run_findings, id), "{id}: findings.csv rows");
+        compared_findings += f.len();
+        let c = rows(&out.join("cases_for_review.csv"), &["input_line"]);
+        assert_eq!(c, of_hospital(&run_cases, id), "{id}: cases_for_review.csv");
+        if !h["flags"].is_empty() {
+            flagged_hospitals += 1;
+        }
+    }
+    assert!(flagged_hospitals >= 3, "the region has flagged hospitals to agree on");
+    assert!(compared_findings > 500);
+}
+
+#[test]
+fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
+    let region = audited_region();
+    let truth = rows(&region.data.join("truth_hospitals.csv"), &[]);
+    let gamer = truth
+        .iter()
+        .find(|t| t["patterns"] == "upcoding")
+        .expect("seed 7 has an upcoding hospital");
+    let id = &gamer["hospital_id"];
+    // The same stays under new case ids: not the model's own data any more.
+    let batch = region.out.parent().unwrap().join("new.csv");
+    batch_of(&region.data.join("cases.csv"), id, &batch, "NEW-");
+    let out = check_batch(&region, &batch, "check-new");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("check.json")).unwrap()).unwrap();
+    assert_eq!(summary["hospitals"][0]["same_data_as_model"], false);
+    let run_row = &of_hospital(&rows(&region.out.join("hospitals.csv"), &[]), id)[0];
+    let row = &rows(&out.join("hospitals.csv"), &[])[0];
+    assert!(
+        run_row["flags"].contains("UPC_") && row["flags"].contains("UPC_"),
+        "run flags {} / check flags {}",
+        run_row["flags"],
+        row["flags"]
+    );
+    // With its own cases among the peers the evidence can only be weaker, never stronger.
+    let score = |r: &BTreeMap<String, String>| r["upcoding_score"].parse::<f64>().unwrap();
+    assert!(score(row) <= score(run_row) + 1e-9 && score(row) > 3.0);
+    let page = std::fs::read_to_string(out.join("check.html")).unwrap();
+    assert!(page.contains("This batch is new data"));
+    assert!(page.contains("Evidence cases"));
+}
+
+#[test]
+fn check_refuses_a_file_that_is_not_a_model_in_one_line() {
+    let w = Workdir::new();
+    w.write("cases.csv", common::csv_of(common::HEADER, &common::valid_rows()));
+    w.write("model.json", "{\"format\": \"something else\"}");
+    let o = w.run(&[
+        "check", "--cases", "cases.csv", "--model", "model.json", "--out", "o", "--quiet",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("model.json") && err.contains("not a drg-audit regional model"));
+    w.write("model.json", "{\"format\": \"drg-audit regional model\", \"version\": 99}");
+    let o = w.run(&[
+        "check", "--cases", "cases.csv", "--model", "model.json", "--out", "o", "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("version 99") && err.contains("rebuild"), "{err}");
+}

@@ -52,6 +52,21 @@ pub const FEATURES: [&str; N_FEATURES] = [
     "disposition_not_home",
 ];
 
+/// Weight of each feature after standardisation (the scaler divides by `std / weight`).
+///
+/// Cost and stay against the group's benchmark, severity and the group's weight carry the
+/// gaming patterns (upcoding: high severity at a low multiplier; low-standard admissions:
+/// light groups, very short and cheap), so they count fully. The six fee shares mostly
+/// describe a hospital's practice style (surgical or medical, drug-heavy or not), which
+/// differs between honest hospitals: left at full weight they outvote everything else
+/// and the clusters sort hospitals by style. Each share counts 0.35, so the six of them
+/// together weigh about as much as one feature (6 × 0.35² ≈ 0.74). The number of secondary
+/// diagnoses repeats part of severity and the two rare flags would claim clusters of their
+/// own: each counts 0.5.
+pub const FEATURE_WEIGHTS: [f64; N_FEATURES] = [
+    1.0, 1.0, 1.0, 1.0, 0.5, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.25, 0.25,
+];
+
 /// Column index of `log_weight` in [`FEATURES`].
 pub const F_LOG_WEIGHT: usize = 0;
 /// Column index of `log_multiplier` in [`FEATURES`].

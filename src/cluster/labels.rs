@@ -16,7 +16,8 @@
 //! Two patterns from the domain guide make a cluster `suspicious`:
 //!
 //! * **high severity with low resource** (upcoding: an MCC/CC on a case that cost
-//!   like one without): `z(severity) ≥ 0.5` and `z(log_multiplier) ≤ −0.5`;
+//!   like one without): `z(severity) ≥ 0.5` and `z(log_multiplier) ≤ −0.5` or
+//!   `z(log_los_ratio) ≤ −0.5` (resource is money or bed-days);
 //! * **low weight with very short stay** (low-standard admission, split stays):
 //!   `z(log_weight) ≤ −0.5` and `z(log_los_ratio) ≤ −1.0`.
 //!
@@ -136,7 +137,10 @@ pub fn label(z: &[f64]) -> (String, String) {
 /// (English reason, empty when none). See the module docs for the rule.
 pub fn suspicion(z: &[f64]) -> String {
     let mut reasons = Vec::new();
-    if z[F_SEVERITY] >= SUSPICIOUS_Z && z[F_LOG_MULTIPLIER] <= -SUSPICIOUS_Z {
+    // Resource = money or bed-days: either one well below the group's benchmark.
+    let low_resource =
+        z[F_LOG_MULTIPLIER] <= -SUSPICIOUS_Z || z[F_LOG_LOS_RATIO] <= -SUSPICIOUS_Z;
+    if z[F_SEVERITY] >= SUSPICIOUS_Z && low_resource {
         reasons.push("high severity with low resource");
     }
     if z[F_LOG_WEIGHT] <= -SUSPICIOUS_Z && z[F_LOG_LOS_RATIO] <= VERY_SHORT_Z {

@@ -117,7 +117,11 @@ pub fn fit(
 
     let names: Vec<String> = FEATURES.iter().map(|s| s.to_string()).collect();
     let d = N_FEATURES;
-    let scaler = Scaler::fit(&features.values, d, &rows, &names)?;
+    let mut scaler = Scaler::fit(&features.values, d, &rows, &names)?;
+    // Weighted standardisation: a feature of weight w spreads w standard units.
+    for (s, w) in scaler.std.iter_mut().zip(super::features::FEATURE_WEIGHTS) {
+        *s /= w;
+    }
 
     let sample_rows = select_in_order(
         &rows,

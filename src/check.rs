@@ -242,7 +242,9 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     };
     let json = serde_json::to_string_pretty(&summary)
         .map(|s| s + "\n")
-        .map_err(|e| crate::error::AuditError::Usage(format!("cannot serialise check.json: {e}")))?;
+        .map_err(|e| {
+            crate::error::AuditError::Usage(format!("cannot serialise check.json: {e}"))
+        })?;
     out.write("check.json", json)?;
     out.commit()
 }

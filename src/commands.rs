@@ -151,6 +151,12 @@ fn demo(a: DemoArgs) -> Result<()> {
         lang: lang(&a.lang)?,
         quiet: a.quiet,
     })?;
+    if !a.quiet {
+        println!(
+            "a hospital's self-audit: drg-audit check --cases <its cases.csv> --model {} --out <DIR>",
+            out.join("model.json").display()
+        );
+    }
     println!("report: {}", out.join("report.html").display());
     Ok(())
 }

@@ -193,7 +193,11 @@ pub fn compare(
 
 /// q-values of a batch's tests against the region's published p-values: the batch's own
 /// p-values join the region's unless its hospital's tests are already among them.
-fn published_qvalues(findings: &[Finding], region: &[f64], own_included: impl Fn(u32) -> bool) -> Vec<f64> {
+fn published_qvalues(
+    findings: &[Finding],
+    region: &[f64],
+    own_included: impl Fn(u32) -> bool,
+) -> Vec<f64> {
     let mut all: Vec<f64> = region.to_vec();
     all.extend(
         findings

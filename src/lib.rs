@@ -4,8 +4,8 @@
 //! ingest → derive → indicators → compare → score/rank → report.
 
 pub mod catalog;
-pub mod check;
 pub mod charts;
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod clustering;
@@ -19,8 +19,8 @@ pub mod generate;
 pub mod indicators;
 pub mod ingest;
 pub mod lang;
-pub mod model;
 pub mod leads;
+pub mod model;
 pub mod output;
 pub mod peers;
 pub mod period;

@@ -165,7 +165,9 @@ impl CaseDigest {
         }
         self.n += 1;
         self.a = self.a.wrapping_add(splitmix(h));
-        self.b = self.b.wrapping_add(splitmix(h ^ 0x9e37_79b9_7f4a_7c15).rotate_left(17));
+        self.b = self
+            .b
+            .wrapping_add(splitmix(h ^ 0x9e37_79b9_7f4a_7c15).rotate_left(17));
     }
 
     /// `count:hex:hex`.
@@ -359,8 +361,12 @@ impl RegionModel {
                 })
                 .collect(),
         };
-        let mut catalog =
-            Catalog::from_table(&table, path, &self.built_from.catalogue_source, &self.config)?;
+        let mut catalog = Catalog::from_table(
+            &table,
+            path,
+            &self.built_from.catalogue_source,
+            &self.config,
+        )?;
         catalog.derived_family = 0;
         catalog.derived_severity = 0;
         Ok(catalog)
@@ -374,7 +380,10 @@ impl RegionModel {
                 AuditError::input(
                     path,
                     "benchmarks",
-                    format!("name group {} that its catalogue lacks; rebuild the model", b.group),
+                    format!(
+                        "name group {} that its catalogue lacks; rebuild the model",
+                        b.group
+                    ),
                 )
             })?;
             rows.push((g, b.level, b.cost, b.los, b.source));

@@ -80,7 +80,8 @@ impl PeerTable {
     /// Sums over every level, by (stratum, period), added in level order.
     pub fn all_levels(&self) -> FxHashMap<(u32, u8), Sums> {
         // Added level by level within each (stratum, period).
-        let mut by_sp: Vec<(u32, u8, u8)> = self.sums.keys().map(|(l, s, p)| (*s, *p, *l)).collect();
+        let mut by_sp: Vec<(u32, u8, u8)> =
+            self.sums.keys().map(|(l, s, p)| (*s, *p, *l)).collect();
         by_sp.sort_unstable();
         let mut out: FxHashMap<(u32, u8), Sums> = FxHashMap::default();
         for (s, p, l) in by_sp {
@@ -197,7 +198,10 @@ pub fn resolve<'t>(
 ) -> (std::borrow::Cow<'t, PeerTable>, bool) {
     match source.published(code) {
         Some(t) => (std::borrow::Cow::Borrowed(t), false),
-        None => (std::borrow::Cow::Owned(PeerTable::from_own(own, level)), true),
+        None => (
+            std::borrow::Cow::Owned(PeerTable::from_own(own, level)),
+            true,
+        ),
     }
 }
 
@@ -228,9 +232,30 @@ mod tests {
     #[test]
     fn tables_sum_own_tallies_by_level_and_round_trip_through_rows() {
         let own = vec![
-            ((0, 7, 1), Sums { n: 10.0, x: 2.0, xx: 2.0 }),
-            ((1, 7, 1), Sums { n: 5.0, x: 1.0, xx: 1.0 }),
-            ((2, 7, 1), Sums { n: 4.0, x: 4.0, xx: 4.0 }),
+            (
+                (0, 7, 1),
+                Sums {
+                    n: 10.0,
+                    x: 2.0,
+                    xx: 2.0,
+                },
+            ),
+            (
+                (1, 7, 1),
+                Sums {
+                    n: 5.0,
+                    x: 1.0,
+                    xx: 1.0,
+                },
+            ),
+            (
+                (2, 7, 1),
+                Sums {
+                    n: 4.0,
+                    x: 4.0,
+                    xx: 4.0,
+                },
+            ),
         ];
         // Hospitals 0 and 1 are level 3, hospital 2 level 2.
         let t = PeerTable::from_own(&own, |h| if h < 2 { 3 } else { 2 });

@@ -30,10 +30,7 @@ fn rows(path: &Path, drop: &[&str]) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
-fn of_hospital(
-    rows: &[BTreeMap<String, String>],
-    h: &str,
-) -> Vec<BTreeMap<String, String>> {
+fn of_hospital(rows: &[BTreeMap<String, String>], h: &str) -> Vec<BTreeMap<String, String>> {
     rows.iter()
         .filter(|r| r["hospital_id"] == h)
         .cloned()
@@ -155,7 +152,12 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
         assert_eq!(mine, vec![h.clone()], "{id}: hospitals.csv row");
         // Ranks agree unless the risk score is tied (check gives the best rank of a tie).
         let risk = &run_ranks[k]["risk_score"];
-        if run_ranks.iter().filter(|r| &r["risk_score"] == risk).count() == 1 {
+        if run_ranks
+            .iter()
+            .filter(|r| &r["risk_score"] == risk)
+            .count()
+            == 1
+        {
             assert_eq!(
                 rows(&out.join("hospitals.csv"), &[])[0]["rank"],
                 run_ranks[k]["rank"],
@@ -171,7 +173,10 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
             flagged_hospitals += 1;
         }
     }
-    assert!(flagged_hospitals >= 3, "the region has flagged hospitals to agree on");
+    assert!(
+        flagged_hospitals >= 3,
+        "the region has flagged hospitals to agree on"
+    );
     assert!(compared_findings > 500);
 }
 
@@ -210,19 +215,58 @@ fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
 #[test]
 fn check_refuses_a_file_that_is_not_a_model_in_one_line() {
     let w = Workdir::new();
-    w.write("cases.csv", common::csv_of(common::HEADER, &common::valid_rows()));
+    w.write(
+        "cases.csv",
+        common::csv_of(common::HEADER, &common::valid_rows()),
+    );
     w.write("model.json", "{\"format\": \"something else\"}");
     let o = w.run(&[
-        "check", "--cases", "cases.csv", "--model", "model.json", "--out", "o", "--quiet",
+        "check",
+        "--cases",
+        "cases.csv",
+        "--model",
+        "model.json",
+        "--out",
+        "o",
+        "--quiet",
     ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("model.json") && err.contains("not a drg-audit regional model"));
-    w.write("model.json", "{\"format\": \"drg-audit regional model\", \"version\": 99}");
+    w.write(
+        "model.json",
+        "{\"format\": \"drg-audit regional model\", \"version\": 99}",
+    );
     let o = w.run(&[
-        "check", "--cases", "cases.csv", "--model", "model.json", "--out", "o", "--quiet",
+        "check",
+        "--cases",
+        "cases.csv",
+        "--model",
+        "model.json",
+        "--out",
+        "o",
+        "--quiet",
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("version 99") && err.contains("rebuild"), "{err}");
+    assert!(
+        err.contains("version 99") && err.contains("rebuild"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_committed_sample_model_is_what_demo_builds_today() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sample-drg.model.json");
+    let model = RegionModel::read(&committed).expect("models/sample-drg.model.json reads");
+    assert_eq!(model.version, drg_audit::model::MODEL_VERSION);
+    assert!(model.clusters.is_some() && model.indicators.len() >= 15);
+    let w = Workdir::new();
+    let o = w.run(&["demo", "--out", "demo", "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        std::fs::read_to_string(w.path("demo/model.json")).unwrap()
+            == std::fs::read_to_string(&committed).unwrap(),
+        "models/sample-drg.model.json is stale: rebuild it (models/README.md)"
+    );
 }

@@ -44,7 +44,11 @@ fn audit_region(seed: u64, scheme: Scheme) -> (Evaluation, std::path::PathBuf, t
 
 /// Every upcoding or low-standard-admission hospital has a higher `cluster_mix_score` than
 /// every clean hospital of its level (the clustering issue's bar).
-fn cluster_mix_ranks_gamers_above_clean_peers(seed: u64, out: &std::path::Path, truth: &std::path::Path) {
+fn cluster_mix_ranks_gamers_above_clean_peers(
+    seed: u64,
+    out: &std::path::Path,
+    truth: &std::path::Path,
+) {
     let read = |p: &std::path::Path| {
         let mut r = csv::Reader::from_path(p).unwrap();
         let h = r.headers().unwrap().clone();
@@ -61,7 +65,12 @@ fn cluster_mix_ranks_gamers_above_clean_peers(seed: u64, out: &std::path::Path, 
     let truth = read(truth);
     let score: std::collections::HashMap<String, f64> = read(&out.join("hospitals.csv"))
         .into_iter()
-        .map(|r| (r["hospital_id"].clone(), r["cluster_mix_score"].parse().unwrap()))
+        .map(|r| {
+            (
+                r["hospital_id"].clone(),
+                r["cluster_mix_score"].parse().unwrap(),
+            )
+        })
         .collect();
     let mut gamers = 0;
     for g in truth.iter().filter(|t| {
@@ -83,12 +92,19 @@ fn cluster_mix_ranks_gamers_above_clean_peers(seed: u64, out: &std::path::Path, 
             );
         }
     }
-    assert!(gamers >= 2, "seed {seed}: the region has upcoding / LSA hospitals");
+    assert!(
+        gamers >= 2,
+        "seed {seed}: the region has upcoding / LSA hospitals"
+    );
 }
 
 fn check(seed: u64, scheme: Scheme) {
     let (e, out, w) = audit_region(seed, scheme);
-    cluster_mix_ranks_gamers_above_clean_peers(seed, &out, &w.path().join("region/truth_hospitals.csv"));
+    cluster_mix_ranks_gamers_above_clean_peers(
+        seed,
+        &out,
+        &w.path().join("region/truth_hospitals.csv"),
+    );
     eprintln!(
         "seed {seed} {scheme:?}: {}",
         serde_json::to_string(&e).unwrap()

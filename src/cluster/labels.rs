@@ -138,8 +138,7 @@ pub fn label(z: &[f64]) -> (String, String) {
 pub fn suspicion(z: &[f64]) -> String {
     let mut reasons = Vec::new();
     // Resource = money or bed-days: either one well below the group's benchmark.
-    let low_resource =
-        z[F_LOG_MULTIPLIER] <= -SUSPICIOUS_Z || z[F_LOG_LOS_RATIO] <= -SUSPICIOUS_Z;
+    let low_resource = z[F_LOG_MULTIPLIER] <= -SUSPICIOUS_Z || z[F_LOG_LOS_RATIO] <= -SUSPICIOUS_Z;
     if z[F_SEVERITY] >= SUSPICIOUS_Z && low_resource {
         reasons.push("high severity with low resource");
     }

@@ -174,7 +174,15 @@ pub fn mix_tests(
     k: usize,
 ) -> Vec<MixTest> {
     let table = mix_table(cluster, hospital, stratum, peer_group, include, k);
-    mix_tests_against(&table, |_| true, cluster, hospital, stratum, peer_group, include)
+    mix_tests_against(
+        &table,
+        |_| true,
+        cluster,
+        hospital,
+        stratum,
+        peer_group,
+        include,
+    )
 }
 
 /// [`mix_tests`] against a given peer table (a published model's). `own_included(h)`
@@ -207,7 +215,11 @@ pub fn mix_tests_against(
         .unwrap_or(0);
     let mut pg_counts = vec![0u64; n_pg * k];
     for (g, s, counts) in &table.cells {
-        assert_eq!(counts.len(), k, "a mix-table cell has the wrong number of clusters");
+        assert_eq!(
+            counts.len(),
+            k,
+            "a mix-table cell has the wrong number of clusters"
+        );
         cell.insert((*g, *s), strat_counts.len() / k);
         strat_counts.extend_from_slice(counts);
         for (c, n) in counts.iter().enumerate() {

@@ -10,8 +10,8 @@ use rustc_hash::FxHashMap;
 
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
-use crate::peers::{self, Sums};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use crate::peers::{self, Sums};
 
 fn upper(ctx: &Ctx, i: usize) -> bool {
     ctx.has_lower_sibling[ctx.cases.group[i] as usize]

@@ -64,12 +64,12 @@ pub fn check_page(
             if c.same_data_as_model {
                 t(
                     "本批数据即模型的建模数据：本院自身病例已从同级汇总中扣除（与 run 相同）。",
-                    "This batch is the data the model was built from: the hospital's own cases are taken out of the peer sums, as run does."
+                    "This batch is the data the model was built from: the hospital's own cases are taken out of the peer sums, as run does.",
                 )
             } else {
                 t(
                     "本批为新数据：与模型中的全部同级医院比较。",
-                    "This batch is new data: it is compared with all the model's peers."
+                    "This batch is new data: it is compared with all the model's peers.",
                 )
             }
         );
@@ -86,7 +86,10 @@ pub fn check_page(
         let _ = write!(
             h,
             "<h3>{}</h3>",
-            t("指标对照表（与公布的同级比率比较）", "Compare table (against the published peer rates)")
+            t(
+                "指标对照表（与公布的同级比率比较）",
+                "Compare table (against the published peer rates)"
+            )
         );
         h.push_str(&compare_table(&findings, registry, lang));
         let cases: Vec<&crate::leads::CaseLead> = audit
@@ -100,7 +103,10 @@ pub fn check_page(
         let _ = write!(
             h,
             "<p>{}</p>",
-            t("本批没有可分析的病例。", "The batch has no case to analyse.")
+            t(
+                "本批没有可分析的病例。",
+                "The batch has no case to analyse."
+            )
         );
     }
     document(lang, title, &h)

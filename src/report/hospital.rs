@@ -253,11 +253,7 @@ pub fn plain_findings(
     } else {
         h.push_str("<ul>");
         for f in &flagged {
-            let _ = write!(
-                h,
-                "<li>{}</li>",
-                esc(&finding_sentence(f, registry, lang))
-            );
+            let _ = write!(h, "<li>{}</li>", esc(&finding_sentence(f, registry, lang)));
         }
         h.push_str("</ul>");
     }

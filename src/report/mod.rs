@@ -10,7 +10,6 @@ pub mod page;
 mod region;
 pub mod series;
 
-pub use check::check_page;
 use crate::compare::Finding;
 use crate::error::Result;
 use crate::indicators::{Ctx, Indicator};
@@ -19,6 +18,7 @@ pub use crate::lang::Lang;
 use crate::output::OutputDir;
 use crate::output::summary::Summary;
 use crate::run::Audit;
+pub use check::check_page;
 
 /// Everything the report shows.
 pub struct ReportInput<'a> {

@@ -22,8 +22,12 @@
 //!    standard deviation over the *fit rows* (typically the baseline period), so a
 //!    unit of distance means "one standard deviation" in every feature and no feature
 //!    dominates because of its units. Missing values are imputed with the mean, which
-//!    is 0 after standardisation.
+//!    is 0 after standardisation. The standard deviations are then divided by
+//!    [`features::FEATURE_WEIGHTS`], so cost, stay, severity and group weight count
+//!    fully and the practice-style fee shares little (see there why).
 //! 3. **K-Means** ([`fit`]): linfa-clustering's K-Means with k-means++ initialisation
+//!    (10 runs, the lowest inertia kept: fewer runs left seeds in different local optima,
+//!    adjusted Rand index 0.73 between seeds on a generated region, 0.996 with 10)
 //!    and a seeded RNG on a deterministic sample of the fit rows (≤ `sample_size`,
 //!    default 100,000). When `k` is not given it is chosen over `k_min..=k_max` by
 //!    the mean silhouette on a subsample of ≤ 5,000 cases (or Calinski–Harabasz, see

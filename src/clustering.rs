@@ -151,6 +151,9 @@ pub fn cluster_region(
                 seed: ctx.config.seed,
                 k: (rules.k > 0).then_some(rules.k),
                 sample_size: rules.sample_size,
+                n_runs: rules.n_init,
+                tolerance: rules.tolerance,
+                max_iter: rules.max_iter,
                 ..ClusterConfig::default()
             };
             cluster::fit(&feats, &fit_rows, &cfg)

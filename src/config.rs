@@ -183,6 +183,13 @@ pub struct ClusterRules {
     pub k: usize,
     /// Baseline cases K-Means is fitted on (a deterministic sample); all cases are assigned.
     pub sample_size: usize,
+    /// K-Means restarts (k-means++ initialisations); the lowest inertia wins. Fewer left
+    /// different seeds in different local optima on generated regions.
+    pub n_init: usize,
+    /// A run stops when its centroids move less than this (standardised units).
+    pub tolerance: f64,
+    /// Iteration cap of one run.
+    pub max_iter: u64,
 }
 
 impl Default for ClusterRules {
@@ -190,6 +197,9 @@ impl Default for ClusterRules {
         ClusterRules {
             k: 8,
             sample_size: 100_000,
+            n_init: 10,
+            tolerance: 1e-5,
+            max_iter: 300,
         }
     }
 }

@@ -198,7 +198,7 @@ impl Default for ClusterRules {
             k: 8,
             sample_size: 100_000,
             n_init: 10,
-            tolerance: 1e-5,
+            tolerance: 1e-3,
             max_iter: 300,
         }
     }

@@ -66,7 +66,7 @@ pub struct ClusterConfig {
     pub n_runs: usize,
     /// Maximum Lloyd iterations per run (default 100).
     pub max_iter: u64,
-    /// Convergence tolerance (default 1e-2): a run stops when the Euclidean norm
+    /// Convergence tolerance (default 1e-3): a run stops when the Euclidean norm
     /// of the change of the whole centroid matrix, in standard deviations, falls
     /// below it. This matches scikit-learn's default (squared shift ≤ 1e-4 × the
     /// mean feature variance, which is 1 after standardisation); linfa's own
@@ -94,7 +94,7 @@ impl Default for ClusterConfig {
             sample_size: 100_000,
             n_runs: 10,
             max_iter: 300,
-            tolerance: 1e-5,
+            tolerance: 1e-3,
             seed: 20_240_101,
             criterion: KCriterion::Silhouette,
             silhouette_sample: 5_000,

@@ -209,6 +209,13 @@ fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
     assert!(score(row) <= score(run_row) + 1e-9 && score(row) > 3.0);
     let page = std::fs::read_to_string(out.join("check.html")).unwrap();
     assert!(page.contains("This batch is new data"));
+    // A second check into the same folder replaces the first one's output.
+    let again = check_batch(&region, &batch, "check-new");
+    assert_eq!(
+        std::fs::read_to_string(again.join("check.html")).unwrap(),
+        page,
+        "same batch, same model: the same page"
+    );
     assert!(page.contains("Evidence cases"));
 }
 

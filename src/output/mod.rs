@@ -20,7 +20,8 @@ pub struct OutputDir {
 
 impl OutputDir {
     /// Prepares to write `target`. An existing `target` is replaced at [`OutputDir::commit`]
-    /// only if it is empty or a previous run's output (holds `summary.json`).
+    /// only if it is empty or a previous run's or check's output (holds `summary.json` or
+    /// `check.json`).
     pub fn create(target: &Path) -> Result<OutputDir> {
         if target.exists() && !is_replaceable(target) {
             return Err(AuditError::Usage(format!(
@@ -73,6 +74,7 @@ impl OutputDir {
 fn is_replaceable(dir: &Path) -> bool {
     dir.is_dir()
         && (dir.join("summary.json").is_file()
+            || dir.join("check.json").is_file()
             || fs::read_dir(dir)
                 .map(|mut d| d.next().is_none())
                 .unwrap_or(false))

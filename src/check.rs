@@ -10,6 +10,10 @@
 //! hospital contributed to the model, stays among the peers. For a new period the peers'
 //! change is unknown, so change indicators compare the batch's baseline and audited period
 //! with the same published (audited-period) peer rates.
+//!
+//! Besides `run`'s files, `check` lists the cases behind findings that are not flagged
+//! but lie beyond the funnel's 95 % limit (`cases_near_threshold.csv`): a hospital wants to
+//! fix genuine errors before they become a lead.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -28,6 +32,10 @@ use crate::output::{self, OutputDir};
 use crate::peers::PeerSource;
 use crate::period::{self, Periods};
 use crate::rank::HospitalRank;
+
+/// One-sided p at or below which an unflagged scored finding is "near the threshold": beyond
+/// the funnel's 95 % limit in the suspicious direction.
+pub const NEAR_THRESHOLD_P: f64 = 0.025;
 
 /// What `check` needs.
 #[derive(Debug, Clone)]
@@ -65,8 +73,10 @@ pub struct CheckSummary {
     pub same_periods_as_model: bool,
     /// One entry per hospital in the batch.
     pub hospitals: Vec<CheckedHospital>,
-    /// Case leads written.
+    /// Case leads of flagged findings (`cases_for_review.csv`).
     pub cases_for_review: usize,
+    /// Case leads of findings near the threshold (`cases_near_threshold.csv`).
+    pub cases_near_threshold: usize,
     /// Milliseconds per stage.
     pub timings_ms: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -186,6 +196,18 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     for r in &mut result.ranks {
         r.rank = model.rank_of(r.risk_score);
     }
+    // Cases behind findings that are not flagged yet but sit beyond the funnel's 95 % limit
+    // in the suspicious direction: what a coder should look at before the regulator does.
+    let near: Vec<crate::compare::Finding> = result
+        .findings
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.flagged = !f.flagged && f.scored && f.evidence > 0.0 && f.p <= NEAR_THRESHOLD_P;
+            f
+        })
+        .collect();
+    let near_leads = crate::leads::case_leads(&ctx, &registry, &near, &result.ranks);
     let t = Instant::now();
     progress.step("writing the self-audit");
     out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
@@ -201,6 +223,10 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         "cases_for_review.csv",
         output::tables::cases_csv(&result.leads)?,
     )?;
+    out.write(
+        "cases_near_threshold.csv",
+        output::tables::cases_csv(&near_leads)?,
+    )?;
     let hospitals: Vec<CheckedHospital> = result
         .ranks
         .iter()
@@ -214,7 +240,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         .collect();
     out.write(
         "check.html",
-        crate::report::check_page(&registry, &result, &hospitals, opts.lang),
+        crate::report::check_page(&registry, &result, &near_leads, &hospitals, opts.lang),
     )?;
     let s = &ingested.stats;
     timings.insert("write", t.elapsed().as_millis() as u64);
@@ -238,6 +264,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         same_periods_as_model: same_periods,
         hospitals,
         cases_for_review: result.leads.len(),
+        cases_near_threshold: near_leads.len(),
         timings_ms: timings,
     };
     let json = serde_json::to_string_pretty(&summary)

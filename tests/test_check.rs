@@ -216,7 +216,12 @@ fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
         page,
         "same batch, same model: the same page"
     );
-    assert!(page.contains("Evidence cases"));
+    assert!(page.contains("Evidence cases") && page.contains("Near the threshold"));
+    assert!(
+        std::fs::read_to_string(out.join("cases_near_threshold.csv"))
+            .unwrap()
+            .starts_with("case_id,hospital_id,group_code,findings,points_at_stake"),
+    );
 }
 
 #[test]

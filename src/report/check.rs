@@ -15,6 +15,7 @@ use crate::run::Audit;
 pub fn check_page(
     registry: &[Box<dyn Indicator>],
     audit: &Audit,
+    near: &[crate::leads::CaseLead],
     hospitals: &[CheckedHospital],
     lang: Lang,
 ) -> String {
@@ -98,6 +99,20 @@ pub fn check_page(
             .filter(|l| l.hospital_id == r.hospital_id)
             .collect();
         h.push_str(&evidence_section(&cases, lang));
+        let near: Vec<&crate::leads::CaseLead> = near
+            .iter()
+            .filter(|l| l.hospital_id == r.hospital_id)
+            .collect();
+        let _ = write!(
+            h,
+            "<h3>{}</h3><p class=\"muted\">{}</p>",
+            t("接近阈值的病例", "Near the threshold"),
+            t(
+                "以下病例来自尚未标记、但已超出漏斗图 95% 界限的指标（完整清单见 cases_near_threshold.csv）。",
+                "Cases behind findings that are not flagged but lie beyond the funnel's 95% limit (the full list is in cases_near_threshold.csv)."
+            )
+        );
+        h.push_str(&evidence_section(&near, lang));
     }
     if hospitals.is_empty() {
         let _ = write!(

@@ -210,19 +210,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let near_leads = crate::leads::case_leads(&ctx, &registry, &near, &result.ranks);
     let t = Instant::now();
     progress.step("writing the self-audit");
-    out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
-    out.write(
-        "hospitals.csv",
-        output::tables::hospitals_csv(&result.ranks)?,
-    )?;
-    out.write(
-        "findings.csv",
-        output::tables::findings_csv(&ctx, &registry, &result.findings, &result.ranks, opts.lang)?,
-    )?;
-    out.write(
-        "cases_for_review.csv",
-        output::tables::cases_csv(&result.leads)?,
-    )?;
+    crate::run::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
     out.write(
         "cases_near_threshold.csv",
         output::tables::cases_csv(&near_leads)?,

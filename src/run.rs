@@ -208,19 +208,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     timings_ms.insert("detect", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     progress.step("writing tables, report and workbook");
-    out.write("rejects.csv", output::rejects_csv(&ingested.rejects)?)?;
-    out.write(
-        "hospitals.csv",
-        output::tables::hospitals_csv(&result.ranks)?,
-    )?;
-    out.write(
-        "findings.csv",
-        output::tables::findings_csv(&ctx, &registry, &result.findings, &result.ranks, opts.lang)?,
-    )?;
-    out.write(
-        "cases_for_review.csv",
-        output::tables::cases_csv(&result.leads)?,
-    )?;
+    write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
     let mut summary = build_summary(
         inputs,
         &config,
@@ -277,6 +265,31 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     };
     out.write("summary.json", json(&summary)?)?;
     out.commit()
+}
+
+/// Writes `rejects.csv`, `hospitals.csv`, `findings.csv` and `cases_for_review.csv` (the
+/// tables `run` and `check` share).
+pub fn write_tables(
+    out: &OutputDir,
+    ctx: &Ctx,
+    registry: &[Box<dyn Indicator>],
+    result: &Audit,
+    rejects: &[crate::ingest::Reject],
+    lang: crate::lang::Lang,
+) -> Result<()> {
+    out.write("rejects.csv", output::rejects_csv(rejects)?)?;
+    out.write(
+        "hospitals.csv",
+        output::tables::hospitals_csv(&result.ranks)?,
+    )?;
+    out.write(
+        "findings.csv",
+        output::tables::findings_csv(ctx, registry, &result.findings, &result.ranks, lang)?,
+    )?;
+    out.write(
+        "cases_for_review.csv",
+        output::tables::cases_csv(&result.leads)?,
+    )
 }
 
 fn hash_inputs(opts: &RunOptions) -> Result<Vec<InputFile>> {

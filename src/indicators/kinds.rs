@@ -87,6 +87,32 @@ pub struct BinaryIndicator {
 /// Same-level peers need this many cases in a stratum before their rate is used alone.
 pub const MIN_PEER_CASES: f64 = 10.0;
 
+/// The peers' rate for hospital `h`'s cases `own` in stratum `s` and period `p`: same-level
+/// peers when they have [`MIN_PEER_CASES`], else all levels; the hospital's own cases taken
+/// out when they are part of the sums. `None` when no peer has the stratum.
+fn peer_rate(
+    ctx: &Ctx,
+    table: &PeerTable,
+    all: &FxHashMap<(u32, u8), Sums>,
+    (h, s, p): (u32, u32, u8),
+    own: &Sums,
+) -> Option<f64> {
+    let pp = ctx.peers.period(p);
+    let mut lvl = table.get((ctx.hospital_level[h as usize], s, pp));
+    let mut al = all.get(&(s, pp)).copied().unwrap_or_default();
+    if ctx.peers.own_included(h) && pp == p {
+        lvl = lvl.minus(own);
+        al = al.minus(own);
+    }
+    if lvl.n >= MIN_PEER_CASES {
+        Some(lvl.x / lvl.n)
+    } else if al.n > 0.0 {
+        Some(al.x / al.n)
+    } else {
+        None
+    }
+}
+
 impl BinaryIndicator {
     fn is_lead(&self, ctx: &Ctx, i: usize) -> bool {
         match self.lead {
@@ -133,20 +159,8 @@ impl Indicator for BinaryIndicator {
             ctx.hospital_level[h as usize]
         });
         let all = table.all_levels();
-        let pp = ctx.peers.period(1);
         for ((h, s, _), c) in keys {
-            let lv = ctx.hospital_level[h as usize];
-            let mut lvl = table.get((lv, s, pp));
-            let mut al = all.get(&(s, pp)).copied().unwrap_or_default();
-            if ctx.peers.own_included(h) {
-                lvl = lvl.minus(&c);
-                al = al.minus(&c);
-            }
-            let p = if lvl.n >= MIN_PEER_CASES {
-                lvl.x / lvl.n
-            } else if al.n > 0.0 {
-                al.x / al.n
-            } else {
+            let Some(p) = peer_rate(ctx, &table, &all, (h, s, 1), &c) else {
                 out[h as usize].no_peer_cases += c.n;
                 continue;
             };
@@ -251,18 +265,7 @@ impl Indicator for ChangeIndicator {
         });
         let all = table.all_levels();
         for ((h, s, p), c) in keys {
-            let pp = ctx.peers.period(p);
-            let mut lvl = table.get((ctx.hospital_level[h as usize], s, pp));
-            let mut al = all.get(&(s, pp)).copied().unwrap_or_default();
-            if ctx.peers.own_included(h) && pp == p {
-                lvl = lvl.minus(&c);
-                al = al.minus(&c);
-            }
-            let rate = if lvl.n >= MIN_PEER_CASES {
-                lvl.x / lvl.n
-            } else if al.n > 0.0 {
-                al.x / al.n
-            } else {
+            let Some(rate) = peer_rate(ctx, &table, &all, (h, s, p), &c) else {
                 continue;
             };
             let o = &mut per[h as usize][p as usize];

@@ -87,6 +87,7 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
     let t = std::time::Instant::now();
     let df = lf
         .select(typed_exprs(&mapping, format))
+        .select(output_exprs(&mapping))
         .collect_with_engine(Engine::Streaming)
         .map_err(|e| AuditError::engine(path, e))?;
     let df = if is_sorted_by_row(&df) {
@@ -185,6 +186,15 @@ fn flag_cell(s: &str) -> Option<i32> {
     values::parse_flag(s).ok().map(i32::from)
 }
 
+/// Prefix of the raw text columns that stage 1 hands to stage 2 (never in the output).
+const RAW: &str = "__raw:";
+
+fn raw_name(canonical: &str) -> String {
+    format!("{RAW}{canonical}")
+}
+
+/// Stage 1 parses every cell once: the text columns kept as text, the typed columns, and the
+/// raw text of the checked and optional columns, passed on to stage 2.
 fn typed_exprs(mapping: &ColumnMapping, format: Format) -> Vec<Expr> {
     let r = |c: &str| raw(mapping, c, format);
     let mut exprs = vec![col(ROW)];
@@ -247,57 +257,140 @@ fn typed_exprs(mapping: &ColumnMapping, format: Format) -> Vec<Expr> {
             exprs.push(parsed::<Float32Type>(e, fee, DataType::Float32, fee_cell));
         }
     }
-    exprs.push(reason_expr(mapping, format));
-    exprs.push(unreadable_expr(mapping, format));
+    for c in PARSED_CHECKED
+        .iter()
+        .chain(SOFT.iter())
+        .chain(FEE_COLUMNS.iter())
+    {
+        if let Some(e) = r(c) {
+            exprs.push(e.alias(raw_name(c)));
+        }
+    }
     exprs
 }
 
-/// Names the problems of a row's required fields (null when the row is usable).
-fn reason_expr(mapping: &ColumnMapping, format: Format) -> Expr {
-    let mut names: Vec<&'static str> = CHECKED.to_vec();
-    if mapping.has("hospital_level") {
-        names.push("hospital_level");
-    }
-    row_text_expr(mapping, format, names, REASON, row_problems)
+/// Required columns that are parsed (the others only need to be non-empty).
+const PARSED_CHECKED: [&str; 4] = [
+    "admit_date",
+    "discharge_date",
+    "total_cost",
+    "hospital_level",
+];
+
+/// Stage 2 keeps stage 1's columns except the raw text, and adds the reason and unreadable
+/// columns, decided from the typed values (the raw text is only read for failing cells).
+fn output_exprs(mapping: &ColumnMapping) -> Vec<Expr> {
+    let mut names = vec![ROW, "case_id", "hospital_id", "patient_id", "group_code"];
+    names.extend(
+        ["hospital_name", "main_diagnosis", "secondary_diagnoses"]
+            .into_iter()
+            .filter(|c| mapping.has(c)),
+    );
+    names.extend(["admit_date", "discharge_date", "total_cost"]);
+    names.extend(
+        ["hospital_level"]
+            .into_iter()
+            .chain(SOFT)
+            .chain(FEE_COLUMNS)
+            .filter(|c| mapping.has(c)),
+    );
+    let mut exprs: Vec<Expr> = names.into_iter().map(col).collect();
+    exprs.push(reason_expr(mapping));
+    exprs.push(unreadable_expr(mapping));
+    exprs
 }
 
-/// A text column computed row by row from the raw text cells of `names` (one streaming
-/// pass; the function sees the cells of one row in `names` order).
-fn row_text_expr(
-    mapping: &ColumnMapping,
-    format: Format,
-    names: Vec<&'static str>,
-    out_name: &'static str,
-    per_row: fn(&[&str], &[Option<&str>]) -> Option<String>,
-) -> Expr {
-    let inputs: Vec<Expr> = names
-        .iter()
-        .map(|c| raw(mapping, c, format).expect("mapped"))
-        .collect();
+/// The stage-1 text of a checked column: ids are kept as text, parsed columns come raw.
+fn stage1_text(name: &str) -> Expr {
+    if PARSED_CHECKED.contains(&name) {
+        col(raw_name(name))
+    } else {
+        col(name)
+    }
+}
+
+/// Whether a text cell is empty once trimmed (or missing).
+fn blank(cell: Option<&str>) -> bool {
+    cell.is_none_or(|s| s.trim().is_empty())
+}
+
+/// Names the problems of a row's required fields (null when the row is usable).
+///
+/// A row is usable exactly when its ids are non-empty, its typed date, cost (and level)
+/// values exist, the cost is not negative and discharge is not before admission; only the
+/// other rows go through [`row_problems`] on their raw text, which gives the message.
+fn reason_expr(mapping: &ColumnMapping) -> Expr {
+    let mut names: Vec<&'static str> = CHECKED.to_vec();
+    let has_level = mapping.has("hospital_level");
+    if has_level {
+        names.push("hospital_level");
+    }
+    let mut inputs: Vec<Expr> = names.iter().map(|c| stage1_text(c)).collect();
+    inputs.extend(["admit_date", "discharge_date", "total_cost"].map(col));
+    if has_level {
+        inputs.push(col("hospital_level"));
+    }
     let (first, rest) = inputs.split_first().expect("non-empty");
     first
         .clone()
         .map_many(
             move |cols: &mut [Column]| {
-                let cas: Vec<&StringChunked> =
-                    cols.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
-                let mut iters: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
-                let n = cas[0].len();
-                let mut cells: Vec<Option<&str>> = vec![None; iters.len()];
-                let out: StringChunked = (0..n)
-                    .map(|_| {
-                        for (cell, it) in cells.iter_mut().zip(iters.iter_mut()) {
-                            *cell = it.next().flatten();
+                let k = names.len();
+                let texts: Vec<&StringChunked> = cols[..k]
+                    .iter()
+                    .map(|c| c.str())
+                    .collect::<PolarsResult<_>>()?;
+                let admit = cols[k].i32()?;
+                let discharge = cols[k + 1].i32()?;
+                let cost = cols[k + 2].f64()?;
+                let n = texts[0].len();
+                let mut suspect = vec![false; n];
+                for (name, ca) in names.iter().zip(&texts) {
+                    if !PARSED_CHECKED.contains(name) {
+                        for (s, cell) in suspect.iter_mut().zip(ca.iter()) {
+                            *s |= blank(cell);
                         }
-                        per_row(&names, &cells)
-                    })
-                    .collect();
-                Ok(out.with_name(out_name.into()).into_column())
+                    }
+                }
+                for ((s, a), d) in suspect.iter_mut().zip(admit.iter()).zip(discharge.iter()) {
+                    *s |= match (a, d) {
+                        (Some(a), Some(d)) => d < a,
+                        _ => true,
+                    };
+                }
+                for (s, c) in suspect.iter_mut().zip(cost.iter()) {
+                    *s |= c.is_none_or(|c| c < 0.0);
+                }
+                if has_level {
+                    for (s, l) in suspect.iter_mut().zip(cols[k + 3].i32()?.iter()) {
+                        *s |= l.is_none();
+                    }
+                }
+                let out = if !suspect.contains(&true) {
+                    StringChunked::full_null(REASON.into(), n)
+                } else {
+                    let mut iters: Vec<_> = texts.iter().map(|ca| ca.iter()).collect();
+                    let mut cells: Vec<Option<&str>> = vec![None; k];
+                    suspect
+                        .iter()
+                        .map(|s| {
+                            for (cell, it) in cells.iter_mut().zip(iters.iter_mut()) {
+                                *cell = it.next().flatten();
+                            }
+                            if *s {
+                                row_problems(&names, &cells)
+                            } else {
+                                None
+                            }
+                        })
+                        .collect()
+                };
+                Ok(out.with_name(REASON.into()).into_column())
             },
             rest,
-            move |_, _| Ok(Field::new(out_name.into(), DataType::String)),
+            move |_, _| Ok(Field::new(REASON.into(), DataType::String)),
         )
-        .alias(out_name)
+        .alias(REASON)
 }
 
 /// The problems of one row, as `column SEP message; message…`, or `None`.
@@ -366,42 +459,56 @@ fn shorten(v: &str) -> String {
     }
 }
 
-/// Names the optional columns whose non-empty cell could not be read (null when none).
-fn unreadable_expr(mapping: &ColumnMapping, format: Format) -> Expr {
-    let names: Vec<&'static str> = SOFT
-        .iter()
+/// The optional columns present, in the bit order of the unreadable column.
+fn soft_names(mapping: &ColumnMapping) -> Vec<&'static str> {
+    SOFT.iter()
         .chain(FEE_COLUMNS.iter())
         .copied()
         .filter(|c| mapping.has(c))
-        .collect();
-    if names.is_empty() {
-        return lit(NULL).cast(DataType::String).alias(WARN);
-    }
-    row_text_expr(mapping, format, names, WARN, unreadable_cells)
+        .collect()
 }
 
-/// The optional columns of one row whose non-empty cell cannot be read, comma-separated.
-fn unreadable_cells(names: &[&str], cells: &[Option<&str>]) -> Option<String> {
-    let mut bad: Option<String> = None;
-    for (name, cell) in names.iter().zip(cells) {
-        let Some(v) = cell.map(str::trim).filter(|s| !s.is_empty()) else {
-            continue;
-        };
-        let ok = match *name {
-            "los_days" => values::parse_days(v).is_ok(),
-            "discharge_disposition" => values::parse_disposition(v).is_ok(),
-            "planned_readmission_31d" => values::parse_flag(v).is_ok(),
-            _ => values::parse_money(v).is_ok(),
-        };
-        if !ok {
-            let b = bad.get_or_insert_with(String::new);
-            if !b.is_empty() {
-                b.push(',');
-            }
-            b.push_str(name);
-        }
+/// Flags the optional columns whose non-empty cell could not be read: bit `j` of the row's
+/// value is set when column `j` of [`soft_names`] has a typed null but non-blank text.
+fn unreadable_expr(mapping: &ColumnMapping) -> Expr {
+    let names = soft_names(mapping);
+    if names.is_empty() {
+        return col(ROW)
+            .map(
+                |c: Column| Ok(UInt32Chunked::full(WARN.into(), 0, c.len()).into_column()),
+                |_, _| Ok(Field::new(WARN.into(), DataType::UInt32)),
+            )
+            .alias(WARN);
     }
-    bad
+    let mut inputs: Vec<Expr> = names.iter().map(|c| col(*c)).collect();
+    inputs.extend(names.iter().map(|c| col(raw_name(c))));
+    let (first, rest) = inputs.split_first().expect("non-empty");
+    first
+        .clone()
+        .map_many(
+            move |cols: &mut [Column]| {
+                let k = names.len();
+                let n = cols[0].len();
+                let mut bits = vec![0u32; n];
+                for j in 0..k {
+                    let typed = &cols[j];
+                    if typed.null_count() == 0 {
+                        continue;
+                    }
+                    let text = cols[k + j].str()?;
+                    let nulls = typed.is_null();
+                    for ((b, is_null), cell) in bits.iter_mut().zip(nulls.iter()).zip(text.iter()) {
+                        if is_null == Some(true) && !blank(cell) {
+                            *b |= 1 << j;
+                        }
+                    }
+                }
+                Ok(UInt32Chunked::from_vec(WARN.into(), bits).into_column())
+            },
+            rest,
+            |_, _| Ok(Field::new(WARN.into(), DataType::UInt32)),
+        )
+        .alias(WARN)
 }
 
 /// The index of `code` in the book, adding it on first sight.
@@ -543,14 +650,22 @@ fn assemble(
             .collect(),
         unknown_columns: mapping.unknown.clone(),
     };
-    if let Some(w) = str_col(&df, WARN, path)? {
-        for cols in w.iter().flatten() {
-            for c in cols.split(',') {
-                *stats
-                    .unreadable_optional_cells
-                    .entry(c.to_string())
-                    .or_default() += 1;
-            }
+    let soft = soft_names(mapping);
+    let mut unreadable = vec![0u64; soft.len()];
+    let w = df
+        .column(WARN)
+        .and_then(|c| c.u32())
+        .map_err(|e| AuditError::engine(path, e))?;
+    for bits in w.iter().flatten().filter(|b| *b != 0) {
+        for (j, count) in unreadable.iter_mut().enumerate() {
+            *count += u64::from(bits >> j & 1);
+        }
+    }
+    for (name, count) in soft.iter().zip(unreadable) {
+        if count > 0 {
+            stats
+                .unreadable_optional_cells
+                .insert(name.to_string(), count);
         }
     }
 

@@ -66,14 +66,61 @@ pub fn day_of(y: i32, m: u32, d: u32) -> Option<Day> {
 /// Negative amounts parse (the caller decides whether they are allowed).
 pub fn parse_money(raw: &str) -> Result<f64, &'static str> {
     const WHY: &str = "is not an amount in yuan";
+    let trimmed = raw.trim();
+    // Fastest path: a short plain decimal, read exactly without the general parser.
+    if let Some(v) = plain_decimal(trimmed) {
+        return Ok(v);
+    }
     // Fast path: a plain number (the common case; no allocation).
-    if let Ok(v) = raw.trim().parse::<f64>() {
+    if let Ok(v) = trimmed.parse::<f64>() {
         return if v.is_finite() { Ok(v) } else { Err(WHY) };
     }
     let s = raw.trim().trim_start_matches(['¥', '￥']).trim();
     let cleaned: String = s.chars().filter(|c| *c != ',' && *c != '，').collect();
     let v: f64 = cleaned.parse().map_err(|_| WHY)?;
     if v.is_finite() { Ok(v) } else { Err(WHY) }
+}
+
+/// `10^i` for `i <= 22`: every one is exact in `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `[-]digits[.digits]` with at most 15 digits in all, as `str::parse::<f64>` reads it.
+///
+/// The digits make an integer below 2^53 and `10^k` is exact, so the one division is
+/// correctly rounded: the result is bit for bit the parser's. Anything else gives `None`.
+fn plain_decimal(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let (neg, body) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0u32;
+    let mut point: Option<usize> = None;
+    for (i, &c) in body.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                digits += 1;
+                if digits > 15 {
+                    return None;
+                }
+            }
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
+        }
+    }
+    let decimals = match point {
+        None if digits > 0 => 0,
+        // Digits on both sides of the point ("1." and ".5" take the general parser).
+        Some(p) if p > 0 && p + 1 < body.len() => body.len() - p - 1,
+        _ => return None,
+    };
+    let v = mantissa as f64 / POW10[decimals];
+    Some(if neg { -v } else { v })
 }
 
 /// A hospital level: `1`/`2`/`3`, `一级`/`二级`/`三级` (also `一`/`二`/`三`, `1级`).
@@ -175,6 +222,60 @@ mod tests {
         assert_eq!(parse_money("-5"), Ok(-5.0));
         assert!(parse_money("12.3.4").is_err());
         assert!(parse_money("NaN").is_err());
+    }
+
+    #[test]
+    fn plain_decimals_read_bit_for_bit_like_the_standard_parser() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "0.00",
+            "-0.00",
+            "1",
+            "12.5",
+            "007.50",
+            "999999999999999",
+            "99999999999.9999",
+            "0.00000000000001",
+            "123456.789012345",
+            "-42.10",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = x % 10_000_000;
+            let decimals = (x >> 40) % 9;
+            let frac = (x >> 20) % 10u64.pow(decimals as u32);
+            cases.push(if decimals == 0 {
+                int.to_string()
+            } else {
+                format!("{int}.{frac:0width$}", width = decimals as usize)
+            });
+        }
+        for s in &cases {
+            let want: f64 = s.parse().unwrap();
+            let got = plain_decimal(s).unwrap_or_else(|| panic!("{s} not plain"));
+            assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+        }
+        for s in [
+            "",
+            "-",
+            ".",
+            "1.",
+            ".5",
+            "1.2.3",
+            "+1",
+            "1e5",
+            "1,000",
+            "1234567890123456",
+        ] {
+            assert_eq!(plain_decimal(s), None, "{s}");
+        }
     }
 
     #[test]

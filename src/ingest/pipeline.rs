@@ -1,28 +1,23 @@
 //! The streaming read: text columns → typed columns + a reason column, then whole-table
 //! checks and interning.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::io::RowIndex;
 use polars::prelude::*;
-use rustc_hash::FxHashMap;
 
 use super::encoding::{self, TextEncoding};
 use super::values::{self, Day};
-use super::{
-    Cases, CodeBook, CodeLists, Format, Hospital, IngestStats, Ingested, NONE_U32, Reject,
-    TextColumn, format_of,
-};
+use super::{Format, Ingested, format_of};
 use crate::catalog::Catalog;
 use crate::error::{AuditError, Result};
 use crate::schema::{ColumnMapping, FEE_COLUMNS, case_columns, map_headers};
 
-const ROW: &str = "__row";
-const REASON: &str = "__reason";
-const WARN: &str = "__unreadable";
+pub(super) const ROW: &str = "__row";
+pub(super) const REASON: &str = "__reason";
+pub(super) const WARN: &str = "__unreadable";
 /// Separates the column name from the message inside the reason column.
-const SEP: char = '\u{1f}';
+pub(super) const SEP: char = '\u{1f}';
 
 /// Required columns checked by the reason column, with their parser.
 const CHECKED: [&str; 7] = [
@@ -103,7 +98,7 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
         );
     }
     let t = std::time::Instant::now();
-    let out = assemble(df, path, format, encoding, &mapping, catalog);
+    let out = super::assemble::assemble(df, path, format, encoding, &mapping, catalog);
     if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
         eprintln!(
             "ingest: checks and interning {} ms",
@@ -451,7 +446,7 @@ pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<Str
     Some(format!("{first_col}{SEP}{joined}"))
 }
 
-fn shorten(v: &str) -> String {
+pub(super) fn shorten(v: &str) -> String {
     if v.chars().count() > 40 {
         format!("{}…", v.chars().take(40).collect::<String>())
     } else {
@@ -460,7 +455,7 @@ fn shorten(v: &str) -> String {
 }
 
 /// The optional columns present, in the bit order of the unreadable column.
-fn soft_names(mapping: &ColumnMapping) -> Vec<&'static str> {
+pub(super) fn soft_names(mapping: &ColumnMapping) -> Vec<&'static str> {
     SOFT.iter()
         .chain(FEE_COLUMNS.iter())
         .copied()
@@ -511,45 +506,6 @@ fn unreadable_expr(mapping: &ColumnMapping) -> Expr {
         .alias(WARN)
 }
 
-/// The index of `code` in the book, adding it on first sight.
-fn intern<'a>(index: &mut FxHashMap<&'a str, u32>, book: &mut CodeBook, code: &'a str) -> u32 {
-    *index.entry(code).or_insert_with(|| {
-        book.codes.push(code.to_string());
-        (book.codes.len() - 1) as u32
-    })
-}
-
-/// Interns the main and secondary diagnosis codes of the kept rows.
-fn intern_diagnoses(
-    keep: &[usize],
-    main_dx: Option<&[Option<&str>]>,
-    secondary: Option<&[Option<&str>]>,
-) -> (CodeBook, Vec<u32>, CodeLists) {
-    let mut book = CodeBook::default();
-    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut main = Vec::with_capacity(keep.len());
-    let mut items = Vec::new();
-    let mut offsets = Vec::with_capacity(keep.len() + 1);
-    offsets.push(0u32);
-    for &i in keep {
-        let mdx = main_dx
-            .and_then(|v| v[i])
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        main.push(match mdx {
-            Some(code) => intern(&mut index, &mut book, code),
-            None => NONE_U32,
-        });
-        if let Some(sec) = secondary.and_then(|v| v[i]) {
-            for code in values::split_codes(sec) {
-                items.push(intern(&mut index, &mut book, code));
-            }
-        }
-        offsets.push(items.len() as u32);
-    }
-    (book, main, CodeLists { items, offsets })
-}
-
 fn is_sorted_by_row(df: &DataFrame) -> bool {
     let Ok(rows) = df.column(ROW).and_then(|c| c.idx().cloned()) else {
         return true;
@@ -562,317 +518,6 @@ fn is_sorted_by_row(df: &DataFrame) -> bool {
         prev = Some(v);
     }
     true
-}
-
-fn str_col<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<Option<&'a StringChunked>> {
-    match df.column(name) {
-        Ok(c) => c.str().map(Some).map_err(|e| AuditError::engine(path, e)),
-        Err(_) => Ok(None),
-    }
-}
-
-fn values_of<T: PolarsNumericType>(
-    df: &DataFrame,
-    name: &str,
-    path: &Path,
-    get: fn(&Column) -> PolarsResult<&ChunkedArray<T>>,
-) -> Result<Option<Vec<Option<T::Native>>>> {
-    match df.column(name) {
-        Ok(c) => Ok(Some(
-            get(c)
-                .map_err(|e| AuditError::engine(path, e))?
-                .iter()
-                .collect(),
-        )),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Whole-table checks (duplicates, catalogue) and interning into [`Cases`].
-fn assemble(
-    df: DataFrame,
-    path: &Path,
-    format: Format,
-    encoding: Option<TextEncoding>,
-    mapping: &ColumnMapping,
-    catalog: &Catalog,
-) -> Result<Ingested> {
-    let n = df.height();
-    let line_offset = match format {
-        Format::Csv => 2,
-        Format::Parquet => 1,
-    };
-    let rows: Vec<u64> = df
-        .column(ROW)
-        .and_then(|c| c.idx().cloned())
-        .map_err(|e| AuditError::engine(path, e))?
-        .into_no_null_iter()
-        .map(|r| r as u64 + line_offset)
-        .collect();
-    let need = |name: &str| -> Result<&StringChunked> {
-        str_col(&df, name, path)?
-            .ok_or_else(|| AuditError::engine(path, format!("column {name} vanished")))
-    };
-    let case_ids: Vec<Option<&str>> = need("case_id")?.iter().collect();
-    let hospital_ids: Vec<Option<&str>> = need("hospital_id")?.iter().collect();
-    let patient_ids: Vec<Option<&str>> = need("patient_id")?.iter().collect();
-    let group_codes: Vec<Option<&str>> = need("group_code")?.iter().collect();
-    let reasons: Vec<Option<&str>> = need(REASON)?.iter().collect();
-    let admit = values_of::<Int32Type>(&df, "admit_date", path, |c| c.i32())?.unwrap_or_default();
-    let discharge =
-        values_of::<Int32Type>(&df, "discharge_date", path, |c| c.i32())?.unwrap_or_default();
-    let cost = values_of::<Float64Type>(&df, "total_cost", path, |c| c.f64())?.unwrap_or_default();
-    let level = values_of::<Int32Type>(&df, "hospital_level", path, |c| c.i32())?;
-    let los = values_of::<UInt32Type>(&df, "los_days", path, |c| c.u32())?;
-    let disposition = values_of::<Int32Type>(&df, "discharge_disposition", path, |c| c.i32())?;
-    let planned = values_of::<Int32Type>(&df, "planned_readmission_31d", path, |c| c.i32())?;
-    let names: Option<Vec<Option<&str>>> =
-        str_col(&df, "hospital_name", path)?.map(|c| c.iter().collect());
-    let main_dx: Option<Vec<Option<&str>>> =
-        str_col(&df, "main_diagnosis", path)?.map(|c| c.iter().collect());
-    let secondary: Option<Vec<Option<&str>>> =
-        str_col(&df, "secondary_diagnoses", path)?.map(|c| c.iter().collect());
-
-    let mut stats = IngestStats {
-        path: path.to_path_buf(),
-        format,
-        encoding,
-        rows_read: n as u64,
-        rows_analysed: 0,
-        rows_rejected: 0,
-        rejected_by_column: BTreeMap::new(),
-        unreadable_optional_cells: BTreeMap::new(),
-        hospitals_with_conflicting_level: Vec::new(),
-        columns: mapping
-            .found
-            .iter()
-            .map(|(c, h)| (c.to_string(), h.clone()))
-            .collect(),
-        unknown_columns: mapping.unknown.clone(),
-    };
-    let soft = soft_names(mapping);
-    let mut unreadable = vec![0u64; soft.len()];
-    let w = df
-        .column(WARN)
-        .and_then(|c| c.u32())
-        .map_err(|e| AuditError::engine(path, e))?;
-    for bits in w.iter().flatten().filter(|b| *b != 0) {
-        for (j, count) in unreadable.iter_mut().enumerate() {
-            *count += u64::from(bits >> j & 1);
-        }
-    }
-    for (name, count) in soft.iter().zip(unreadable) {
-        if count > 0 {
-            stats
-                .unreadable_optional_cells
-                .insert(name.to_string(), count);
-        }
-    }
-
-    let trace = std::env::var_os("DRG_AUDIT_TRACE").is_some();
-    let t = std::time::Instant::now();
-    if trace {
-        eprintln!("ingest:   columns copied out");
-    }
-    let mut rejects = Vec::new();
-    let mut keep: Vec<usize> = Vec::with_capacity(n);
-    let mut first_line: FxHashMap<&str, u64> = FxHashMap::default();
-    first_line.reserve(n);
-    let mut group_of: Vec<u32> = vec![NONE_U32; n];
-    for i in 0..n {
-        let case_id = case_ids[i].map(str::trim).unwrap_or("");
-        let reject = |column: &str, reason: String| Reject {
-            line: rows[i],
-            case_id: case_id.to_string(),
-            column: column.to_string(),
-            reason,
-        };
-        if let Some(r) = reasons[i] {
-            let (column, reason) = r.split_once(SEP).unwrap_or(("", r));
-            rejects.push(reject(column, reason.to_string()));
-            continue;
-        }
-        let code = group_codes[i].map(str::trim).unwrap_or("");
-        let Some(g) = catalog.lookup(code) else {
-            rejects.push(reject(
-                "group_code",
-                format!("group_code '{}' is not in the catalogue ({}); add it to --groups or regroup the case", shorten(code), catalog.source),
-            ));
-            continue;
-        };
-        if let Some(first) = first_line.get(case_id) {
-            rejects.push(reject(
-                "case_id",
-                format!(
-                    "duplicate case_id '{}' (first seen on line {first})",
-                    shorten(case_id)
-                ),
-            ));
-            continue;
-        }
-        first_line.insert(case_id, rows[i]);
-        group_of[i] = g;
-        keep.push(i);
-    }
-    drop(first_line);
-    stats.rows_rejected = rejects.len() as u64;
-    stats.rows_analysed = keep.len() as u64;
-    for r in &rejects {
-        *stats
-            .rejected_by_column
-            .entry(r.column.clone())
-            .or_default() += 1;
-    }
-    if keep.is_empty() {
-        let hint = rejects
-            .first()
-            .map(|r| format!(" (line {}: {})", r.line, r.reason))
-            .unwrap_or_default();
-        return Err(AuditError::input(
-            path,
-            "rows",
-            format!("no usable rows among {n} read{hint}; fix the rows listed in rejects.csv"),
-        ));
-    }
-
-    if trace {
-        eprintln!(
-            "ingest:   reject checks and duplicate case_id scan {} ms",
-            t.elapsed().as_millis()
-        );
-    }
-    let t = std::time::Instant::now();
-    let m = keep.len();
-    // Three independent parts run side by side: diagnoses interning, the fee columns, and
-    // the rest (hospitals, patients, dates, costs) on this thread.
-    let (mut cases, diagnoses, fees) = std::thread::scope(|scope| {
-        let diagnoses =
-            scope.spawn(|| intern_diagnoses(&keep, main_dx.as_deref(), secondary.as_deref()));
-        let fees = scope.spawn(|| {
-            use rayon::prelude::*;
-            FEE_COLUMNS
-                .par_iter()
-                .map(|fee| -> Result<Option<Vec<f32>>> {
-                    let Ok(col) = df.column(fee) else {
-                        return Ok(None);
-                    };
-                    let ca = col.f32().map_err(|e| AuditError::engine(path, e))?;
-                    let mut out = Vec::with_capacity(keep.len());
-                    let mut next = keep.iter().peekable();
-                    for (i, v) in ca.iter().enumerate() {
-                        if next.peek() == Some(&&i) {
-                            out.push(v.unwrap_or(0.0));
-                            next.next();
-                        }
-                    }
-                    Ok(Some(out))
-                })
-                .collect::<Result<Vec<_>>>()
-        });
-        let mut cases = Cases {
-            line: Vec::with_capacity(m),
-            case_id: TextColumn::with_capacity(m),
-            hospital: Vec::with_capacity(m),
-            patient: Vec::with_capacity(m),
-            admit: Vec::with_capacity(m),
-            discharge: Vec::with_capacity(m),
-            los: Vec::with_capacity(m),
-            group: Vec::with_capacity(m),
-            cost: Vec::with_capacity(m),
-            disposition: Vec::with_capacity(m),
-            planned: Vec::with_capacity(m),
-            ..Default::default()
-        };
-        let mut hospital_index: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut level_votes: Vec<[u64; 4]> = Vec::new();
-        let mut patient_index: FxHashMap<&str, u32> = FxHashMap::default();
-        patient_index.reserve(m / 2);
-        for &i in &keep {
-            cases.line.push(rows[i]);
-            cases.case_id.push(case_ids[i].map(str::trim).unwrap_or(""));
-            let hid = hospital_ids[i].map(str::trim).unwrap_or("");
-            let h = match hospital_index.get(hid) {
-                Some(&h) => h,
-                None => {
-                    let h = cases.hospitals.len() as u32;
-                    hospital_index.insert(hid, h);
-                    cases.hospitals.push(Hospital {
-                        id: hid.to_string(),
-                        name: String::new(),
-                        level: None,
-                    });
-                    level_votes.push([0; 4]);
-                    h
-                }
-            };
-            if let Some(l) = level.as_ref().and_then(|levels| levels[i]) {
-                level_votes[h as usize][l as usize] += 1;
-            }
-            let hosp = &mut cases.hospitals[h as usize];
-            if hosp.name.is_empty()
-                && let Some(nm) = names.as_ref().and_then(|n| n[i]).map(str::trim)
-            {
-                hosp.name = nm.to_string();
-            }
-            cases.hospital.push(h);
-            let pid = patient_ids[i].map(str::trim).unwrap_or("");
-            let next = patient_index.len() as u32;
-            cases
-                .patient
-                .push(*patient_index.entry(pid).or_insert(next));
-            let (a, d) = (admit[i].unwrap_or(0), discharge[i].unwrap_or(0));
-            cases.admit.push(a);
-            cases.discharge.push(d);
-            let given = los.as_ref().and_then(|l| l[i]);
-            cases
-                .los
-                .push(given.unwrap_or_else(|| ((d - a).max(1)) as u32));
-            cases.group.push(group_of[i]);
-            cases.cost.push(cost[i].unwrap_or(0.0));
-            cases.disposition.push(
-                disposition
-                    .as_ref()
-                    .and_then(|v| v[i])
-                    .map_or(0, |x| x as u8),
-            );
-            cases
-                .planned
-                .push(planned.as_ref().and_then(|v| v[i]).is_some_and(|x| x == 1));
-        }
-        cases.n_patients = patient_index.len();
-        for (h, votes) in cases.hospitals.iter_mut().zip(&level_votes) {
-            let distinct = votes.iter().filter(|v| **v > 0).count();
-            // Most frequent level; ties go to the higher level (documented in the README).
-            h.level = (1..=3u8)
-                .rev()
-                .max_by_key(|l| votes[*l as usize])
-                .filter(|l| votes[*l as usize] > 0);
-            if distinct > 1 {
-                stats.hospitals_with_conflicting_level.push(h.id.clone());
-            }
-        }
-        (cases, diagnoses.join(), fees.join())
-    });
-    if trace {
-        eprintln!(
-            "ingest:   interning and typed columns {} ms",
-            t.elapsed().as_millis()
-        );
-    }
-    let (codes, main_diagnosis, secondary_lists) =
-        diagnoses.map_err(|_| AuditError::engine(path, "diagnosis interning failed"))?;
-    cases.codes = codes;
-    cases.main_diagnosis = main_diagnosis;
-    cases.secondary = secondary_lists;
-    cases.fees = fees.map_err(|_| AuditError::engine(path, "fee columns failed"))??;
-    for (canonical, _) in &mapping.found {
-        cases.has_column.insert(canonical.to_string(), true);
-    }
-    Ok(Ingested {
-        cases,
-        rejects,
-        stats,
-    })
 }
 
 #[cfg(test)]

@@ -183,39 +183,87 @@ fn part_of(key: &str) -> u8 {
     (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
 }
 
+/// A list of keys read in order.
+trait Keys: Sync {
+    fn len(&self) -> usize;
+    fn each(&self) -> impl Iterator<Item = &str>;
+}
+
+impl Keys for Vec<&str> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn each(&self) -> impl Iterator<Item = &str> {
+        self.iter().copied()
+    }
+}
+
+impl Keys for TextColumn {
+    fn len(&self) -> usize {
+        TextColumn::len(self)
+    }
+    fn each(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = &self.bytes[start as usize..end as usize];
+            start = end;
+            s
+        })
+    }
+}
+
+/// The keys of one segment that fall into one partition, copied side by side so that a
+/// partition is read sequentially.
+#[derive(Default, Clone)]
+struct Bucket {
+    bytes: String,
+    ends: Vec<u32>,
+    /// Index of each key in its segment.
+    index: Vec<u32>,
+}
+
 /// For the keys of `segments` taken in order (as one list), the index in that list of the
 /// first key equal to each.
 ///
 /// Keys are hash-partitioned; each partition is scanned in list order with its own map, in
 /// parallel, so each key's first occurrence is found as by one pass over the whole list.
-fn first_seen(segments: &[Vec<&str>]) -> Vec<Vec<u32>> {
+fn first_seen<K: Keys>(segments: &[K]) -> Vec<Vec<u32>> {
     let mut offsets = Vec::with_capacity(segments.len());
     let mut total = 0u32;
     for s in segments {
         offsets.push(total);
         total += s.len() as u32;
     }
-    let parted: Vec<(Vec<u8>, Vec<Vec<u32>>)> = segments
+    let parted: Vec<(Vec<u8>, Vec<Bucket>)> = segments
         .par_iter()
         .map(|seg| {
-            let parts: Vec<u8> = seg.iter().map(|k| part_of(k)).collect();
-            let mut lists = vec![Vec::new(); PARTS];
-            for (j, &p) in parts.iter().enumerate() {
-                lists[p as usize].push(j as u32);
+            let mut parts = Vec::with_capacity(seg.len());
+            let mut buckets = vec![Bucket::default(); PARTS];
+            for (j, key) in seg.each().enumerate() {
+                let p = part_of(key);
+                parts.push(p);
+                let b = &mut buckets[p as usize];
+                b.bytes.push_str(key);
+                b.ends.push(b.bytes.len() as u32);
+                b.index.push(j as u32);
             }
-            (parts, lists)
+            (parts, buckets)
         })
         .collect();
     let firsts: Vec<Vec<u32>> = (0..PARTS)
         .into_par_iter()
         .map(|p| {
-            let size = parted.iter().map(|(_, lists)| lists[p].len()).sum();
+            let size = parted.iter().map(|(_, b)| b[p].index.len()).sum();
             let mut seen: FxHashMap<&str, u32> =
                 FxHashMap::with_capacity_and_hasher(size, FxBuildHasher);
             let mut out = Vec::with_capacity(size);
-            for ((seg, (_, lists)), &offset) in segments.iter().zip(&parted).zip(&offsets) {
-                for &j in &lists[p] {
-                    out.push(*seen.entry(seg[j as usize]).or_insert(offset + j));
+            for ((_, buckets), &offset) in parted.iter().zip(&offsets) {
+                let b = &buckets[p];
+                let mut start = 0;
+                for (&end, &j) in b.ends.iter().zip(&b.index) {
+                    let key = &b.bytes[start as usize..end as usize];
+                    start = end;
+                    out.push(*seen.entry(key).or_insert(offset + j));
                 }
             }
             out
@@ -223,16 +271,17 @@ fn first_seen(segments: &[Vec<&str>]) -> Vec<Vec<u32>> {
         .collect();
     let mut starts = Vec::with_capacity(segments.len());
     let mut running = vec![0usize; PARTS];
-    for (_, lists) in &parted {
+    for (_, buckets) in &parted {
         starts.push(running.clone());
-        for (r, l) in running.iter_mut().zip(lists) {
-            *r += l.len();
+        for (r, b) in running.iter_mut().zip(buckets) {
+            *r += b.index.len();
         }
     }
     parted
-        .par_iter()
+        .into_par_iter()
         .zip(starts)
-        .map(|((parts, _), mut cursor)| {
+        .map(|((parts, buckets), mut cursor)| {
+            drop(buckets);
             parts
                 .iter()
                 .map(|&p| {
@@ -271,19 +320,20 @@ struct Out<'a> {
     fees: Vec<Option<&'a mut [f32]>>,
 }
 
-/// What a block interned locally, merged later in block order.
-struct Local<'a> {
+/// What a block interned locally, merged later in block order (owned: the block's frame is
+/// dropped as soon as the block is built).
+struct Local {
     /// Hospital ids in order of first sight; `hospital` holds indexes into this.
-    hospitals: Vec<&'a str>,
+    hospitals: Vec<String>,
     /// First non-empty name of each local hospital.
-    names: Vec<&'a str>,
+    names: Vec<String>,
     votes: Vec<[u64; 4]>,
     /// Codes in order of first sight; `main` and `items` hold indexes into this.
-    codes: Vec<&'a str>,
+    codes: TextColumn,
     items: Vec<u32>,
     /// Number of secondary codes of each kept row.
     n_items: Vec<u32>,
-    patients: Vec<&'a str>,
+    patients: TextColumn,
     case_id: TextColumn,
 }
 
@@ -312,13 +362,7 @@ fn local_index<'a>(
 }
 
 /// The second pass over a block: the typed columns of the kept rows, and local interning.
-fn build<'a>(
-    b: &Block<'a>,
-    keep: &[bool],
-    groups: &[u32],
-    line_offset: u64,
-    out: Out<'_>,
-) -> Local<'a> {
+fn build(b: &Block, keep: &[bool], groups: &[u32], line_offset: u64, out: Out<'_>) -> Local {
     fill(out.line, b.row.iter(), keep, |r| {
         u64::from(r.unwrap_or_default()) + line_offset
     });
@@ -362,41 +406,42 @@ fn build<'a>(
     }
 
     let m = out.hospital.len();
-    let mut local = Local {
-        hospitals: Vec::new(),
-        names: Vec::new(),
-        votes: Vec::new(),
-        codes: Vec::new(),
-        items: Vec::new(),
-        n_items: Vec::with_capacity(m),
-        patients: Vec::with_capacity(m),
-        case_id: TextColumn::with_capacity(m),
-    };
+    let mut hospitals: Vec<&str> = Vec::new();
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     let mut hospital = out.hospital.iter_mut();
     for (hid, _) in b.hospital_id.iter().zip(keep).filter(|(_, k)| **k) {
-        let h = local_index(&mut index, &mut local.hospitals, trimmed(hid));
+        let h = local_index(&mut index, &mut hospitals, trimmed(hid));
         *hospital.next().expect("kept rows fit") = h;
     }
-    local.names = vec![""; local.hospitals.len()];
-    local.votes = vec![[0; 4]; local.hospitals.len()];
+    let mut names = vec![""; hospitals.len()];
+    let mut votes = vec![[0; 4]; hospitals.len()];
     if let Some(levels) = b.level {
         let kept = levels.iter().zip(keep).filter(|(_, k)| **k);
         for ((l, _), &h) in kept.zip(&*out.hospital) {
             if let Some(l) = l {
-                local.votes[h as usize][l as usize] += 1;
+                votes[h as usize][l as usize] += 1;
             }
         }
     }
-    if let Some(names) = b.name {
-        let kept = names.iter().zip(keep).filter(|(_, k)| **k);
+    if let Some(cells) = b.name {
+        let kept = cells.iter().zip(keep).filter(|(_, k)| **k);
         for ((nm, _), &h) in kept.zip(&*out.hospital) {
-            let name = &mut local.names[h as usize];
+            let name = &mut names[h as usize];
             if name.is_empty() {
                 *name = trimmed(nm);
             }
         }
     }
+    let mut local = Local {
+        hospitals: hospitals.iter().map(|h| h.to_string()).collect(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+        votes,
+        codes: TextColumn::default(),
+        items: Vec::new(),
+        n_items: Vec::with_capacity(m),
+        patients: TextColumn::with_capacity(m),
+        case_id: TextColumn::with_capacity(m),
+    };
     for (pid, _) in b.patient_id.iter().zip(keep).filter(|(_, k)| **k) {
         local.patients.push(trimmed(pid));
     }
@@ -404,23 +449,27 @@ fn build<'a>(
         local.case_id.push(trimmed(cid));
     }
 
+    let mut codes: Vec<&str> = Vec::new();
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     let dx = cells(b.main_dx, b.len).zip(cells(b.secondary, b.len));
     let mut main = out.main.iter_mut();
     for ((mdx, sec), _) in dx.zip(keep).filter(|(_, k)| **k) {
         let mdx = mdx.map(str::trim).filter(|s| !s.is_empty());
         *main.next().expect("kept rows fit") = match mdx {
-            Some(code) => local_index(&mut index, &mut local.codes, code),
+            Some(code) => local_index(&mut index, &mut codes, code),
             None => NONE_U32,
         };
         let before = local.items.len();
         if let Some(sec) = sec {
             for code in values::split_codes(sec) {
-                let c = local_index(&mut index, &mut local.codes, code);
+                let c = local_index(&mut index, &mut codes, code);
                 local.items.push(c);
             }
         }
         local.n_items.push((local.items.len() - before) as u32);
+    }
+    for code in codes {
+        local.codes.push(code);
     }
     local
 }
@@ -441,7 +490,7 @@ pub(super) fn assemble(
     };
     let trace = std::env::var_os("DRG_AUDIT_TRACE").is_some();
     let t = std::time::Instant::now();
-    let frames = df.split_chunks_by_n(n.div_ceil(BLOCK_ROWS).max(1), true);
+    let frames: Vec<DataFrame> = df.split_chunks_by_n(n.div_ceil(BLOCK_ROWS).max(1), true);
     let blocks: Vec<Block> = frames
         .iter()
         .map(|f| Block::new(f, path))
@@ -467,7 +516,16 @@ pub(super) fn assemble(
         groups.push(s.groups);
         row_rejects.push(s.rejects);
     }
+    if trace {
+        eprintln!("ingest:     screened {} ms", t.elapsed().as_millis());
+    }
     let firsts = first_seen(&keys);
+    if trace {
+        eprintln!(
+            "ingest:     case_id partitions {} ms",
+            t.elapsed().as_millis()
+        );
+    }
     let mut starts = Vec::with_capacity(rows.len());
     let mut total = 0u32;
     for r in &rows {
@@ -570,6 +628,8 @@ pub(super) fn assemble(
         );
     }
 
+    drop(blocks);
+
     // Pass 2: typed columns and local interning per block, then merges in block order.
     let t = std::time::Instant::now();
     let mut cases = Cases {
@@ -624,15 +684,26 @@ pub(super) fn assemble(
                     .collect(),
             })
             .collect();
-        blocks
-            .par_iter()
+        // Each block's frame is dropped once it is built: its columns are freed as the
+        // output columns fill.
+        frames
+            .into_par_iter()
             .zip(outs)
             .zip(keep_flags.par_iter().zip(&kept_groups))
-            .map(|((b, out), (keep, groups))| build(b, keep, groups, line_offset, out))
-            .collect()
+            .map(|((frame, out), (keep, groups))| {
+                let b = Block::new(&frame, path)?;
+                Ok(build(&b, keep, groups, line_offset, out))
+            })
+            .collect::<Result<_>>()?
     };
     drop(kept_groups);
     drop(keep_flags);
+    if trace {
+        eprintln!(
+            "ingest:     typed columns and local interning {} ms",
+            t.elapsed().as_millis()
+        );
+    }
 
     // Hospitals: merged in block order; level votes summed.
     let mut hospital_index: FxHashMap<&str, u32> = FxHashMap::default();
@@ -673,7 +744,7 @@ pub(super) fn assemble(
         .iter()
         .map(|l| {
             l.codes
-                .iter()
+                .each()
                 .map(|code| {
                     *code_index.entry(code).or_insert_with(|| {
                         book.codes.push(code.to_string());
@@ -723,8 +794,14 @@ pub(super) fn assemble(
     }
     cases.case_id = case_id;
 
+    if trace {
+        eprintln!(
+            "ingest:     hospitals, codes and case ids merged {} ms",
+            t.elapsed().as_millis()
+        );
+    }
     // Patients: numbered in order of first sight.
-    let patient_keys: Vec<Vec<&str>> = locals.into_iter().map(|l| l.patients).collect();
+    let patient_keys: Vec<TextColumn> = locals.into_iter().map(|l| l.patients).collect();
     let firsts = first_seen(&patient_keys);
     drop(patient_keys);
     let mut starts = Vec::with_capacity(firsts.len());
@@ -796,8 +873,6 @@ pub(super) fn assemble(
             t.elapsed().as_millis()
         );
     }
-    drop(blocks);
-    drop(frames);
     Ok(Ingested {
         cases,
         rejects,

@@ -104,7 +104,7 @@ fn cells<'a>(
 }
 
 fn trimmed(cell: Option<&str>) -> &str {
-    cell.map(str::trim).unwrap_or("")
+    cell.map(values::trim).unwrap_or("")
 }
 
 /// The first pass over a block: row rejects, catalogue look-ups, unreadable cells.
@@ -454,7 +454,7 @@ fn build(b: &Block, keep: &[bool], groups: &[u32], line_offset: u64, out: Out<'_
     let dx = cells(b.main_dx, b.len).zip(cells(b.secondary, b.len));
     let mut main = out.main.iter_mut();
     for ((mdx, sec), _) in dx.zip(keep).filter(|(_, k)| **k) {
-        let mdx = mdx.map(str::trim).filter(|s| !s.is_empty());
+        let mdx = mdx.map(values::trim).filter(|s| !s.is_empty());
         *main.next().expect("kept rows fit") = match mdx {
             Some(code) => local_index(&mut index, &mut codes, code),
             None => NONE_U32,

@@ -306,7 +306,7 @@ fn stage1_text(name: &str) -> Expr {
 
 /// Whether a text cell is empty once trimmed (or missing).
 fn blank(cell: Option<&str>) -> bool {
-    cell.is_none_or(|s| s.trim().is_empty())
+    cell.is_none_or(|s| values::trim(s).is_empty())
 }
 
 /// Names the problems of a row's required fields (null when the row is usable).

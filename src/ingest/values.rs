@@ -5,6 +5,21 @@
 
 use chrono::{Datelike, NaiveDate};
 
+/// `str::trim`, with a shortcut for the common cell that has nothing to trim.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    // ASCII white space as `char::is_whitespace` sees it (vertical tab included).
+    let ws = |c: u8| matches!(c, b'\t'..=b'\r' | b' ');
+    match s.as_bytes() {
+        [first, .., last] | [first @ last]
+            if *first < 0x80 && *last < 0x80 && !ws(*first) && !ws(*last) =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
 /// Days since 1970-01-01, the internal date representation (compact and cheap to subtract).
 pub type Day = i32;
 
@@ -13,7 +28,7 @@ pub type Day = i32;
 /// `20240105083000`). Returns days since 1970-01-01.
 pub fn parse_date(raw: &str) -> Result<Day, &'static str> {
     const WHY: &str = "is not a date (use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)";
-    let s = raw.trim();
+    let s = trim(raw);
     let b = s.as_bytes();
     let (y, m, d) = if b.len() >= 10 && (b[4] == b'-' || b[4] == b'/') && b[7] == b[4] {
         if b.len() > 10 && !matches!(b[10], b' ' | b'T') {
@@ -66,7 +81,7 @@ pub fn day_of(y: i32, m: u32, d: u32) -> Option<Day> {
 /// Negative amounts parse (the caller decides whether they are allowed).
 pub fn parse_money(raw: &str) -> Result<f64, &'static str> {
     const WHY: &str = "is not an amount in yuan";
-    let trimmed = raw.trim();
+    let trimmed = trim(raw);
     // Fastest path: a short plain decimal, read exactly without the general parser.
     if let Some(v) = plain_decimal(trimmed) {
         return Ok(v);
@@ -126,6 +141,12 @@ fn plain_decimal(s: &str) -> Option<f64> {
 /// A hospital level: `1`/`2`/`3`, `一级`/`二级`/`三级` (also `一`/`二`/`三`, `1级`).
 pub fn parse_level(raw: &str) -> Result<u8, &'static str> {
     const WHY: &str = "is not a hospital level (use 1, 2, 3 or 一级, 二级, 三级)";
+    match trim(raw) {
+        "1" => return Ok(1),
+        "2" => return Ok(2),
+        "3" => return Ok(3),
+        _ => {}
+    }
     let s = raw.trim().trim_end_matches('级').trim_end_matches("医院");
     match s {
         "1" | "一" => Ok(1),
@@ -138,7 +159,7 @@ pub fn parse_level(raw: &str) -> Result<u8, &'static str> {
 /// A non-negative whole number of days (`7`, `7.0`).
 pub fn parse_days(raw: &str) -> Result<u32, &'static str> {
     const WHY: &str = "is not a whole number of days";
-    let s = raw.trim();
+    let s = trim(raw);
     if let Ok(v) = s.parse::<u32>() {
         return Ok(v);
     }
@@ -150,6 +171,11 @@ pub fn parse_days(raw: &str) -> Result<u32, &'static str> {
 
 /// A 0/1 flag; also accepts `是`/`否`, `Y`/`N`, `true`/`false`.
 pub fn parse_flag(raw: &str) -> Result<bool, &'static str> {
+    match trim(raw) {
+        "1" => return Ok(true),
+        "0" => return Ok(false),
+        _ => {}
+    }
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "是" | "y" | "yes" | "true" => Ok(true),
         "0" | "否" | "n" | "no" | "false" => Ok(false),
@@ -159,7 +185,7 @@ pub fn parse_flag(raw: &str) -> Result<bool, &'static str> {
 
 /// Discharge disposition code 1, 2, 3, 4, 5 or 9 (离院方式).
 pub fn parse_disposition(raw: &str) -> Result<u8, &'static str> {
-    match raw.trim() {
+    match trim(raw) {
         "1" => Ok(1),
         "2" => Ok(2),
         "3" => Ok(3),
@@ -222,6 +248,27 @@ mod tests {
         assert_eq!(parse_money("-5"), Ok(-5.0));
         assert!(parse_money("12.3.4").is_err());
         assert!(parse_money("NaN").is_err());
+    }
+
+    #[test]
+    fn trim_shortcut_agrees_with_str_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{b}a\u{b}",
+            "\ta\r\n",
+            "\u{3000}一级\u{3000}",
+            "一级",
+            "\u{a0}1",
+            "1\u{85}",
+            "ab",
+            "\u{1f}x\u{1f}",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
     }
 
     #[test]

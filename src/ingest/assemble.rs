@@ -337,15 +337,25 @@ struct Local {
     case_id: TextColumn,
 }
 
-/// Copies `src` cells of kept rows into `dst`, through `f`.
-fn fill<T, U>(
+/// Copies the cells of kept rows into `dst`, through `f`.
+fn fill<T: PolarsNumericType, U>(
     dst: &mut [U],
-    src: impl Iterator<Item = Option<T>>,
+    src: &ChunkedArray<T>,
     keep: &[bool],
-    f: impl Fn(Option<T>) -> U,
+    f: impl Fn(Option<T::Native>) -> U,
 ) {
     let mut out = dst.iter_mut();
-    for (v, _) in src.zip(keep).filter(|(_, k)| **k) {
+    if out.len() == keep.len() && src.null_count() == 0 {
+        // Every row kept and no nulls (the common block): straight over the values.
+        for arr in src.downcast_iter() {
+            // Values first: `zip` must not take an output slot past a chunk's end.
+            for (v, d) in arr.values().iter().zip(out.by_ref()) {
+                *d = f(Some(*v));
+            }
+        }
+        return;
+    }
+    for (v, _) in src.iter().zip(keep).filter(|(_, k)| **k) {
         *out.next().expect("kept rows fit") = f(v);
     }
 }
@@ -363,12 +373,12 @@ fn local_index<'a>(
 
 /// The second pass over a block: the typed columns of the kept rows, and local interning.
 fn build(b: &Block, keep: &[bool], groups: &[u32], line_offset: u64, out: Out<'_>) -> Local {
-    fill(out.line, b.row.iter(), keep, |r| {
+    fill(out.line, b.row, keep, |r| {
         u64::from(r.unwrap_or_default()) + line_offset
     });
-    fill(out.admit, b.admit.iter(), keep, |v| v.unwrap_or(0));
-    fill(out.discharge, b.discharge.iter(), keep, |v| v.unwrap_or(0));
-    fill(out.cost, b.cost.iter(), keep, |v| v.unwrap_or(0.0));
+    fill(out.admit, b.admit, keep, |v| v.unwrap_or(0));
+    fill(out.discharge, b.discharge, keep, |v| v.unwrap_or(0));
+    fill(out.cost, b.cost, keep, |v| v.unwrap_or(0.0));
     out.group.copy_from_slice(groups);
     match b.los {
         Some(los) => {
@@ -390,18 +400,14 @@ fn build(b: &Block, keep: &[bool], groups: &[u32], line_offset: u64, out: Out<'_
         }
     }
     if let Some(disp) = b.disposition {
-        fill(out.disposition, disp.iter(), keep, |v| {
-            v.map_or(0, |x| x as u8)
-        });
+        fill(out.disposition, disp, keep, |v| v.map_or(0, |x| x as u8));
     }
     if let Some(planned) = b.planned {
-        fill(out.planned, planned.iter(), keep, |v| {
-            v.is_some_and(|x| x == 1)
-        });
+        fill(out.planned, planned, keep, |v| v.is_some_and(|x| x == 1));
     }
     for (dst, src) in out.fees.into_iter().zip(&b.fees) {
         if let (Some(dst), Some(src)) = (dst, src) {
-            fill(dst, src.iter(), keep, |v| v.unwrap_or(0.0));
+            fill(dst, src, keep, |v| v.unwrap_or(0.0));
         }
     }
 
@@ -409,8 +415,15 @@ fn build(b: &Block, keep: &[bool], groups: &[u32], line_offset: u64, out: Out<'_
     let mut hospitals: Vec<&str> = Vec::new();
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     let mut hospital = out.hospital.iter_mut();
+    // Rows of one hospital tend to come together: remember the last one.
+    let mut last: Option<(&str, u32)> = None;
     for (hid, _) in b.hospital_id.iter().zip(keep).filter(|(_, k)| **k) {
-        let h = local_index(&mut index, &mut hospitals, trimmed(hid));
+        let hid = trimmed(hid);
+        let h = match last {
+            Some((id, h)) if id == hid => h,
+            _ => local_index(&mut index, &mut hospitals, hid),
+        };
+        last = Some((hid, h));
         *hospital.next().expect("kept rows fit") = h;
     }
     let mut names = vec![""; hospitals.len()];
@@ -878,4 +891,55 @@ pub(super) fn assemble(
         rejects,
         stats,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_copies_kept_rows_across_chunks() {
+        let mut ca = Int32Chunked::from_slice("x".into(), &[1, 2, 3]);
+        ca.append(&Int32Chunked::from_slice("x".into(), &[4, 5]))
+            .unwrap();
+        assert_eq!(ca.chunks().len(), 2);
+        let mut all = vec![0; 5];
+        fill(&mut all, &ca, &[true; 5], |v| v.unwrap_or(-1));
+        assert_eq!(all, [1, 2, 3, 4, 5]);
+        let mut some = vec![0; 3];
+        fill(&mut some, &ca, &[true, false, true, false, true], |v| {
+            v.unwrap_or(-1)
+        });
+        assert_eq!(some, [1, 3, 5]);
+        let with_null = Int32Chunked::new("y".into(), &[Some(7), None]);
+        let mut out = vec![0; 2];
+        fill(&mut out, &with_null, &[true; 2], |v| v.unwrap_or(-1));
+        assert_eq!(out, [7, -1]);
+    }
+
+    #[test]
+    fn first_seen_finds_the_first_equal_key_across_segments() {
+        let keys: Vec<String> = (0..5000).map(|i| format!("P{}", i % 1700)).collect();
+        let segments: Vec<Vec<&str>> = keys
+            .chunks(999)
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let got: Vec<u32> = first_seen(&segments).concat();
+        let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
+        let want: Vec<u32> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| *seen.entry(k.as_str()).or_insert(i as u32))
+            .collect();
+        assert_eq!(got, want);
+        let text: Vec<TextColumn> = segments
+            .iter()
+            .map(|s| {
+                let mut t = TextColumn::default();
+                s.iter().for_each(|k| t.push(k));
+                t
+            })
+            .collect();
+        assert_eq!(first_seen(&text).concat(), want);
+    }
 }

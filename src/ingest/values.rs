@@ -198,8 +198,17 @@ pub fn parse_disposition(raw: &str) -> Result<u8, &'static str> {
 
 /// Splits a list of codes on `;`, `,`, `|`, `；`, `，` or white space, skipping empties.
 pub fn split_codes(raw: &str) -> impl Iterator<Item = &str> {
-    raw.split(|c: char| matches!(c, ';' | ',' | '|' | '；' | '，') || c.is_whitespace())
-        .filter(|s| !s.is_empty())
+    // ASCII text (the common case) is split on bytes: the same separators, as
+    // `char::is_whitespace` has no other ASCII white space than \t..=\r and ' '.
+    let ascii = raw.is_ascii();
+    raw.split(move |c: char| {
+        if ascii {
+            matches!(c as u8, b';' | b',' | b'|' | b'\t'..=b'\r' | b' ')
+        } else {
+            matches!(c, ';' | ',' | '|' | '；' | '，') || c.is_whitespace()
+        }
+    })
+    .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -345,5 +354,9 @@ mod tests {
         assert!(parse_disposition("6").is_err());
         let codes: Vec<&str> = split_codes("I10.x00; E11.900|J18.9 , N18.5").collect();
         assert_eq!(codes, vec!["I10.x00", "E11.900", "J18.9", "N18.5"]);
+        let wide: Vec<&str> = split_codes("A01.1，B02.2；C03\u{3000}D04 E05").collect();
+        assert_eq!(wide, vec!["A01.1", "B02.2", "C03", "D04", "E05"]);
+        let controls: Vec<&str> = split_codes("A\u{b}B\u{1f}C\r\nD").collect();
+        assert_eq!(controls, vec!["A", "B\u{1f}C", "D"]);
     }
 }

@@ -293,16 +293,35 @@ fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
 /// input line, so ties resolve the same way every run).
 pub fn link_readmissions(cases: &Cases) -> (Vec<u32>, Vec<i32>) {
     let n = cases.len();
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.par_sort_unstable_by_key(|&i| {
-        let i = i as usize;
-        (
-            cases.patient[i],
-            cases.admit[i],
-            cases.discharge[i],
-            cases.line[i],
-        )
-    });
+    let order: Vec<u32> = if cases.line.is_sorted_by(|a, b| a < b) {
+        // Lines grow with the case index, so the index breaks ties as the line does: sort
+        // one packed key per case (contiguous, compared as integers) instead of gathering
+        // four columns at every comparison. Keys are distinct, so the order is the same.
+        let flip = |d: i32| u128::from(d.cast_unsigned() ^ 0x8000_0000);
+        let mut keys: Vec<u128> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                u128::from(cases.patient[i]) << 96
+                    | flip(cases.admit[i]) << 64
+                    | flip(cases.discharge[i]) << 32
+                    | i as u128
+            })
+            .collect();
+        keys.par_sort_unstable();
+        keys.into_par_iter().map(|k| k as u32).collect()
+    } else {
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.par_sort_unstable_by_key(|&i| {
+            let i = i as usize;
+            (
+                cases.patient[i],
+                cases.admit[i],
+                cases.discharge[i],
+                cases.line[i],
+            )
+        });
+        order
+    };
     let mut prev = vec![NONE_U32; n];
     let mut gap = vec![i32::MAX; n];
     for w in order.windows(2) {

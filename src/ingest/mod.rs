@@ -12,6 +12,7 @@ pub mod encoding;
 pub mod table;
 pub mod values;
 
+mod assemble;
 mod pipeline;
 
 use std::collections::BTreeMap;

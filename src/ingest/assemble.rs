@@ -1,0 +1,945 @@
+//! The whole-table pass after the streaming read: rejects, duplicate `case_id`s, interning.
+//!
+//! The table is cut into blocks of rows that are processed in parallel, straight from the
+//! polars chunks (no copy of the columns). Everything that needs the whole table is merged
+//! in block order, so the result is the one a single pass in file order gives:
+//! - codes and hospitals are interned per block, then merged block by block (both are few);
+//! - duplicate `case_id`s and patients (as many as the rows) go through [`first_seen`],
+//!   which hash-partitions the keys so that each partition's map stays small.
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::path::Path;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use super::encoding::TextEncoding;
+use super::pipeline::{REASON, ROW, SEP, WARN, shorten, soft_names};
+use super::values;
+use super::{
+    Cases, CodeBook, CodeLists, Format, Hospital, IngestStats, Ingested, NONE_U32, Reject,
+    TextColumn,
+};
+use crate::catalog::Catalog;
+use crate::error::{AuditError, Result};
+use crate::schema::{ColumnMapping, FEE_COLUMNS};
+
+/// Rows per block.
+const BLOCK_ROWS: usize = 1 << 16;
+
+/// Partitions of [`first_seen`]: ~40 000 keys each at 10 M rows, so each map fits a cache.
+const PARTS: usize = 256;
+
+/// The columns of one block of rows.
+struct Block<'a> {
+    len: usize,
+    row: &'a IdxCa,
+    reason: &'a StringChunked,
+    unreadable: &'a UInt32Chunked,
+    case_id: &'a StringChunked,
+    hospital_id: &'a StringChunked,
+    patient_id: &'a StringChunked,
+    group_code: &'a StringChunked,
+    name: Option<&'a StringChunked>,
+    main_dx: Option<&'a StringChunked>,
+    secondary: Option<&'a StringChunked>,
+    admit: &'a Int32Chunked,
+    discharge: &'a Int32Chunked,
+    cost: &'a Float64Chunked,
+    level: Option<&'a Int32Chunked>,
+    los: Option<&'a UInt32Chunked>,
+    disposition: Option<&'a Int32Chunked>,
+    planned: Option<&'a Int32Chunked>,
+    fees: Vec<Option<&'a Float32Chunked>>,
+}
+
+impl<'a> Block<'a> {
+    fn new(df: &'a DataFrame, path: &Path) -> Result<Self> {
+        let engine = |e| AuditError::engine(path, e);
+        let get = |name: &str| df.column(name).map_err(engine);
+        let opt = |name: &str| df.column(name).ok();
+        let text = |name: &str| get(name)?.str().map_err(engine);
+        let opt_text = |name: &str| opt(name).map(|c| c.str().map_err(engine)).transpose();
+        let opt_i32 = |name: &str| opt(name).map(|c| c.i32().map_err(engine)).transpose();
+        Ok(Block {
+            len: df.height(),
+            row: get(ROW)?.idx().map_err(engine)?,
+            reason: text(REASON)?,
+            unreadable: get(WARN)?.u32().map_err(engine)?,
+            case_id: text("case_id")?,
+            hospital_id: text("hospital_id")?,
+            patient_id: text("patient_id")?,
+            group_code: text("group_code")?,
+            name: opt_text("hospital_name")?,
+            main_dx: opt_text("main_diagnosis")?,
+            secondary: opt_text("secondary_diagnoses")?,
+            admit: get("admit_date")?.i32().map_err(engine)?,
+            discharge: get("discharge_date")?.i32().map_err(engine)?,
+            cost: get("total_cost")?.f64().map_err(engine)?,
+            level: opt_i32("hospital_level")?,
+            los: opt("los_days")
+                .map(|c| c.u32().map_err(engine))
+                .transpose()?,
+            disposition: opt_i32("discharge_disposition")?,
+            planned: opt_i32("planned_readmission_31d")?,
+            fees: FEE_COLUMNS
+                .iter()
+                .map(|f| opt(f).map(|c| c.f32().map_err(engine)).transpose())
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// An optional text column's cells, or `None`s.
+fn cells<'a>(
+    ca: Option<&'a StringChunked>,
+    len: usize,
+) -> Box<dyn Iterator<Item = Option<&'a str>> + 'a> {
+    match ca {
+        Some(ca) => Box::new(ca.iter()),
+        None => Box::new(std::iter::repeat_n(None, len)),
+    }
+}
+
+fn trimmed(cell: Option<&str>) -> &str {
+    cell.map(values::trim).unwrap_or("")
+}
+
+/// The first pass over a block: row rejects, catalogue look-ups, unreadable cells.
+struct Screened<'a> {
+    /// Rejected rows (block-local row index, reject).
+    rejects: Vec<(usize, Reject)>,
+    /// Rows that passed, block-local.
+    rows: Vec<u32>,
+    /// Their trimmed `case_id`.
+    keys: Vec<&'a str>,
+    /// Their catalogue group.
+    groups: Vec<u32>,
+    /// Unreadable optional cells per column of [`soft_names`].
+    unreadable: Vec<u64>,
+}
+
+fn screen<'a>(b: &Block<'a>, line_offset: u64, n_soft: usize, catalog: &Catalog) -> Screened<'a> {
+    let mut unreadable = vec![0u64; n_soft];
+    for bits in b.unreadable.iter().flatten().filter(|b| *b != 0) {
+        for (j, count) in unreadable.iter_mut().enumerate() {
+            *count += u64::from(bits >> j & 1);
+        }
+    }
+    let mut out = Screened {
+        rejects: Vec::new(),
+        rows: Vec::with_capacity(b.len),
+        keys: Vec::with_capacity(b.len),
+        groups: Vec::with_capacity(b.len),
+        unreadable,
+    };
+    let mut lookups: FxHashMap<&str, Option<u32>> = FxHashMap::default();
+    let cells = b
+        .row
+        .iter()
+        .zip(b.reason.iter())
+        .zip(b.case_id.iter())
+        .zip(b.group_code.iter());
+    for (j, (((row, reason), case_id), code)) in cells.enumerate() {
+        let case_id = trimmed(case_id);
+        let reject = |column: &str, reason: String| {
+            (
+                j,
+                Reject {
+                    line: u64::from(row.unwrap_or_default()) + line_offset,
+                    case_id: case_id.to_string(),
+                    column: column.to_string(),
+                    reason,
+                },
+            )
+        };
+        if let Some(r) = reason {
+            let (column, reason) = r.split_once(SEP).unwrap_or(("", r));
+            out.rejects.push(reject(column, reason.to_string()));
+            continue;
+        }
+        let code = trimmed(code);
+        let group = *lookups.entry(code).or_insert_with(|| catalog.lookup(code));
+        let Some(g) = group else {
+            out.rejects.push(reject(
+                "group_code",
+                format!("group_code '{}' is not in the catalogue ({}); add it to --groups or regroup the case", shorten(code), catalog.source),
+            ));
+            continue;
+        };
+        out.rows.push(j as u32);
+        out.keys.push(case_id);
+        out.groups.push(g);
+    }
+    out
+}
+
+/// The partition of a key in [`first_seen`]: bits of its hash that the maps inside a
+/// partition do not use for their buckets and tags.
+fn part_of(key: &str) -> u8 {
+    let h = FxBuildHasher.hash_one(key);
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
+}
+
+/// A list of keys read in order.
+trait Keys: Sync {
+    fn len(&self) -> usize;
+    fn each(&self) -> impl Iterator<Item = &str>;
+}
+
+impl Keys for Vec<&str> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn each(&self) -> impl Iterator<Item = &str> {
+        self.iter().copied()
+    }
+}
+
+impl Keys for TextColumn {
+    fn len(&self) -> usize {
+        TextColumn::len(self)
+    }
+    fn each(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = &self.bytes[start as usize..end as usize];
+            start = end;
+            s
+        })
+    }
+}
+
+/// The keys of one segment that fall into one partition, copied side by side so that a
+/// partition is read sequentially.
+#[derive(Default, Clone)]
+struct Bucket {
+    bytes: String,
+    ends: Vec<u32>,
+    /// Index of each key in its segment.
+    index: Vec<u32>,
+}
+
+/// For the keys of `segments` taken in order (as one list), the index in that list of the
+/// first key equal to each.
+///
+/// Keys are hash-partitioned; each partition is scanned in list order with its own map, in
+/// parallel, so each key's first occurrence is found as by one pass over the whole list.
+fn first_seen<K: Keys>(segments: &[K]) -> Vec<Vec<u32>> {
+    let mut offsets = Vec::with_capacity(segments.len());
+    let mut total = 0u32;
+    for s in segments {
+        offsets.push(total);
+        total += s.len() as u32;
+    }
+    let parted: Vec<(Vec<u8>, Vec<Bucket>)> = segments
+        .par_iter()
+        .map(|seg| {
+            let mut parts = Vec::with_capacity(seg.len());
+            let mut buckets = vec![Bucket::default(); PARTS];
+            for (j, key) in seg.each().enumerate() {
+                let p = part_of(key);
+                parts.push(p);
+                let b = &mut buckets[p as usize];
+                b.bytes.push_str(key);
+                b.ends.push(b.bytes.len() as u32);
+                b.index.push(j as u32);
+            }
+            (parts, buckets)
+        })
+        .collect();
+    let firsts: Vec<Vec<u32>> = (0..PARTS)
+        .into_par_iter()
+        .map(|p| {
+            let size = parted.iter().map(|(_, b)| b[p].index.len()).sum();
+            let mut seen: FxHashMap<&str, u32> =
+                FxHashMap::with_capacity_and_hasher(size, FxBuildHasher);
+            let mut out = Vec::with_capacity(size);
+            for ((_, buckets), &offset) in parted.iter().zip(&offsets) {
+                let b = &buckets[p];
+                let mut start = 0;
+                for (&end, &j) in b.ends.iter().zip(&b.index) {
+                    let key = &b.bytes[start as usize..end as usize];
+                    start = end;
+                    out.push(*seen.entry(key).or_insert(offset + j));
+                }
+            }
+            out
+        })
+        .collect();
+    let mut starts = Vec::with_capacity(segments.len());
+    let mut running = vec![0usize; PARTS];
+    for (_, buckets) in &parted {
+        starts.push(running.clone());
+        for (r, b) in running.iter_mut().zip(buckets) {
+            *r += b.index.len();
+        }
+    }
+    parted
+        .into_par_iter()
+        .zip(starts)
+        .map(|((parts, buckets), mut cursor)| {
+            drop(buckets);
+            parts
+                .iter()
+                .map(|&p| {
+                    let c = &mut cursor[p as usize];
+                    *c += 1;
+                    firsts[p as usize][*c - 1]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Cuts `v` into consecutive pieces of the given lengths.
+fn pieces<'a, T>(mut v: &'a mut [T], lens: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(lens.len());
+    for &len in lens {
+        let (head, tail) = std::mem::take(&mut v).split_at_mut(len);
+        out.push(head);
+        v = tail;
+    }
+    out
+}
+
+/// One block's share of the output columns.
+struct Out<'a> {
+    line: &'a mut [u64],
+    hospital: &'a mut [u32],
+    admit: &'a mut [i32],
+    discharge: &'a mut [i32],
+    los: &'a mut [u32],
+    group: &'a mut [u32],
+    cost: &'a mut [f64],
+    main: &'a mut [u32],
+    disposition: &'a mut [u8],
+    planned: &'a mut [bool],
+    fees: Vec<Option<&'a mut [f32]>>,
+}
+
+/// What a block interned locally, merged later in block order (owned: the block's frame is
+/// dropped as soon as the block is built).
+struct Local {
+    /// Hospital ids in order of first sight; `hospital` holds indexes into this.
+    hospitals: Vec<String>,
+    /// First non-empty name of each local hospital.
+    names: Vec<String>,
+    votes: Vec<[u64; 4]>,
+    /// Codes in order of first sight; `main` and `items` hold indexes into this.
+    codes: TextColumn,
+    items: Vec<u32>,
+    /// Number of secondary codes of each kept row.
+    n_items: Vec<u32>,
+    patients: TextColumn,
+    case_id: TextColumn,
+}
+
+/// Copies the cells of kept rows into `dst`, through `f`.
+fn fill<T: PolarsNumericType, U>(
+    dst: &mut [U],
+    src: &ChunkedArray<T>,
+    keep: &[bool],
+    f: impl Fn(Option<T::Native>) -> U,
+) {
+    let mut out = dst.iter_mut();
+    if out.len() == keep.len() && src.null_count() == 0 {
+        // Every row kept and no nulls (the common block): straight over the values.
+        for arr in src.downcast_iter() {
+            // Values first: `zip` must not take an output slot past a chunk's end.
+            for (v, d) in arr.values().iter().zip(out.by_ref()) {
+                *d = f(Some(*v));
+            }
+        }
+        return;
+    }
+    for (v, _) in src.iter().zip(keep).filter(|(_, k)| **k) {
+        *out.next().expect("kept rows fit") = f(v);
+    }
+}
+
+fn local_index<'a>(
+    index: &mut FxHashMap<&'a str, u32>,
+    list: &mut Vec<&'a str>,
+    key: &'a str,
+) -> u32 {
+    *index.entry(key).or_insert_with(|| {
+        list.push(key);
+        (list.len() - 1) as u32
+    })
+}
+
+/// The second pass over a block: the typed columns of the kept rows, and local interning.
+fn build(b: &Block, keep: &[bool], groups: &[u32], line_offset: u64, out: Out<'_>) -> Local {
+    fill(out.line, b.row, keep, |r| {
+        u64::from(r.unwrap_or_default()) + line_offset
+    });
+    fill(out.admit, b.admit, keep, |v| v.unwrap_or(0));
+    fill(out.discharge, b.discharge, keep, |v| v.unwrap_or(0));
+    fill(out.cost, b.cost, keep, |v| v.unwrap_or(0.0));
+    out.group.copy_from_slice(groups);
+    match b.los {
+        Some(los) => {
+            let given = los.iter().zip(keep).filter(|(_, k)| **k).map(|(v, _)| v);
+            for (((l, g), a), d) in out
+                .los
+                .iter_mut()
+                .zip(given)
+                .zip(&*out.admit)
+                .zip(&*out.discharge)
+            {
+                *l = g.unwrap_or_else(|| ((d - a).max(1)) as u32);
+            }
+        }
+        None => {
+            for ((l, a), d) in out.los.iter_mut().zip(&*out.admit).zip(&*out.discharge) {
+                *l = ((d - a).max(1)) as u32;
+            }
+        }
+    }
+    if let Some(disp) = b.disposition {
+        fill(out.disposition, disp, keep, |v| v.map_or(0, |x| x as u8));
+    }
+    if let Some(planned) = b.planned {
+        fill(out.planned, planned, keep, |v| v.is_some_and(|x| x == 1));
+    }
+    for (dst, src) in out.fees.into_iter().zip(&b.fees) {
+        if let (Some(dst), Some(src)) = (dst, src) {
+            fill(dst, src, keep, |v| v.unwrap_or(0.0));
+        }
+    }
+
+    let m = out.hospital.len();
+    let mut hospitals: Vec<&str> = Vec::new();
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut hospital = out.hospital.iter_mut();
+    // Rows of one hospital tend to come together: remember the last one.
+    let mut last: Option<(&str, u32)> = None;
+    for (hid, _) in b.hospital_id.iter().zip(keep).filter(|(_, k)| **k) {
+        let hid = trimmed(hid);
+        let h = match last {
+            Some((id, h)) if id == hid => h,
+            _ => local_index(&mut index, &mut hospitals, hid),
+        };
+        last = Some((hid, h));
+        *hospital.next().expect("kept rows fit") = h;
+    }
+    let mut names = vec![""; hospitals.len()];
+    let mut votes = vec![[0; 4]; hospitals.len()];
+    if let Some(levels) = b.level {
+        let kept = levels.iter().zip(keep).filter(|(_, k)| **k);
+        for ((l, _), &h) in kept.zip(&*out.hospital) {
+            if let Some(l) = l {
+                votes[h as usize][l as usize] += 1;
+            }
+        }
+    }
+    if let Some(cells) = b.name {
+        let kept = cells.iter().zip(keep).filter(|(_, k)| **k);
+        for ((nm, _), &h) in kept.zip(&*out.hospital) {
+            let name = &mut names[h as usize];
+            if name.is_empty() {
+                *name = trimmed(nm);
+            }
+        }
+    }
+    let mut local = Local {
+        hospitals: hospitals.iter().map(|h| h.to_string()).collect(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+        votes,
+        codes: TextColumn::default(),
+        items: Vec::new(),
+        n_items: Vec::with_capacity(m),
+        patients: TextColumn::with_capacity(m),
+        case_id: TextColumn::with_capacity(m),
+    };
+    for (pid, _) in b.patient_id.iter().zip(keep).filter(|(_, k)| **k) {
+        local.patients.push(trimmed(pid));
+    }
+    for (cid, _) in b.case_id.iter().zip(keep).filter(|(_, k)| **k) {
+        local.case_id.push(trimmed(cid));
+    }
+
+    let mut codes: Vec<&str> = Vec::new();
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    let dx = cells(b.main_dx, b.len).zip(cells(b.secondary, b.len));
+    let mut main = out.main.iter_mut();
+    for ((mdx, sec), _) in dx.zip(keep).filter(|(_, k)| **k) {
+        let mdx = mdx.map(values::trim).filter(|s| !s.is_empty());
+        *main.next().expect("kept rows fit") = match mdx {
+            Some(code) => local_index(&mut index, &mut codes, code),
+            None => NONE_U32,
+        };
+        let before = local.items.len();
+        if let Some(sec) = sec {
+            for code in values::split_codes(sec) {
+                let c = local_index(&mut index, &mut codes, code);
+                local.items.push(c);
+            }
+        }
+        local.n_items.push((local.items.len() - before) as u32);
+    }
+    for code in codes {
+        local.codes.push(code);
+    }
+    local
+}
+
+/// Whole-table checks (duplicates, catalogue) and interning into [`Cases`].
+pub(super) fn assemble(
+    df: DataFrame,
+    path: &Path,
+    format: Format,
+    encoding: Option<TextEncoding>,
+    mapping: &ColumnMapping,
+    catalog: &Catalog,
+) -> Result<Ingested> {
+    let n = df.height();
+    let line_offset = match format {
+        Format::Csv => 2,
+        Format::Parquet => 1,
+    };
+    let trace = std::env::var_os("DRG_AUDIT_TRACE").is_some();
+    let t = std::time::Instant::now();
+    let frames: Vec<DataFrame> = df.split_chunks_by_n(n.div_ceil(BLOCK_ROWS).max(1), true);
+    let blocks: Vec<Block> = frames
+        .iter()
+        .map(|f| Block::new(f, path))
+        .collect::<Result<_>>()?;
+    let soft = soft_names(mapping);
+
+    // Pass 1: row rejects and catalogue, then duplicate case_ids among the rows that passed.
+    let screened: Vec<Screened> = blocks
+        .par_iter()
+        .map(|b| screen(b, line_offset, soft.len(), catalog))
+        .collect();
+    let mut rows: Vec<Vec<u32>> = Vec::with_capacity(screened.len());
+    let mut keys: Vec<Vec<&str>> = Vec::with_capacity(screened.len());
+    let mut groups: Vec<Vec<u32>> = Vec::with_capacity(screened.len());
+    let mut row_rejects: Vec<Vec<(usize, Reject)>> = Vec::with_capacity(screened.len());
+    let mut unreadable = vec![0u64; soft.len()];
+    for s in screened {
+        for (u, c) in unreadable.iter_mut().zip(&s.unreadable) {
+            *u += c;
+        }
+        rows.push(s.rows);
+        keys.push(s.keys);
+        groups.push(s.groups);
+        row_rejects.push(s.rejects);
+    }
+    if trace {
+        eprintln!("ingest:     screened {} ms", t.elapsed().as_millis());
+    }
+    let firsts = first_seen(&keys);
+    if trace {
+        eprintln!(
+            "ingest:     case_id partitions {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+    let mut starts = Vec::with_capacity(rows.len());
+    let mut total = 0u32;
+    for r in &rows {
+        starts.push(total);
+        total += r.len() as u32;
+    }
+    let line_of = |b: usize, j: u32| -> u64 {
+        u64::from(blocks[b].row.get(j as usize).unwrap_or_default()) + line_offset
+    };
+    let first_line = |g: u32| -> u64 {
+        let b = starts.partition_point(|&s| s <= g) - 1;
+        line_of(b, rows[b][(g - starts[b]) as usize])
+    };
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut keep_flags: Vec<Vec<bool>> = Vec::with_capacity(blocks.len());
+    let mut kept_groups: Vec<Vec<u32>> = Vec::with_capacity(blocks.len());
+    for (bi, mut block_rejects) in row_rejects.into_iter().enumerate() {
+        let mut keep = vec![false; blocks[bi].len];
+        let mut kept = Vec::with_capacity(rows[bi].len());
+        let candidates = rows[bi]
+            .iter()
+            .zip(&firsts[bi])
+            .zip(&keys[bi])
+            .zip(&groups[bi]);
+        for (k, (((&j, &f), key), &group)) in candidates.enumerate() {
+            if f == starts[bi] + k as u32 {
+                keep[j as usize] = true;
+                kept.push(group);
+            } else {
+                block_rejects.push((
+                    j as usize,
+                    Reject {
+                        line: line_of(bi, j),
+                        case_id: key.to_string(),
+                        column: "case_id".to_string(),
+                        reason: format!(
+                            "duplicate case_id '{}' (first seen on line {})",
+                            shorten(key),
+                            first_line(f)
+                        ),
+                    },
+                ));
+            }
+        }
+        block_rejects.sort_by_key(|(j, _)| *j);
+        rejects.extend(block_rejects.into_iter().map(|(_, r)| r));
+        keep_flags.push(keep);
+        kept_groups.push(kept);
+    }
+    drop((firsts, keys, groups, rows));
+
+    let mut stats = IngestStats {
+        path: path.to_path_buf(),
+        format,
+        encoding,
+        rows_read: n as u64,
+        rows_analysed: 0,
+        rows_rejected: rejects.len() as u64,
+        rejected_by_column: BTreeMap::new(),
+        unreadable_optional_cells: BTreeMap::new(),
+        hospitals_with_conflicting_level: Vec::new(),
+        columns: mapping
+            .found
+            .iter()
+            .map(|(c, h)| (c.to_string(), h.clone()))
+            .collect(),
+        unknown_columns: mapping.unknown.clone(),
+    };
+    for (name, count) in soft.iter().zip(unreadable) {
+        if count > 0 {
+            stats
+                .unreadable_optional_cells
+                .insert(name.to_string(), count);
+        }
+    }
+    for r in &rejects {
+        *stats
+            .rejected_by_column
+            .entry(r.column.clone())
+            .or_default() += 1;
+    }
+    let lens: Vec<usize> = kept_groups.iter().map(Vec::len).collect();
+    let m: usize = lens.iter().sum();
+    stats.rows_analysed = m as u64;
+    if m == 0 {
+        let hint = rejects
+            .first()
+            .map(|r| format!(" (line {}: {})", r.line, r.reason))
+            .unwrap_or_default();
+        return Err(AuditError::input(
+            path,
+            "rows",
+            format!("no usable rows among {n} read{hint}; fix the rows listed in rejects.csv"),
+        ));
+    }
+    if trace {
+        eprintln!(
+            "ingest:   reject checks and duplicate case_id scan {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+
+    drop(blocks);
+
+    // Pass 2: typed columns and local interning per block, then merges in block order.
+    let t = std::time::Instant::now();
+    let mut cases = Cases {
+        line: vec![0; m],
+        hospital: vec![0; m],
+        patient: vec![0; m],
+        admit: vec![0; m],
+        discharge: vec![0; m],
+        los: vec![0; m],
+        group: vec![0; m],
+        cost: vec![0.0; m],
+        main_diagnosis: vec![0; m],
+        disposition: vec![0; m],
+        planned: vec![false; m],
+        fees: FEE_COLUMNS
+            .iter()
+            .map(|f| mapping.has(f).then(|| vec![0f32; m]))
+            .collect(),
+        ..Default::default()
+    };
+    let locals: Vec<Local> = {
+        let mut line = pieces(&mut cases.line, &lens).into_iter();
+        let mut hospital = pieces(&mut cases.hospital, &lens).into_iter();
+        let mut admit = pieces(&mut cases.admit, &lens).into_iter();
+        let mut discharge = pieces(&mut cases.discharge, &lens).into_iter();
+        let mut los = pieces(&mut cases.los, &lens).into_iter();
+        let mut group = pieces(&mut cases.group, &lens).into_iter();
+        let mut cost = pieces(&mut cases.cost, &lens).into_iter();
+        let mut main = pieces(&mut cases.main_diagnosis, &lens).into_iter();
+        let mut disposition = pieces(&mut cases.disposition, &lens).into_iter();
+        let mut planned = pieces(&mut cases.planned, &lens).into_iter();
+        let mut fees: Vec<Option<std::vec::IntoIter<&mut [f32]>>> = cases
+            .fees
+            .iter_mut()
+            .map(|f| f.as_mut().map(|v| pieces(v, &lens).into_iter()))
+            .collect();
+        let outs: Vec<Out> = (0..lens.len())
+            .map(|_| Out {
+                line: line.next().expect("one per block"),
+                hospital: hospital.next().expect("one per block"),
+                admit: admit.next().expect("one per block"),
+                discharge: discharge.next().expect("one per block"),
+                los: los.next().expect("one per block"),
+                group: group.next().expect("one per block"),
+                cost: cost.next().expect("one per block"),
+                main: main.next().expect("one per block"),
+                disposition: disposition.next().expect("one per block"),
+                planned: planned.next().expect("one per block"),
+                fees: fees
+                    .iter_mut()
+                    .map(|f| f.as_mut().map(|it| it.next().expect("one per block")))
+                    .collect(),
+            })
+            .collect();
+        // Each block's frame is dropped once it is built: its columns are freed as the
+        // output columns fill.
+        frames
+            .into_par_iter()
+            .zip(outs)
+            .zip(keep_flags.par_iter().zip(&kept_groups))
+            .map(|((frame, out), (keep, groups))| {
+                let b = Block::new(&frame, path)?;
+                Ok(build(&b, keep, groups, line_offset, out))
+            })
+            .collect::<Result<_>>()?
+    };
+    drop(kept_groups);
+    drop(keep_flags);
+    if trace {
+        eprintln!(
+            "ingest:     typed columns and local interning {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+
+    // Hospitals: merged in block order; level votes summed.
+    let mut hospital_index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut votes: Vec<[u64; 4]> = Vec::new();
+    let hospital_maps: Vec<Vec<u32>> = locals
+        .iter()
+        .map(|l| {
+            l.hospitals
+                .iter()
+                .zip(&l.names)
+                .zip(&l.votes)
+                .map(|((id, name), v)| {
+                    let h = *hospital_index.entry(id).or_insert_with(|| {
+                        cases.hospitals.push(Hospital {
+                            id: id.to_string(),
+                            name: String::new(),
+                            level: None,
+                        });
+                        votes.push([0; 4]);
+                        (cases.hospitals.len() - 1) as u32
+                    });
+                    let hosp = &mut cases.hospitals[h as usize];
+                    if hosp.name.is_empty() {
+                        hosp.name = name.to_string();
+                    }
+                    for (total, v) in votes[h as usize].iter_mut().zip(v) {
+                        *total += v;
+                    }
+                    h
+                })
+                .collect()
+        })
+        .collect();
+    // Codes: merged in block order.
+    let mut code_index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut book = CodeBook::default();
+    let code_maps: Vec<Vec<u32>> = locals
+        .iter()
+        .map(|l| {
+            l.codes
+                .each()
+                .map(|code| {
+                    *code_index.entry(code).or_insert_with(|| {
+                        book.codes.push(code.to_string());
+                        (book.codes.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    drop(code_index);
+    pieces(&mut cases.hospital, &lens)
+        .into_par_iter()
+        .zip(pieces(&mut cases.main_diagnosis, &lens))
+        .zip(hospital_maps.par_iter().zip(&code_maps))
+        .for_each(|((hospital, main), (hmap, cmap))| {
+            for h in hospital {
+                *h = hmap[*h as usize];
+            }
+            for c in main.iter_mut().filter(|c| **c != NONE_U32) {
+                *c = cmap[*c as usize];
+            }
+        });
+    let n_items: usize = locals.iter().map(|l| l.items.len()).sum();
+    let mut items = Vec::with_capacity(n_items);
+    let mut offsets = Vec::with_capacity(m + 1);
+    offsets.push(0u32);
+    let mut case_bytes: usize = 0;
+    for (l, cmap) in locals.iter().zip(&code_maps) {
+        items.extend(l.items.iter().map(|c| cmap[*c as usize]));
+        let mut end = *offsets.last().expect("starts with 0");
+        offsets.extend(l.n_items.iter().map(|k| {
+            end += k;
+            end
+        }));
+        case_bytes += l.case_id.bytes.len();
+    }
+    cases.codes = book;
+    cases.secondary = CodeLists { items, offsets };
+    let mut case_id = TextColumn {
+        bytes: String::with_capacity(case_bytes),
+        ends: Vec::with_capacity(m),
+    };
+    for l in &locals {
+        let base = case_id.bytes.len() as u64;
+        case_id.bytes.push_str(&l.case_id.bytes);
+        case_id.ends.extend(l.case_id.ends.iter().map(|e| e + base));
+    }
+    cases.case_id = case_id;
+
+    if trace {
+        eprintln!(
+            "ingest:     hospitals, codes and case ids merged {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+    // Patients: numbered in order of first sight.
+    let patient_keys: Vec<TextColumn> = locals.into_iter().map(|l| l.patients).collect();
+    let firsts = first_seen(&patient_keys);
+    drop(patient_keys);
+    let mut starts = Vec::with_capacity(firsts.len());
+    let mut total = 0u32;
+    for f in &firsts {
+        starts.push(total);
+        total += f.len() as u32;
+    }
+    let new_per_block: Vec<u32> = firsts
+        .par_iter()
+        .zip(&starts)
+        .map(|(f, &s)| {
+            f.iter()
+                .enumerate()
+                .filter(|(k, first)| **first == s + *k as u32)
+                .count() as u32
+        })
+        .collect();
+    let mut ids = vec![0u32; m];
+    let mut next = 0u32;
+    let bases: Vec<u32> = new_per_block
+        .iter()
+        .map(|c| {
+            next += c;
+            next - c
+        })
+        .collect();
+    cases.n_patients = next as usize;
+    pieces(&mut ids, &lens)
+        .into_par_iter()
+        .zip(firsts.par_iter().zip(&starts).zip(&bases))
+        .for_each(|(ids, ((f, &s), &base))| {
+            let mut next = base;
+            for (k, (id, first)) in ids.iter_mut().zip(f).enumerate() {
+                if *first == s + k as u32 {
+                    *id = next;
+                    next += 1;
+                }
+            }
+        });
+    pieces(&mut cases.patient, &lens)
+        .into_par_iter()
+        .zip(&firsts)
+        .for_each(|(patient, f)| {
+            for (p, first) in patient.iter_mut().zip(f) {
+                *p = ids[*first as usize];
+            }
+        });
+    drop(ids);
+    drop(firsts);
+
+    for (h, votes) in cases.hospitals.iter_mut().zip(&votes) {
+        let distinct = votes.iter().filter(|v| **v > 0).count();
+        // Most frequent level; ties go to the higher level (documented in the README).
+        h.level = (1..=3u8)
+            .rev()
+            .max_by_key(|l| votes[*l as usize])
+            .filter(|l| votes[*l as usize] > 0);
+        if distinct > 1 {
+            stats.hospitals_with_conflicting_level.push(h.id.clone());
+        }
+    }
+    for (canonical, _) in &mapping.found {
+        cases.has_column.insert(canonical.to_string(), true);
+    }
+    if trace {
+        eprintln!(
+            "ingest:   interning and typed columns {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+    Ok(Ingested {
+        cases,
+        rejects,
+        stats,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_copies_kept_rows_across_chunks() {
+        let mut ca = Int32Chunked::from_slice("x".into(), &[1, 2, 3]);
+        ca.append(&Int32Chunked::from_slice("x".into(), &[4, 5]))
+            .unwrap();
+        assert_eq!(ca.chunks().len(), 2);
+        let mut all = vec![0; 5];
+        fill(&mut all, &ca, &[true; 5], |v| v.unwrap_or(-1));
+        assert_eq!(all, [1, 2, 3, 4, 5]);
+        let mut some = vec![0; 3];
+        fill(&mut some, &ca, &[true, false, true, false, true], |v| {
+            v.unwrap_or(-1)
+        });
+        assert_eq!(some, [1, 3, 5]);
+        let with_null = Int32Chunked::new("y".into(), &[Some(7), None]);
+        let mut out = vec![0; 2];
+        fill(&mut out, &with_null, &[true; 2], |v| v.unwrap_or(-1));
+        assert_eq!(out, [7, -1]);
+    }
+
+    #[test]
+    fn first_seen_finds_the_first_equal_key_across_segments() {
+        let keys: Vec<String> = (0..5000).map(|i| format!("P{}", i % 1700)).collect();
+        let segments: Vec<Vec<&str>> = keys
+            .chunks(999)
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let got: Vec<u32> = first_seen(&segments).concat();
+        let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
+        let want: Vec<u32> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| *seen.entry(k.as_str()).or_insert(i as u32))
+            .collect();
+        assert_eq!(got, want);
+        let text: Vec<TextColumn> = segments
+            .iter()
+            .map(|s| {
+                let mut t = TextColumn::default();
+                s.iter().for_each(|k| t.push(k));
+                t
+            })
+            .collect();
+        assert_eq!(first_seen(&text).concat(), want);
+    }
+}

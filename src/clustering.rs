@@ -168,23 +168,20 @@ pub fn cluster_region(
         .iter()
         .map(|p| *p == PeriodTag::Audited)
         .collect();
-    let own_table;
+    // A published table is copied into the view (small: levels × groups × k counts).
     let table = match published {
-        Some(p) => &p.table,
-        None => {
-            own_table = cluster::mix_table(
-                &assignment,
-                &ctx.cases.hospital,
-                &ctx.cases.group,
-                &ctx.hospital_level,
-                &include,
-                model.k,
-            );
-            &own_table
-        }
+        Some(p) => p.table.clone(),
+        None => cluster::mix_table(
+            &assignment,
+            &ctx.cases.hospital,
+            &ctx.cases.group,
+            &ctx.hospital_level,
+            &include,
+            model.k,
+        ),
     };
     let mix = cluster::mix_tests_against(
-        table,
+        &table,
         |h| ctx.peers.own_included(h as u32),
         &assignment,
         &ctx.cases.hospital,
@@ -192,7 +189,6 @@ pub fn cluster_region(
         &ctx.hospital_level,
         &include,
     );
-    let table = table.clone();
     Ok(Some(ClusterView {
         model,
         assignment,

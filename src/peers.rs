@@ -6,6 +6,8 @@
 //! expectation is formed — when they are part of them — so one code path judges a
 //! hospital in `run` and in `check`, and the two agree.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -189,19 +191,25 @@ impl PeerSource<'_> {
 }
 
 /// The peer table an indicator compares with: the published one, else the sum of the
-/// hospitals' own tallies (returned so `run` can publish it).
+/// hospitals' own tallies. An owned table is the region's own (see [`region_table`]).
 pub fn resolve<'t>(
     source: &'t PeerSource<'_>,
     code: &str,
     own: &[((u32, u32, u8), Sums)],
     level: impl Fn(u32) -> u8,
-) -> (std::borrow::Cow<'t, PeerTable>, bool) {
+) -> Cow<'t, PeerTable> {
     match source.published(code) {
-        Some(t) => (std::borrow::Cow::Borrowed(t), false),
-        None => (
-            std::borrow::Cow::Owned(PeerTable::from_own(own, level)),
-            true,
-        ),
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(PeerTable::from_own(own, level)),
+    }
+}
+
+/// The table `run` publishes in the model: the region's own, `None` when it was borrowed
+/// from a published model.
+pub fn region_table(table: Cow<'_, PeerTable>) -> Option<PeerTable> {
+    match table {
+        Cow::Owned(t) => Some(t),
+        Cow::Borrowed(_) => None,
     }
 }
 

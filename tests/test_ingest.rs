@@ -150,6 +150,55 @@ fn every_rejection_reason_is_reported_with_its_line_and_counts_reconcile() {
     }
 }
 
+/// Ingest works in blocks of 65,536 rows: duplicates, hospitals and patients must be found
+/// across blocks exactly as in one pass over the file.
+#[test]
+fn duplicates_hospitals_and_patients_are_found_across_ingest_blocks() {
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    let n = 140_000;
+    let mut rows: Vec<String> = (0..n)
+        .map(|i| {
+            let h = if i % 2 == 0 { "H1" } else { "H2" };
+            format!(
+                "C{i},{h},医院{h},3,P{},2023-03-02,2023-03-05,ES31,16000",
+                i % 50_000
+            )
+        })
+        .collect();
+    rows.extend([
+        // Line n + 2, block 2: duplicate of C5 (line 7, block 0).
+        "C5,H1,医院H1,3,P77,2023-03-02,2023-03-05,ES31,16000".to_string(),
+        // Line n + 3: a hospital and a patient first seen in the last block.
+        "Y1,H9,医院H9,2,PNEW,2023-03-02,2023-03-05,ES31,16000".into(),
+        // Line n + 4: duplicate of C70000 (line 70002, block 1).
+        "C70000,H2,医院H2,3,P1,2023-03-02,2023-03-05,ES31,16000".into(),
+    ]);
+    w.write("cases.csv", csv_of(HEADER, &rows));
+    let s = run_ok(&w, "cases.csv", "out");
+    assert_eq!(counts(&s), (n + 3, n + 1, 2));
+    assert_eq!(s["hospitals"], 3, "H1, H2 and H9 from the last block");
+    assert_eq!(
+        s["patients"], 50_001,
+        "P0..P49999 repeat across blocks, plus PNEW"
+    );
+    let rejects = std::fs::read_to_string(w.path("out/rejects.csv")).unwrap();
+    let lines: Vec<&str> = rejects.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{rejects}");
+    assert!(
+        lines[0].starts_with(&format!("{},C5,case_id,", n + 2))
+            && lines[0].contains("(first seen on line 7)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(&format!("{},C70000,case_id,", n + 4))
+            && lines[1].contains("(first seen on line 70002)"),
+        "{}",
+        lines[1]
+    );
+}
+
 #[test]
 fn a_missing_required_column_is_one_clear_line_and_a_failure() {
     let w = Workdir::new();

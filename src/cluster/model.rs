@@ -55,7 +55,8 @@ pub struct ClusterModel {
     pub version: u32,
     /// Feature names in column order ([`FEATURES`]).
     pub features: Vec<String>,
-    /// Standardisation fitted on the fit rows.
+    /// Standardisation fitted on the fit rows; its `std` is already divided by
+    /// [`super::features::FEATURE_WEIGHTS`] (a weight-w feature spans w units).
     pub scaler: Scaler,
     /// Number of clusters.
     pub k: usize,

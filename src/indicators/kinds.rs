@@ -155,7 +155,7 @@ impl Indicator for BinaryIndicator {
         let mut keys: Vec<_> = own.into_iter().collect();
         // Sum in a fixed order so floating-point totals are identical run to run.
         keys.sort_unstable_by_key(|(k, _)| *k);
-        let (table, local) = peers::resolve(&ctx.peers, self.spec.code, &keys, |h| {
+        let table = peers::resolve(&ctx.peers, self.spec.code, &keys, |h| {
             ctx.hospital_level[h as usize]
         });
         let all = table.all_levels();
@@ -179,7 +179,7 @@ impl Indicator for BinaryIndicator {
         }
         Measured {
             measures: out,
-            table: local.then(|| table.into_owned()),
+            table: peers::region_table(table),
         }
     }
 
@@ -260,7 +260,7 @@ impl Indicator for ChangeIndicator {
         let mut per = vec![[Ove::default(); 2]; nh];
         let mut keys: Vec<_> = own.into_iter().collect();
         keys.sort_unstable_by_key(|(k, _)| *k);
-        let (table, local) = peers::resolve(&ctx.peers, self.spec.code, &keys, |h| {
+        let table = peers::resolve(&ctx.peers, self.spec.code, &keys, |h| {
             ctx.hospital_level[h as usize]
         });
         let all = table.all_levels();
@@ -309,7 +309,7 @@ impl Indicator for ChangeIndicator {
             .collect();
         Measured {
             measures,
-            table: local.then(|| table.into_owned()),
+            table: peers::region_table(table),
         }
     }
 

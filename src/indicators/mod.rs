@@ -33,7 +33,8 @@ pub enum Detector {
 }
 
 impl Detector {
-    /// All detectors.
+    /// Every detector: the three main ones first, then the cluster mix (`rank.rs` relies on
+    /// this order: the risk is the largest of the first three plus a tenth of the rest).
     pub const ALL: [Detector; 4] = [
         Detector::Upcoding,
         Detector::PointChasing,

@@ -301,7 +301,7 @@ impl Indicator for WeightIndex {
         let mut out = vec![Measure::default(); ctx.n_hospitals()];
         let mut keys: Vec<_> = own.into_iter().collect();
         keys.sort_unstable_by_key(|(k, _)| *k);
-        let (table, local) = peers::resolve(&ctx.peers, WEIGHT_INDEX.code, &keys, |h| {
+        let table = peers::resolve(&ctx.peers, WEIGHT_INDEX.code, &keys, |h| {
             ctx.hospital_level[h as usize]
         });
         let pp = ctx.peers.period(1);
@@ -335,7 +335,7 @@ impl Indicator for WeightIndex {
         }
         Measured {
             measures: out,
-            table: local.then(|| table.into_owned()),
+            table: peers::region_table(table),
         }
     }
 

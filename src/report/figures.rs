@@ -101,20 +101,22 @@ pub fn multiplier_distribution(lang: Lang, input: &ReportInput, series: &Series)
     ))
 }
 
+/// A hospital level's name; level 0 holds the hospitals whose level is unknown.
+fn level_name(lang: Lang, lv: u8) -> String {
+    match (lang, lv) {
+        (Lang::Zh, 0) => "未知级别".to_string(),
+        (Lang::Zh, l) => format!("{}级", ["", "一", "二", "三"][(l as usize).min(3)]),
+        (Lang::En, 0) => "unknown level".to_string(),
+        (Lang::En, l) => format!("level {l}"),
+    }
+}
+
 /// Severity mix by hospital level (audited).
 pub fn severity_mix(lang: Lang, series: &Series) -> String {
     let levels: Vec<usize> = (0..4)
         .filter(|l| series.severity_by_level[*l].iter().sum::<f64>() > 0.0)
         .collect();
-    let categories: Vec<String> = levels
-        .iter()
-        .map(|l| match (lang, l) {
-            (Lang::Zh, 0) => "未知级别".to_string(),
-            (Lang::Zh, l) => format!("{}级", ["", "一", "二", "三"][*l]),
-            (Lang::En, 0) => "unknown level".to_string(),
-            (Lang::En, l) => format!("level {l}"),
-        })
-        .collect();
+    let categories: Vec<String> = levels.iter().map(|l| level_name(lang, *l as u8)).collect();
     let names: Vec<String> = SEVERITIES
         .iter()
         .map(|s| format!("{} {s}", lang.tr("严重度", "severity")))
@@ -153,12 +155,7 @@ pub fn region_trend(lang: Lang, input: &ReportInput, series: &Series) -> String 
         if members.is_empty() {
             continue;
         }
-        names.push(match lang {
-            Lang::Zh if lv == 0 => "全部".to_string(),
-            Lang::Zh => format!("{}级", ["", "一", "二", "三"][lv as usize]),
-            Lang::En if lv == 0 => "all".to_string(),
-            Lang::En => format!("level {lv}"),
-        });
+        names.push(level_name(lang, lv));
         data.push(series.points_per_stay(&members));
     }
     let s: Vec<(&str, Vec<f64>)> = names.iter().map(String::as_str).zip(data).collect();

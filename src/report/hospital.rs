@@ -183,12 +183,14 @@ pub fn compare_table(
 pub fn evidence_section(cases: &[&crate::leads::CaseLead], lang: crate::lang::Lang) -> String {
     let t = |zh, en| lang.tr(zh, en);
     let mut h = String::new();
-    let cases = &cases[..cases.len().min(SHOWN_CASES)];
+    // The heading counts them all; the table shows the first SHOWN_CASES.
+    let total = cases.len();
+    let cases = &cases[..total.min(SHOWN_CASES)];
     let _ = write!(
         h,
         "<h2>{} ({})</h2>",
         t("证据病例", "Evidence cases"),
-        cases.len()
+        total
     );
     if !cases.is_empty() {
         let rows: Vec<Vec<Cell>> = cases

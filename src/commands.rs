@@ -83,11 +83,13 @@ fn write_region(
     out: &Path,
     preset: &str,
 ) -> Result<generate::GenerateReport> {
-    let report =
-        generate::generate(opts, out).map_err(|e| AuditError::Usage(format!("generate: {e}")))?;
-    let cfg = out.join("region.toml");
-    std::fs::write(&cfg, format!("preset = \"{preset}\"\n"))
-        .map_err(|e| AuditError::io(&cfg, e))?;
+    // Same ownership rule as a run's output: never overwrite a user's cases.csv.
+    let dir = crate::output::OutputDir::create(out)?;
+    let report = generate::generate(opts, dir.staging_path())
+        .map_err(|e| AuditError::Usage(format!("generate: {e}")))?;
+    dir.write("region.toml", format!("preset = \"{preset}\"\n"))?;
+    dir.adopt_streamed()?;
+    dir.commit()?;
     Ok(report)
 }
 

@@ -300,7 +300,9 @@ impl RegionConfig {
         Ok(cfg)
     }
 
-    /// Checks values a region could mistype.
+    /// Checks values a region could mistype. Every number must be finite (a NaN compares
+    /// false with everything and would slip through a plain range check), money and
+    /// coefficients positive, and each threshold in its range.
     pub fn validate(&self) -> Result<(), String> {
         let m = &self.multiplier;
         if !(m.low > 0.0 && m.low < 1.0) {
@@ -309,24 +311,57 @@ impl RegionConfig {
                 m.low
             ));
         }
-        if m.high.is_empty() || m.high.iter().any(|b| b.threshold <= 1.0) {
+        if m.high.is_empty()
+            || m.high
+                .iter()
+                .any(|b| !(b.threshold > 1.0 && b.threshold.is_finite()))
+        {
             return Err("multiplier.high needs at least one band, each threshold above 1".into());
         }
-        if m.extreme != 0.0 && m.extreme <= m.high.iter().map(|b| b.threshold).fold(0.0, f64::max) {
+        if m.high
+            .iter()
+            .any(|b| b.max_weight.is_some_and(|w| !(w > 0.0 && w.is_finite())))
+        {
+            return Err("multiplier.high: every max_weight must be a positive number".into());
+        }
+        let top = m.high.iter().map(|b| b.threshold).fold(0.0, f64::max);
+        if !(m.extreme == 0.0 || (m.extreme > top && m.extreme.is_finite())) {
             return Err("multiplier.extreme must be 0 or above every high threshold".into());
         }
-        if self.points.per_weight <= 0.0 {
-            return Err("points.per_weight must be positive".into());
+        positive("points.per_weight", self.points.per_weight)?;
+        let c = &self.points.level_coefficient;
+        positive("points.level_coefficient.primary", c.primary)?;
+        positive("points.level_coefficient.secondary", c.secondary)?;
+        positive("points.level_coefficient.tertiary", c.tertiary)?;
+        if let Some(b) = self.point_value.budget_yuan {
+            positive("point_value.budget_yuan", b)?;
+        }
+        if let Some(v) = self.point_value.value_yuan {
+            positive("point_value.value_yuan", v)?;
         }
         let d = &self.detect;
         let in_unit = |x: f64| x > 0.0 && x < 1.0;
         if !in_unit(d.fdr_q) || !in_unit(d.bunching_width) {
             return Err("detect.fdr_q and detect.bunching_width must be between 0 and 1".into());
         }
+        positive("detect.short_stay_ratio", d.short_stay_ratio)?;
+        positive(
+            "detect.low_standard_max_multiplier",
+            d.low_standard_max_multiplier,
+        )?;
         if self.readmission.window_days == 0 {
             return Err("readmission.window_days must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+/// A configuration number that must be finite and above zero.
+fn positive(key: &str, x: f64) -> Result<(), String> {
+    if x > 0.0 && x.is_finite() {
+        Ok(())
+    } else {
+        Err(format!("{key} = {x} must be a positive number"))
     }
 }
 
@@ -380,6 +415,30 @@ mod tests {
         assert!(RegionConfig::from_toml("[multiplier]\nlow = 1.5\n").is_err());
         assert!(RegionConfig::from_toml("[readmission]\nwindow_dayz = 3\n").is_err());
         assert!(RegionConfig::from_toml("preset = \"nope\"\n").is_err());
+    }
+
+    /// Issue 13 item 6: NaN, zero and negative numbers were accepted and ran with exit 0.
+    #[test]
+    fn config_nan_zero_and_negative_numbers_are_refused() {
+        for bad in [
+            "[points]\nper_weight = nan\n",
+            "[point_value]\nvalue_yuan = 0\n",
+            "[point_value]\nbudget_yuan = -1.2e9\n",
+            "[points.level_coefficient]\nprimary = 0\n",
+            "[points.level_coefficient]\ntertiary = -1\n",
+            "[multiplier]\nlow = nan\n",
+            "[multiplier]\nextreme = nan\n",
+            "[multiplier]\nhigh = [{ threshold = nan }]\n",
+            "[multiplier]\nhigh = [{ max_weight = inf, threshold = 3 }]\n",
+            "[detect]\nshort_stay_ratio = nan\n",
+        ] {
+            let err = RegionConfig::from_toml(&format!("preset = \"drg-points\"\n{bad}"));
+            assert!(err.is_err(), "accepted: {bad}");
+        }
+        assert!(
+            RegionConfig::from_toml("preset = \"drg-points\"\n[point_value]\nvalue_yuan = 1.2\n")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ const BUNDLED_DRG: &str = include_str!("../data/reference/chs_drg_weights_harbin
 impl Catalog {
     /// Reads a catalogue file.
     pub fn from_file(path: &Path, config: &RegionConfig) -> Result<Catalog> {
-        let table = read_small_csv(path)?;
+        let table = read_small_csv(path, "--groups")?;
         Self::from_table(&table, path, &path.display().to_string(), config)
     }
 
@@ -191,14 +191,27 @@ impl Catalog {
 }
 
 fn parse_positive(v: Option<&str>, name: &str) -> std::result::Result<Option<f64>, String> {
+    // Upper bounds that no real catalogue reaches (a DIP score ×1000 stays far below 1e6):
+    // a weight of 1e308 would make the point value 0 and every ratio NaN.
+    let max = match name {
+        "weight" => MAX_WEIGHT,
+        "benchmark_los" => 3650.0,
+        _ => crate::ingest::values::MAX_STAY_COST_YUAN,
+    };
     match v {
         None => Ok(None),
         Some(s) => match crate::ingest::values::parse_money(s) {
-            Ok(x) if x > 0.0 => Ok(Some(x)),
+            Ok(x) if x > 0.0 && x <= max => Ok(Some(x)),
+            Ok(x) if x > max => Err(format!(
+                "{name} '{s}' is above {max}, not a plausible value; check the column"
+            )),
             _ => Err(format!("{name} '{s}' must be a positive number")),
         },
     }
 }
+
+/// The largest weight or score accepted in a catalogue.
+pub const MAX_WEIGHT: f64 = 1e6;
 
 /// Family of a code without a family column: DRG = the code less its severity suffix (the
 /// ADRG, first three characters for CHS-DRG); DIP = the diagnosis part before `:`, `-` or

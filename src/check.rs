@@ -52,6 +52,8 @@ pub struct CheckOptions {
     pub lang: Lang,
     /// Silence progress lines.
     pub quiet: bool,
+    /// Refuse the input when more than this share of its rows is rejected (1 = never).
+    pub max_reject_share: f64,
 }
 
 /// `check.json`.
@@ -134,7 +136,8 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let benchmarks = model.benchmarks(&catalog, &opts.model)?;
     progress.step(&format!("reading {}", opts.cases.display()));
     let t = Instant::now();
-    let ingested = ingest::read_cases(&opts.cases, &catalog)?;
+    let ingested = ingest::read_cases_in(&opts.cases, &catalog, Some(out.staging_path()))?;
+    ingest::check_reject_share(&ingested, opts.max_reject_share)?;
     timings.insert("ingest", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     config.periods.audited = Some(audited_period(opts, &model, &ingested.cases.discharge)?);

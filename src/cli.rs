@@ -74,6 +74,32 @@ pub struct RunArgs {
     /// No progress lines (the last line, the report's path, is still printed).
     #[arg(long)]
     pub quiet: bool,
+    /// How many rejected rows make the input unusable.
+    #[command(flatten)]
+    pub rejects: RejectArgs,
+}
+
+/// When rejected rows stop the audit (a file mostly in a format the reader does not know
+/// should not quietly become an audit of its few readable rows).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct RejectArgs {
+    /// Refuse the input when more than this share of its rows is rejected.
+    #[arg(long, default_value_t = crate::ingest::DEFAULT_MAX_REJECT_SHARE)]
+    pub max_reject_share: f64,
+    /// Audit the usable rows however many are rejected (rejects.csv lists the others).
+    #[arg(long)]
+    pub allow_rejects: bool,
+}
+
+impl RejectArgs {
+    /// The share of rejected rows above which ingest refuses the input (1 = never).
+    pub fn limit(&self) -> f64 {
+        if self.allow_rejects {
+            1.0
+        } else {
+            self.max_reject_share
+        }
+    }
 }
 
 /// `check`.
@@ -97,6 +123,9 @@ pub struct CheckArgs {
     /// No progress lines (the last line, the page's path, is still printed).
     #[arg(long)]
     pub quiet: bool,
+    /// How many rejected rows make the batch unusable.
+    #[command(flatten)]
+    pub rejects: RejectArgs,
 }
 
 /// `generate`.

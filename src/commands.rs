@@ -38,6 +38,7 @@ fn run_cmd(a: RunArgs) -> Result<()> {
         out: a.out,
         lang: lang(&a.lang)?,
         quiet: a.quiet,
+        max_reject_share: a.rejects.limit(),
     })?;
     println!("report: {}", out.join("report.html").display());
     Ok(())
@@ -51,6 +52,7 @@ fn check_cmd(a: CheckArgs) -> Result<()> {
         period: a.period,
         lang: lang(&a.lang)?,
         quiet: a.quiet,
+        max_reject_share: a.rejects.limit(),
     })?;
     println!("self-audit: {}", out.join("check.html").display());
     Ok(())
@@ -152,6 +154,7 @@ fn demo(a: DemoArgs) -> Result<()> {
         out: a.out.clone(),
         lang: lang(&a.lang)?,
         quiet: a.quiet,
+        max_reject_share: crate::ingest::DEFAULT_MAX_REJECT_SHARE,
     })?;
     if !a.quiet {
         println!(
@@ -211,6 +214,7 @@ fn bench(a: BenchArgs) -> Result<()> {
         out: data.join("out"),
         lang: crate::lang::Lang::Zh,
         quiet: true,
+        max_reject_share: crate::ingest::DEFAULT_MAX_REJECT_SHARE,
     };
     if a.full {
         let t = Instant::now();

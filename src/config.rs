@@ -273,7 +273,13 @@ impl RegionConfig {
 
     /// Reads a TOML config; `preset = "…"` starts from that preset, then the file's keys win.
     pub fn from_file(path: &Path) -> Result<RegionConfig, AuditError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
+        let bytes = crate::files::read_small(path, "--config", crate::files::MAX_CONFIG_BYTES)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            AuditError::Config(format!(
+                "{}: is not UTF-8 text; save the TOML file as UTF-8",
+                path.display()
+            ))
+        })?;
         Self::from_toml(&text).map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))
     }
 

@@ -150,6 +150,7 @@ pub fn derive_with(
     fixed: Option<Fixed>,
 ) -> Result<DerivedCases> {
     let periods = period::choose(&cases.discharge, config.periods.audited.as_deref())?;
+    period::require_audited_stays(&periods, &cases.discharge)?;
     let n = cases.len();
     let period: Vec<PeriodTag> = cases
         .discharge

@@ -83,8 +83,8 @@ struct TruthRow {
 
 /// Evaluates `run_dir/hospitals.csv` against a `truth_hospitals.csv`.
 pub fn evaluate(run_dir: &Path, truth: &Path) -> Result<Evaluation> {
-    let hospitals = read_small_csv(&run_dir.join("hospitals.csv"))?;
-    let truth_table = read_small_csv(truth)?;
+    let hospitals = read_small_csv(&run_dir.join("hospitals.csv"), "--run")?;
+    let truth_table = read_small_csv(truth, "--truth")?;
     let col = |t: &crate::ingest::table::StringTable, name: &str, path: &Path| -> Result<usize> {
         t.headers
             .iter()

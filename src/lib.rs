@@ -15,6 +15,7 @@ pub mod config;
 pub mod derive;
 pub mod error;
 pub mod evaluate;
+pub mod files;
 pub mod generate;
 pub mod indicators;
 pub mod ingest;

@@ -122,6 +122,28 @@ pub fn choose(discharge: &[Day], spec: Option<&str>) -> Result<Periods> {
     })
 }
 
+/// Refuses an audited period in which no stay was discharged (`--period 2099`): an empty
+/// audit that exits 0 reads as "nobody games".
+pub fn require_audited_stays(periods: &Periods, discharge: &[Day]) -> Result<()> {
+    if !discharge.iter().any(|d| periods.audited.contains(*d)) {
+        let (first, last) = discharge
+            .iter()
+            .fold((Day::MAX, Day::MIN), |(a, b), &d| (a.min(d), b.max(d)));
+        return Err(AuditError::Usage(if first <= last {
+            format!(
+                "--period {}: no stay was discharged in it (the data runs from {} to {}); \
+                 choose a period the data covers",
+                periods.audited.label,
+                format_day(first),
+                format_day(last)
+            )
+        } else {
+            "no stays to audit".to_string()
+        }));
+    }
+    Ok(())
+}
+
 fn parse_spec(s: &str) -> Result<Period> {
     let bad = || {
         AuditError::Usage(format!(
@@ -156,6 +178,15 @@ mod tests {
 
     fn d(y: i32, m: u32, dd: u32) -> Day {
         day_of(y, m, dd).unwrap()
+    }
+
+    #[test]
+    fn a_period_without_stays_is_refused() {
+        let days = [d(2024, 3, 1)];
+        let p = choose(&days, Some("2099")).unwrap();
+        let err = require_audited_stays(&p, &days).unwrap_err().to_string();
+        assert!(err.contains("2099") && err.contains("2024-03-01"), "{err}");
+        assert!(require_audited_stays(&choose(&days, Some("2024")).unwrap(), &days).is_ok());
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub lang: crate::lang::Lang,
     /// Silence progress lines.
     pub quiet: bool,
+    /// Refuse the input when more than this share of its rows is rejected (1 = never).
+    pub max_reject_share: f64,
 }
 
 /// The analysed region, held in memory between stages.
@@ -144,11 +146,16 @@ pub fn load_config(opts: &RunOptions) -> Result<RegionConfig> {
 
 /// Reads and derives: everything up to the detectors.
 pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
-    analyse_with(opts, &crate::progress::Progress::silent())
+    analyse_with(opts, &crate::progress::Progress::silent(), None)
 }
 
-/// [`analyse`] with progress reporting.
-pub fn analyse_with(opts: &RunOptions, progress: &crate::progress::Progress) -> Result<Analysis> {
+/// [`analyse`] with progress reporting; `scratch` holds a transcoded copy of the input
+/// (see [`ingest::read_cases_in`]).
+pub fn analyse_with(
+    opts: &RunOptions,
+    progress: &crate::progress::Progress,
+    scratch: Option<&std::path::Path>,
+) -> Result<Analysis> {
     let mut timings_ms = BTreeMap::new();
     let t = Instant::now();
     let config = load_config(opts)?;
@@ -159,7 +166,8 @@ pub fn analyse_with(opts: &RunOptions, progress: &crate::progress::Progress) -> 
     timings_ms.insert("catalogue", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     progress.step(&format!("reading {}", opts.cases.display()));
-    let ingested = ingest::read_cases(&opts.cases, &catalog)?;
+    let ingested = ingest::read_cases_in(&opts.cases, &catalog, scratch)?;
+    ingest::check_reject_share(&ingested, opts.max_reject_share)?;
     timings_ms.insert("ingest", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     progress.step("deriving multipliers, bands, points and readmission links");
@@ -178,11 +186,12 @@ pub fn analyse_with(opts: &RunOptions, progress: &crate::progress::Progress) -> 
 pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let start = Instant::now();
     let progress = crate::progress::Progress::new(opts.quiet);
+    require_inputs(opts)?;
     let out = OutputDir::create(&opts.out)?;
     // Input hashes are computed on a second thread while the main one reads the data.
     let hashing = std::thread::scope(|scope| {
         let hasher = scope.spawn(|| hash_inputs(opts));
-        let analysis = analyse_with(opts, &progress);
+        let analysis = analyse_with(opts, &progress, Some(out.staging_path()));
         (analysis, hasher.join())
     });
     let (analysis, hashed) = hashing;
@@ -290,6 +299,19 @@ pub fn write_tables(
         "cases_for_review.csv",
         output::tables::cases_csv(&result.leads)?,
     )
+}
+
+/// Refuses a folder, pipe or device given as an input before any thread reads it (hashing
+/// `/dev/zero` would never end).
+fn require_inputs(opts: &RunOptions) -> Result<()> {
+    crate::files::require_file(&opts.cases, "--cases")?;
+    if let Some(g) = &opts.groups {
+        crate::files::require_file(g, "--groups")?;
+    }
+    if let Some(c) = &opts.config {
+        crate::files::require_file(c, "--config")?;
+    }
+    Ok(())
 }
 
 fn hash_inputs(opts: &RunOptions) -> Result<Vec<InputFile>> {

@@ -265,7 +265,21 @@ pub fn map_headers(
                 }
                 mapping.found.push((col.canonical, header.clone()));
             }
-            None => mapping.unknown.push(header.clone()),
+            None => {
+                // The CSV engine renames a repeated header `x_duplicated_0`: a column given
+                // twice must not be read from one copy silently.
+                if let Some((base, n)) = header.rsplit_once("_duplicated_")
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && let Some(col) = spec.iter().find(|c| c.matches(&normalise_header(base)))
+                {
+                    return Err(MappingProblem::Ambiguous {
+                        canonical: col.canonical,
+                        first: base.to_string(),
+                        second: base.to_string(),
+                    });
+                }
+                mapping.unknown.push(header.clone())
+            }
         }
     }
     if let Some(missing) = spec

@@ -93,6 +93,7 @@ fn audited_region() -> Region {
         out: out.clone(),
         lang: Lang::En,
         quiet: true,
+        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
     })
     .unwrap();
     Region {
@@ -111,6 +112,7 @@ fn check_batch(region: &Region, batch: &Path, out: &str) -> PathBuf {
         period: None,
         lang: Lang::En,
         quiet: true,
+        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
     })
     .unwrap();
     out

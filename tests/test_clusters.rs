@@ -31,6 +31,7 @@ fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() 
         out: dir.path().join("unused"),
         lang: Lang::En,
         quiet: true,
+        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
     })
     .unwrap();
     let ctx = Ctx::new(&a.ingested.cases, &a.derived, &a.catalog, &a.config);

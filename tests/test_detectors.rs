@@ -36,6 +36,7 @@ fn audit_region(seed: u64, scheme: Scheme) -> (Evaluation, std::path::PathBuf, t
         out: out.clone(),
         lang: drg_audit::lang::Lang::En,
         quiet: true,
+        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
     })
     .unwrap();
     let e = evaluate(&out, &data.join("truth_hospitals.csv")).unwrap();

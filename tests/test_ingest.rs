@@ -15,6 +15,8 @@ fn run_ok(w: &Workdir, cases: &str, out: &str) -> serde_json::Value {
         "groups.csv",
         "--out",
         out,
+        // These fixtures are mostly bad rows on purpose.
+        "--allow-rejects",
     ]);
     assert!(
         o.status.success(),
@@ -126,7 +128,12 @@ fn every_rejection_reason_is_reported_with_its_line_and_counts_reconcile() {
         ("9,D2", "admit_date", "'2024-13-01' is not a date"),
         ("10,D3", "discharge_date", "is before admit_date"),
         ("11,D4", "total_cost", "is negative"),
-        ("12,D5", "total_cost", "'abc' is not an amount"),
+        // A cell not shaped like money is not quoted (it may be a shifted patient id).
+        (
+            "12,D5",
+            "total_cost",
+            "(a 3-character value, not shown) is not an amount",
+        ),
         (
             "13,C1",
             "case_id",

@@ -197,3 +197,243 @@ fn csv_formula_injection_is_neutralised_in_outputs() {
     let rejects = std::fs::read_to_string(w.path("out/rejects.csv")).unwrap();
     assert!(rejects.contains("'@bad"), "{rejects}");
 }
+
+/// Issue 13 item 8: Excel's Chinese default date display (`2024/1/5`) is read; a file whose
+/// rows are mostly unusable fails in one line unless `--allow-rejects` is given.
+#[test]
+fn chinese_excel_dates_are_read_and_a_mostly_rejected_file_fails() {
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    let excel: Vec<String> = valid_rows()
+        .into_iter()
+        .map(|r| r.replace("-0", "/").replace('-', "/"))
+        .collect();
+    assert!(excel[0].contains("2023/1/2"), "{}", excel[0]);
+    w.write("excel.csv", csv_of(HEADER, &excel));
+    let o = w.run(&[
+        "run",
+        "--cases",
+        "excel.csv",
+        "--groups",
+        "groups.csv",
+        "--out",
+        "a",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(common::summary(&w.path("a"))["rows"]["rejected"], 0);
+    // Most rows in a form no reader knows (month first): refused, nothing written.
+    let us: Vec<String> = valid_rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if i < 4 {
+                r.replace("2023-01-02", "01/02/2023")
+                    .replace("2023-02-02", "02/02/2023")
+                    .replace("2023-03-01", "03/01/2023")
+                    .replace("2024-01-10", "01/10/2024")
+            } else {
+                r
+            }
+        })
+        .collect();
+    w.write("us.csv", csv_of(HEADER, &us));
+    let args = [
+        "run",
+        "--cases",
+        "us.csv",
+        "--groups",
+        "groups.csv",
+        "--out",
+        "b",
+        "--quiet",
+    ];
+    let o = w.run(&args);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("us.csv")
+            && err.contains("admit_date")
+            && err.contains("line 2")
+            && err.contains("--allow-rejects"),
+        "{err}"
+    );
+    assert!(!w.path("b").exists());
+    let mut allowed = args.to_vec();
+    allowed.push("--allow-rejects");
+    let o = w.run(&allowed);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(common::summary(&w.path("b"))["rows"]["rejected"], 4);
+}
+
+/// `n` valid rows of one hospital (enough that one bad row stays under the reject limit).
+fn many_rows(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("C{i},H1,市医院,3,P00100004{i:02},2024-01-02,2024-01-05,ES31,16000"))
+        .collect()
+}
+
+fn run_args<'a>(cases: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "run",
+        "--cases",
+        cases,
+        "--groups",
+        "groups.csv",
+        "--out",
+        out,
+        "--quiet",
+    ]
+}
+
+/// Issue 13 item 5: a shifted row puts a patient id into another column; no reject reason,
+/// report or message may echo it.
+#[test]
+fn patient_ids_never_leak_from_shifted_rows_or_engine_errors() {
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    let mut rows = many_rows(40);
+    rows.push("C99,H1,3,P0010000404,2024-01-02,2024-01-05,ES31,16000".into());
+    w.write("shifted.csv", csv_of(HEADER, &rows));
+    let o = w.run(&run_args("shifted.csv", "out"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "rejects.csv",
+        "report.html",
+        "hospitals.csv",
+        "findings.csv",
+        "summary.json",
+    ] {
+        let text = std::fs::read_to_string(w.path(&format!("out/{f}"))).unwrap();
+        assert!(!text.contains("P001"), "{f} echoes a patient id");
+    }
+    assert!(!stderr(&o).contains("P001") && !String::from_utf8_lossy(&o.stdout).contains("P001"));
+    // An unterminated quote: one line naming the line, the row itself not printed.
+    let mut rows = many_rows(40);
+    rows.push("C97,H1,\"市医院,3,P0010000777,2024-01-02,2024-01-05,ES31,16000".into());
+    w.write("quote.csv", csv_of(HEADER, &rows));
+    let o = w.run(&run_args("quote.csv", "out2"));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("line 42") && err.contains("never closes"),
+        "{err}"
+    );
+    assert!(!err.contains("P001"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1);
+}
+
+/// Issue 13 item 9: a row with more fields than the header is rejected with the count; line
+/// numbers count physical lines when quoted fields hold line breaks.
+#[test]
+fn extra_fields_are_rejected_and_lines_count_quoted_newlines() {
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    let mut rows = many_rows(40);
+    rows[3] = rows[3].replace("市医院", "\"市\n医\n院\"");
+    rows.push("C98,H1,市医院,3,P0010000405,2024-01-02,2024-01-05,ES31,16000,extra,more".into());
+    rows.push("C96,H1,市医院,3,P0010000406,2024-01-02,2024-13-05,ES31,16000".into());
+    w.write("cases.csv", csv_of(HEADER, &rows));
+    let o = w.run(&run_args("cases.csv", "out"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rejects = std::fs::read_to_string(w.path("out/rejects.csv")).unwrap();
+    // Header line 1, 40 rows of which row 4 spans three lines: C98 is on line 44, C96 on 45.
+    assert!(
+        rejects.contains("44,C98,fields,the row has 11 fields where the header has 9"),
+        "{rejects}"
+    );
+    assert!(rejects.contains("45,C96,discharge_date"), "{rejects}");
+    assert_eq!(common::summary(&w.path("out"))["rows"]["read"], 42);
+}
+
+/// Issue 13 item 7: a device, a pipe or a folder given as an input is refused at once.
+#[cfg(unix)]
+#[test]
+fn special_files_as_inputs_are_refused_without_hanging() {
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    w.write("cases.csv", csv_of(HEADER, &valid_rows()));
+    let fifo = w.path("fifo.csv");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_string_lossy().into_owned();
+    for args in [
+        run_args("/dev/zero", "o1"),
+        run_args(&fifo, "o2"),
+        run_args(".", "o3"),
+        vec![
+            "run",
+            "--cases",
+            "cases.csv",
+            "--groups",
+            "/dev/zero",
+            "--out",
+            "o4",
+        ],
+        vec![
+            "run",
+            "--cases",
+            "cases.csv",
+            "--groups",
+            "groups.csv",
+            "--config",
+            &fifo,
+            "--out",
+            "o5",
+        ],
+    ] {
+        let o = w.run(&args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("not a regular file") || err.contains("is a folder"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+/// Issue 13 item 6: a cost of 1e308 is a data error, not a stay; a catalogue weight of
+/// 1e308 is refused.
+#[test]
+fn overflowing_costs_and_weights_are_refused() {
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    let mut rows = many_rows(40);
+    rows.push("C95,H1,市医院,3,P9,2024-01-02,2024-01-05,ES31,1e308".into());
+    w.write("cases.csv", csv_of(HEADER, &rows));
+    let o = w.run(&run_args("cases.csv", "out"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rejects = std::fs::read_to_string(w.path("out/rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("C95,total_cost") && rejects.contains("100,000,000"),
+        "{rejects}"
+    );
+    let hospitals = std::fs::read_to_string(w.path("out/hospitals.csv")).unwrap();
+    assert!(
+        !hospitals.contains("inf") && !hospitals.contains("NaN"),
+        "{hospitals}"
+    );
+    w.write(
+        "huge.csv",
+        "group_code,weight\nES31,1e308\nES33,1.1\nES35,0.8\n",
+    );
+    let o = w.run(&[
+        "run",
+        "--cases",
+        "cases.csv",
+        "--groups",
+        "huge.csv",
+        "--out",
+        "o2",
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("weight"), "{}", stderr(&o));
+}

@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::encoding::TextEncoding;
-use super::pipeline::{REASON, ROW, SEP, WARN, shorten, soft_names};
+use super::layout::RowPlaces;
+use super::pipeline::{REASON, ROW, SEP, WARN, shorten, shown, soft_names};
 use super::values;
 use super::{
     Cases, CodeBook, CodeLists, Format, Hospital, IngestStats, Ingested, NONE_U32, Reject,
@@ -121,7 +122,7 @@ struct Screened<'a> {
     unreadable: Vec<u64>,
 }
 
-fn screen<'a>(b: &Block<'a>, line_offset: u64, n_soft: usize, catalog: &Catalog) -> Screened<'a> {
+fn screen<'a>(b: &Block<'a>, places: &RowPlaces, n_soft: usize, catalog: &Catalog) -> Screened<'a> {
     let mut unreadable = vec![0u64; n_soft];
     for bits in b.unreadable.iter().flatten().filter(|b| *b != 0) {
         for (j, count) in unreadable.iter_mut().enumerate() {
@@ -148,13 +149,17 @@ fn screen<'a>(b: &Block<'a>, line_offset: u64, n_soft: usize, catalog: &Catalog)
             (
                 j,
                 Reject {
-                    line: u64::from(row.unwrap_or_default()) + line_offset,
+                    line: places.line(row.unwrap_or_default()),
                     case_id: case_id.to_string(),
                     column: column.to_string(),
                     reason,
                 },
             )
         };
+        if let Some(why) = places.ragged(row.unwrap_or_default()) {
+            out.rejects.push(reject("fields", why));
+            continue;
+        }
         if let Some(r) = reason {
             let (column, reason) = r.split_once(SEP).unwrap_or(("", r));
             out.rejects.push(reject(column, reason.to_string()));
@@ -165,7 +170,7 @@ fn screen<'a>(b: &Block<'a>, line_offset: u64, n_soft: usize, catalog: &Catalog)
         let Some(g) = group else {
             out.rejects.push(reject(
                 "group_code",
-                format!("group_code '{}' is not in the catalogue ({}); add it to --groups or regroup the case", shorten(code), catalog.source),
+                format!("group_code {} is not in the catalogue ({}); regroup the case, or (run) add the group to --groups", shown("group_code", code), catalog.source),
             ));
             continue;
         };
@@ -372,9 +377,9 @@ fn local_index<'a>(
 }
 
 /// The second pass over a block: the typed columns of the kept rows, and local interning.
-fn build(b: &Block, keep: &[bool], groups: &[u32], line_offset: u64, out: Out<'_>) -> Local {
+fn build(b: &Block, keep: &[bool], groups: &[u32], places: &RowPlaces, out: Out<'_>) -> Local {
     fill(out.line, b.row, keep, |r| {
-        u64::from(r.unwrap_or_default()) + line_offset
+        places.line(r.unwrap_or_default())
     });
     fill(out.admit, b.admit, keep, |v| v.unwrap_or(0));
     fill(out.discharge, b.discharge, keep, |v| v.unwrap_or(0));
@@ -495,12 +500,9 @@ pub(super) fn assemble(
     encoding: Option<TextEncoding>,
     mapping: &ColumnMapping,
     catalog: &Catalog,
+    places: &RowPlaces,
 ) -> Result<Ingested> {
     let n = df.height();
-    let line_offset = match format {
-        Format::Csv => 2,
-        Format::Parquet => 1,
-    };
     let trace = std::env::var_os("DRG_AUDIT_TRACE").is_some();
     let t = std::time::Instant::now();
     let frames: Vec<DataFrame> = df.split_chunks_by_n(n.div_ceil(BLOCK_ROWS).max(1), true);
@@ -513,7 +515,7 @@ pub(super) fn assemble(
     // Pass 1: row rejects and catalogue, then duplicate case_ids among the rows that passed.
     let screened: Vec<Screened> = blocks
         .par_iter()
-        .map(|b| screen(b, line_offset, soft.len(), catalog))
+        .map(|b| screen(b, places, soft.len(), catalog))
         .collect();
     let mut rows: Vec<Vec<u32>> = Vec::with_capacity(screened.len());
     let mut keys: Vec<Vec<&str>> = Vec::with_capacity(screened.len());
@@ -546,7 +548,7 @@ pub(super) fn assemble(
         total += r.len() as u32;
     }
     let line_of = |b: usize, j: u32| -> u64 {
-        u64::from(blocks[b].row.get(j as usize).unwrap_or_default()) + line_offset
+        places.line(blocks[b].row.get(j as usize).unwrap_or_default())
     };
     let first_line = |g: u32| -> u64 {
         let b = starts.partition_point(|&s| s <= g) - 1;
@@ -623,15 +625,23 @@ pub(super) fn assemble(
     let lens: Vec<usize> = kept_groups.iter().map(Vec::len).collect();
     let m: usize = lens.iter().sum();
     stats.rows_analysed = m as u64;
+    if n == 0 {
+        return Err(AuditError::input(
+            path,
+            "rows",
+            "has a header but no data rows; export the table again with its rows",
+        ));
+    }
     if m == 0 {
         let hint = rejects
             .first()
             .map(|r| format!(" (line {}: {})", r.line, r.reason))
             .unwrap_or_default();
+        // No rejects.csv is written when the run stops here: the hint is the first problem.
         return Err(AuditError::input(
             path,
             "rows",
-            format!("no usable rows among {n} read{hint}; fix the rows listed in rejects.csv"),
+            format!("no usable rows among {n} read{hint}; fix the file and run again"),
         ));
     }
     if trace {
@@ -705,7 +715,7 @@ pub(super) fn assemble(
             .zip(keep_flags.par_iter().zip(&kept_groups))
             .map(|((frame, out), (keep, groups))| {
                 let b = Block::new(&frame, path)?;
-                Ok(build(&b, keep, groups, line_offset, out))
+                Ok(build(&b, keep, groups, places, out))
             })
             .collect::<Result<_>>()?
     };

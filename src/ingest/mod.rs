@@ -13,7 +13,10 @@ pub mod table;
 pub mod values;
 
 mod assemble;
+pub mod layout;
 mod pipeline;
+#[cfg(test)]
+mod proptests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +26,7 @@ use serde::Serialize;
 use crate::schema::FEE_COLUMNS;
 use values::Day;
 
-pub use pipeline::read_cases;
+pub use pipeline::{read_cases, read_cases_in};
 
 /// Sentinel for "no value" in `u32` index columns.
 pub const NONE_U32: u32 = u32::MAX;
@@ -218,6 +221,45 @@ pub struct Ingested {
     pub rejects: Vec<Reject>,
     /// Counts for the summary.
     pub stats: IngestStats,
+}
+
+/// Default for `--max-reject-share`: above 5 % rejected rows the input is refused.
+pub const DEFAULT_MAX_REJECT_SHARE: f64 = 0.05;
+
+/// Refuses an input of which more than `limit` of the rows were rejected: a file mostly in
+/// a form the reader does not know (say every date as `1/5/2024`) must not quietly become an
+/// audit of its few readable rows. The line says the share, the most common column at fault
+/// with the first line where it happens, and the fix. No cell value is quoted (a shifted
+/// row can put a patient id anywhere).
+pub fn check_reject_share(ingested: &Ingested, limit: f64) -> crate::error::Result<()> {
+    let s = &ingested.stats;
+    if s.rows_read == 0 || s.rows_rejected as f64 <= limit * s.rows_read as f64 {
+        return Ok(());
+    }
+    let (column, n) = s
+        .rejected_by_column
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(c, n)| (c.as_str(), *n))
+        .unwrap_or(("?", s.rows_rejected));
+    let first = ingested
+        .rejects
+        .iter()
+        .find(|r| r.column == column)
+        .map_or(0, |r| r.line);
+    Err(crate::error::AuditError::input(
+        &s.path,
+        format!("line {first}"),
+        format!(
+            "{:.1} % of the rows ({} of {}) cannot be used, above the {:.1} % limit; most often \
+             {column} ({n} rows, the first on line {first}); fix the file, or pass \
+             --allow-rejects to audit the usable rows and list the others in rejects.csv",
+            100.0 * s.rows_rejected as f64 / s.rows_read as f64,
+            s.rows_rejected,
+            s.rows_read,
+            100.0 * limit,
+        ),
+    ))
 }
 
 /// Decides the format from the file extension.

@@ -7,6 +7,7 @@ use polars::io::RowIndex;
 use polars::prelude::*;
 
 use super::encoding::{self, TextEncoding};
+use super::layout;
 use super::values::{self, Day};
 use super::{Format, Ingested, format_of};
 use crate::catalog::Catalog;
@@ -39,14 +40,16 @@ const SOFT: [&str; 3] = [
 
 /// Reads the case table at `path` against the catalogue.
 pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
+    read_cases_in(path, catalog, None)
+}
+
+/// [`read_cases`], with the folder for a transcoded copy of a GB18030 file: the run's
+/// staging folder beside `--out`, so the copy (the whole table, patient ids included) never
+/// lands in the system temp folder and a killed run's copy is removed with its staging
+/// folder. `None` = the system temp folder (benchmarks, tests).
+pub fn read_cases_in(path: &Path, catalog: &Catalog, scratch: Option<&Path>) -> Result<Ingested> {
     let format = format_of(path);
-    if !path.is_file() {
-        return Err(AuditError::input(
-            path,
-            "file",
-            "does not exist; check the --cases path",
-        ));
-    }
+    crate::files::require_file(path, "--cases")?;
     // GB18030 input is transcoded to a temporary UTF-8 copy that lives until the read ends.
     let mut _transcoded = None;
     let (source, encoding) = match format {
@@ -54,11 +57,13 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
         Format::Csv => {
             let enc = encoding::detect(path)?;
             if enc == TextEncoding::Gb18030 {
-                let tmp = tempfile::Builder::new()
-                    .prefix("drg-audit-utf8-")
-                    .suffix(".csv")
-                    .tempfile()
-                    .map_err(|e| AuditError::io(path, e))?;
+                let mut builder = tempfile::Builder::new();
+                builder.prefix(".drg-audit-utf8-").suffix(".csv");
+                let tmp = match scratch {
+                    Some(dir) => builder.tempfile_in(dir),
+                    None => builder.tempfile(),
+                }
+                .map_err(|e| AuditError::io(path, e))?;
                 encoding::transcode_gb18030(path, tmp.path())?;
                 let p = tmp.path().to_path_buf();
                 _transcoded = Some(tmp);
@@ -68,37 +73,70 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
             }
         }
     };
-    let mut lf = scan(&source, format).map_err(|e| AuditError::engine(path, e))?;
-    let schema = lf
-        .collect_schema()
-        .map_err(|e| AuditError::engine(path, e))?;
-    let headers: Vec<String> = schema
-        .iter_names()
-        .filter(|n| n.as_str() != ROW)
-        .map(|n| n.to_string())
-        .collect();
-    let mapping = map_headers(&headers, &case_columns()).map_err(|p| p.into_error(path))?;
-
-    let t = std::time::Instant::now();
-    let df = lf
-        .select(typed_exprs(&mapping, format))
-        .select(output_exprs(&mapping))
-        .collect_with_engine(Engine::Streaming)
-        .map_err(|e| AuditError::engine(path, e))?;
-    let df = if is_sorted_by_row(&df) {
-        df
-    } else {
-        df.sort([ROW], Default::default())
-            .map_err(|e| AuditError::engine(path, e))?
+    // Records that span lines (quoted line breaks) are placed by a byte scan, on a second
+    // thread while the engine reads; a file without a quote needs none.
+    let scanning = std::thread::scope(|scope| {
+        let layout = scope.spawn(|| -> Result<Option<layout::Layout>> {
+            if format == Format::Csv && layout::has_quote(&source)? {
+                Ok(Some(layout::scan(&source)?))
+            } else {
+                Ok(None)
+            }
+        });
+        let read = read_typed(path, &source, format, false);
+        (read, layout.join())
+    });
+    let (read, scanned) = scanning;
+    let mut scanned = scanned.map_err(|_| {
+        AuditError::input(
+            path,
+            "file",
+            "the layout scan failed; check the file is a CSV",
+        )
+    })??;
+    let read = match read {
+        Ok(r) => Ok(r),
+        Err(ReadFailure::Engine(message)) if format == Format::Csv => {
+            // The engine names no line, and its message may quote a whole row (patient id
+            // included): find the line ourselves.
+            let layout = match scanned.take() {
+                Some(l) => l,
+                None => layout::scan(&source)?,
+            };
+            if let Some(line) = layout.open_quote_line {
+                return Err(AuditError::input(
+                    path,
+                    format!("line {line}"),
+                    "a quote (\") opens a field that never closes; close the quote or remove it",
+                ));
+            }
+            if layout.ragged.is_empty() {
+                return Err(AuditError::engine(path, redact(&message)));
+            }
+            // Rows with more fields than the header: read them truncated, reject them below.
+            let again = read_typed(path, &source, format, true);
+            scanned = Some(layout);
+            again
+        }
+        Err(ReadFailure::Engine(message)) => Err(ReadFailure::Engine(message)),
+        Err(ReadFailure::Other(e)) => return Err(e),
     };
-    if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
-        eprintln!(
-            "ingest: streaming read and parse {} ms",
-            t.elapsed().as_millis()
-        );
-    }
+    let (df, mapping) = match read {
+        Ok(r) => r,
+        Err(ReadFailure::Engine(message)) => {
+            return Err(AuditError::engine(path, redact(&message)));
+        }
+        Err(ReadFailure::Other(e)) => return Err(e),
+    };
+    let places = match scanned {
+        Some(l) => layout::RowPlaces::scanned(l),
+        None => layout::RowPlaces::simple(match format {
+            Format::Csv => 2,
+            Format::Parquet => 1,
+        }),
+    };
     let t = std::time::Instant::now();
-    let out = super::assemble::assemble(df, path, format, encoding, &mapping, catalog);
+    let out = super::assemble::assemble(df, path, format, encoding, &mapping, catalog, &places);
     if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
         eprintln!(
             "ingest: checks and interning {} ms",
@@ -108,7 +146,79 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
     out
 }
 
-fn scan(source: &Path, format: Format) -> PolarsResult<LazyFrame> {
+/// Why the engine's read failed.
+enum ReadFailure {
+    /// The CSV engine refused the file (its message, not yet shown to anyone).
+    Engine(String),
+    /// A problem already phrased for the user (a missing column).
+    Other(AuditError),
+}
+
+/// The engine's message without what it quotes from the file: it can print a whole row,
+/// patient id included, between backticks or quotes.
+fn redact(message: &str) -> String {
+    let cut = message.find(['`', '"', '\'']).unwrap_or(message.len());
+    let head = message[..cut].trim_end_matches([' ', ':', '(']);
+    if cut < message.len() {
+        format!("{head} (the row's content is not shown)")
+    } else {
+        head.to_string()
+    }
+}
+
+/// The streaming read into typed columns, sorted by row.
+fn read_typed(
+    path: &Path,
+    source: &Path,
+    format: Format,
+    truncate_ragged: bool,
+) -> std::result::Result<(DataFrame, ColumnMapping), ReadFailure> {
+    let engine = |e: PolarsError| ReadFailure::Engine(e.to_string());
+    let mut lf = scan(source, format, truncate_ragged).map_err(engine)?;
+    let schema = lf.collect_schema().map_err(engine)?;
+    let headers: Vec<String> = schema
+        .iter_names()
+        .filter(|n| n.as_str() != ROW)
+        .map(|n| n.to_string())
+        .collect();
+    if let [only] = headers.as_slice()
+        && let Some((_, name)) = [('\t', "tabs"), (';', "semicolons"), ('|', "'|'")]
+            .into_iter()
+            .find(|(c, _)| only.contains(*c))
+    {
+        return Err(ReadFailure::Other(AuditError::input(
+            path,
+            "header",
+            format!(
+                "the columns are separated by {name}, not commas; save the table as \
+                 comma-separated CSV (\"CSV UTF-8\" in Excel)"
+            ),
+        )));
+    }
+    let mapping = map_headers(&headers, &case_columns())
+        .map_err(|p| ReadFailure::Other(p.into_error(path)))?;
+
+    let t = std::time::Instant::now();
+    let df = lf
+        .select(typed_exprs(&mapping, format))
+        .select(output_exprs(&mapping))
+        .collect_with_engine(Engine::Streaming)
+        .map_err(engine)?;
+    let df = if is_sorted_by_row(&df) {
+        df
+    } else {
+        df.sort([ROW], Default::default()).map_err(engine)?
+    };
+    if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
+        eprintln!(
+            "ingest: streaming read and parse {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+    Ok((df, mapping))
+}
+
+fn scan(source: &Path, format: Format, truncate_ragged: bool) -> PolarsResult<LazyFrame> {
     let row_index = Some(RowIndex {
         name: ROW.into(),
         offset: 0,
@@ -119,6 +229,7 @@ fn scan(source: &Path, format: Format) -> PolarsResult<LazyFrame> {
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
             .with_missing_is_null(true)
+            .with_truncate_ragged_lines(truncate_ragged)
             .with_row_index(row_index)
             .finish(),
         Format::Parquet => {
@@ -312,7 +423,7 @@ fn blank(cell: Option<&str>) -> bool {
 /// Names the problems of a row's required fields (null when the row is usable).
 ///
 /// A row is usable exactly when its ids are non-empty, its typed date, cost (and level)
-/// values exist, the cost is not negative and discharge is not before admission; only the
+/// values exist, the cost is between 0 and [`values::MAX_STAY_COST_YUAN`] and discharge is not before admission; only the
 /// other rows go through [`row_problems`] on their raw text, which gives the message.
 fn reason_expr(mapping: &ColumnMapping) -> Expr {
     let mut names: Vec<&'static str> = CHECKED.to_vec();
@@ -354,7 +465,7 @@ fn reason_expr(mapping: &ColumnMapping) -> Expr {
                     };
                 }
                 for (s, c) in suspect.iter_mut().zip(cost.iter()) {
-                    *s |= c.is_none_or(|c| c < 0.0);
+                    *s |= c.is_none_or(|c| !(0.0..=values::MAX_STAY_COST_YUAN).contains(&c));
                 }
                 if has_level {
                     for (s, l) in suspect.iter_mut().zip(cols[k + 3].i32()?.iter()) {
@@ -405,7 +516,7 @@ pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<Str
             problems.push((name.to_string(), why));
             continue;
         };
-        let bad = |why: &str| (name.to_string(), format!("{name} '{}' {why}", shorten(v)));
+        let bad = |why: &str| (name.to_string(), format!("{name} {} {why}", shown(name, v)));
         match *name {
             "admit_date" | "discharge_date" => match values::parse_date(v) {
                 Ok(d) if *name == "admit_date" => admit = Some(d),
@@ -414,6 +525,9 @@ pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<Str
             },
             "total_cost" => match values::parse_money(v) {
                 Ok(x) if x < 0.0 => problems.push(bad("is negative")),
+                Ok(x) if x > values::MAX_STAY_COST_YUAN => problems.push(bad(
+                    "is more than 100,000,000 yuan for one stay: a data error (check the column)",
+                )),
                 Ok(_) => {}
                 Err(why) => problems.push(bad(why)),
             },
@@ -444,6 +558,45 @@ pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<Str
         .collect::<Vec<_>>()
         .join("; ");
     Some(format!("{first_col}{SEP}{joined}"))
+}
+
+/// A failing cell as a reject reason may show it: quoted when it has the shape of the
+/// column's values (`'2024-13-01'`, `'-5'`), otherwise only its length. A row shifted by a
+/// missing or extra separator puts a patient id, a name or a diagnosis into a date or cost
+/// column, and a reason must never echo those (`rejects.csv` and the report are shared).
+pub(super) fn shown(column: &str, v: &str) -> String {
+    let shape_ok = match column {
+        // A date needs a separator: a bare digit string may be a numeric patient id.
+        "admit_date" | "discharge_date" => {
+            v.len() <= 25
+                && v.contains(['-', '/', '.'])
+                && v.chars()
+                    .all(|c| c.is_ascii_digit() || "-/.: T".contains(c))
+        }
+        "total_cost" => {
+            v.chars().count() <= 20
+                && v.chars()
+                    .all(|c| c.is_ascii_digit() || ".,-+eE ¥￥，".contains(c))
+        }
+        "hospital_level" => {
+            v.chars().count() <= 6 && v.chars().filter(char::is_ascii_alphanumeric).count() <= 2
+        }
+        // Group codes (`ES31`, DIP `K35.9:47.0901`) have short digit runs; ids have long ones.
+        "group_code" => v.chars().count() <= 24 && longest_digit_run(v) < 8,
+        _ => false,
+    };
+    if shape_ok {
+        format!("'{v}'")
+    } else {
+        format!("(a {}-character value, not shown)", v.chars().count())
+    }
+}
+
+fn longest_digit_run(v: &str) -> usize {
+    v.split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
 }
 
 pub(super) fn shorten(v: &str) -> String {

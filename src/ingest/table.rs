@@ -32,9 +32,10 @@ impl StringTable {
     }
 }
 
-/// Reads a small CSV file (UTF-8, UTF-8 with BOM or GB18030) into strings.
-pub fn read_small_csv(path: &Path) -> Result<StringTable> {
-    let bytes = std::fs::read(path).map_err(|e| AuditError::io(path, e))?;
+/// Reads a small CSV file (UTF-8, UTF-8 with BOM or GB18030) into strings; `option` names
+/// the argument that gave the path, for the error.
+pub fn read_small_csv(path: &Path, option: &str) -> Result<StringTable> {
+    let bytes = crate::files::read_small(path, option, crate::files::MAX_CATALOGUE_BYTES)?;
     let bytes = match encoding::detect_bytes(&bytes) {
         TextEncoding::Gb18030 => {
             let (text, _, _) = encoding_rs::GB18030.decode(&bytes);

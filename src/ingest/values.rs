@@ -29,29 +29,55 @@ pub type Day = i32;
 pub fn parse_date(raw: &str) -> Result<Day, &'static str> {
     const WHY: &str = "is not a date (use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)";
     let s = trim(raw);
+    fixed_date(s, WHY).or_else(|why| flexible_date(s).ok_or(why))
+}
+
+/// The fixed-width forms (the fast path).
+fn fixed_date(s: &str, why: &'static str) -> Result<Day, &'static str> {
     let b = s.as_bytes();
     let (y, m, d) = if b.len() >= 10 && (b[4] == b'-' || b[4] == b'/') && b[7] == b[4] {
         if b.len() > 10 && !matches!(b[10], b' ' | b'T') {
-            return Err(WHY);
+            return Err(why);
         }
         (&s[0..4], &s[5..7], &s[8..10])
     } else if b.len() >= 8 && b[..8].iter().all(u8::is_ascii_digit) {
         if b.len() > 8 && !(b.len() == 14 && b.iter().all(u8::is_ascii_digit)) && b[8] != b' ' {
-            return Err(WHY);
+            return Err(why);
         }
         (&s[0..4], &s[4..6], &s[6..8])
     } else {
-        return Err(WHY);
+        return Err(why);
     };
     let num = |t: &str| -> Result<u32, &'static str> {
         if t.bytes().all(|c| c.is_ascii_digit()) {
-            t.parse::<u32>().map_err(|_| WHY)
+            t.parse::<u32>().map_err(|_| why)
         } else {
-            Err(WHY)
+            Err(why)
         }
     };
-    let date = NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?).ok_or(WHY)?;
+    let date = NaiveDate::from_ymd_opt(num(y)? as i32, num(m)?, num(d)?).ok_or(why)?;
     Ok(date.num_days_from_ce() - EPOCH_FROM_CE)
+}
+
+/// `YYYY-M-D` with one- or two-digit month and day and `-`, `/` or `.` between them, as
+/// Excel shows dates in Chinese locales (`2024/1/5`), optionally followed by a time part
+/// after a space or `T`. The slow path: only cells the fixed forms do not read get here.
+fn flexible_date(s: &str) -> Option<Day> {
+    let date = s.split([' ', 'T']).next()?;
+    if date.len() < s.len() && s[date.len() + 1..].trim().is_empty() {
+        return None;
+    }
+    let sep = date.chars().find(|c| matches!(c, '-' | '/' | '.'))?;
+    let mut parts = date.split(sep);
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |t: &str, lo: usize, hi: usize| {
+        (lo..=hi).contains(&t.len()) && t.bytes().all(|c| c.is_ascii_digit())
+    };
+    if parts.next().is_some() || !digits(y, 4, 4) || !digits(m, 1, 2) || !digits(d, 1, 2) {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+    Some(date.num_days_from_ce() - EPOCH_FROM_CE)
 }
 
 /// `NaiveDate(1970-01-01).num_days_from_ce()`.
@@ -76,6 +102,11 @@ pub fn year_of(day: Day) -> i32 {
 pub fn day_of(y: i32, m: u32, d: u32) -> Option<Day> {
     NaiveDate::from_ymd_opt(y, m, d).map(|x| x.num_days_from_ce() - EPOCH_FROM_CE)
 }
+
+/// The largest cost of one stay accepted (100 million yuan): above it a cell is a data error
+/// (a shifted column, an exponent typo), not a stay. One `1e308` row would otherwise move
+/// the whole region's point value, and four put `inf` into the reports.
+pub const MAX_STAY_COST_YUAN: f64 = 1e8;
 
 /// Money in yuan: tolerates a leading `¥`/`￥`, thousands separators and surrounding spaces.
 /// Negative amounts parse (the caller decides whether they are allowed).
@@ -227,6 +258,12 @@ mod tests {
             "2024/01/05 23:59",
             "20240105083000",
             " 2024-01-05 ",
+            // Issue 13 item 8: Excel's Chinese default display, single-digit month and day.
+            "2024/1/5",
+            "2024-1-5",
+            "2024.1.5",
+            "2024/1/05 8:30",
+            "2024/01/5T08:30",
         ] {
             assert_eq!(parse_date(s), Ok(want), "{s}");
         }
@@ -240,7 +277,11 @@ mod tests {
         for s in [
             "2024-13-01",
             "2024-02-30",
-            "2024-1-5",
+            "2024/2/30",
+            "2024/1/5/6",
+            "2024/1-5",
+            "24/1/5",
+            "2024/123/5",
             "05/01/2024",
             "",
             "abc",

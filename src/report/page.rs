@@ -140,7 +140,9 @@ pub fn pct(v: f64) -> String {
 
 /// A file name stem that is safe on every file system whatever the hospital id holds:
 /// ASCII letters, digits, `-` and `_` kept; anything else replaced, and then a short hash
-/// of the original id appended so two ids never collide.
+/// of the original id appended so two ids never collide. The hash is appended too when the
+/// id has a lower-case letter (`h1` and `H1` are one file on Windows and macOS disks) or is
+/// a name Windows reserves (`CON`, `NUL`, `COM1`, …).
 pub fn safe_stem(id: &str) -> String {
     let clean: String = id
         .chars()
@@ -153,7 +155,12 @@ pub fn safe_stem(id: &str) -> String {
         })
         .take(60)
         .collect();
-    if clean == id && !id.is_empty() {
+    let upper = clean.to_ascii_uppercase();
+    let reserved = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit());
+    if clean == id && !id.is_empty() && !reserved && !id.bytes().any(|b| b.is_ascii_lowercase()) {
         return clean;
     }
     use sha2::{Digest, Sha256};
@@ -181,6 +188,20 @@ mod tests {
         assert!(!a.contains('/') && !a.contains('.'), "{a}");
         assert_ne!(safe_stem("a/b"), safe_stem("a_b"));
         assert_ne!(safe_stem("医院1"), safe_stem("医院2"));
+    }
+
+    /// Issue 13 item 10: reserved Windows names and ids differing only in case.
+    #[test]
+    fn page_names_are_safe_on_windows_and_case_insensitive_disks() {
+        for reserved in ["CON", "nul", "Com1", "LPT9", "aux"] {
+            let s = safe_stem(reserved);
+            assert!(s.len() > reserved.len() && s.starts_with(reserved), "{s}");
+        }
+        assert_eq!(safe_stem("COM10"), "COM10");
+        assert_ne!(
+            safe_stem("h1").to_ascii_lowercase(),
+            safe_stem("H1").to_ascii_lowercase()
+        );
     }
 
     #[test]

@@ -24,14 +24,87 @@ impl Workdir {
         std::fs::write(&p, bytes).expect("write fixture");
         p
     }
-    /// Runs the binary with arguments.
+    /// Runs the binary with arguments. Whatever it prints must hold no patient id.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_drg-audit"))
+        let o = Command::new(env!("CARGO_BIN_EXE_drg-audit"))
             .args(args)
             .current_dir(self.dir.path())
             .output()
-            .expect("binary runs")
+            .expect("binary runs");
+        for (name, text) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+            if let Some(id) = patient_id_in(&String::from_utf8_lossy(text)) {
+                panic!("{name} of drg-audit {args:?} shows patient id {id}");
+            }
+        }
+        o
     }
+}
+
+/// Issue 13: no patient id in any output, across the whole test suite. When a test's work
+/// folder goes away, every output folder in it (one with drg-audit's marker and no
+/// generated `cases.csv`: run and check outputs) is searched for the patient ids of the
+/// generator and the hostile fixtures (`P` + 10 digits), and so is the system temp folder
+/// for a left-over transcoded copy.
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let mut leaks = Vec::new();
+        scan_outputs(self.dir.path(), false, &mut leaks);
+        if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(".drg-audit-utf8-") || name.starts_with("drg-audit-utf8-") {
+                    // Another test's read may be under way: only a copy with ids counts.
+                    if let Ok(text) = std::fs::read(e.path())
+                        && let Some(id) = patient_id_in(&String::from_utf8_lossy(&text))
+                    {
+                        leaks.push(format!("{} holds {id}", e.path().display()));
+                    }
+                }
+            }
+        }
+        assert!(leaks.is_empty(), "patient ids leaked: {leaks:?}");
+    }
+}
+
+fn scan_outputs(dir: &Path, in_output: bool, leaks: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let in_output = in_output
+        || (dir.join(".drg-audit-output.json").is_file() && !dir.join("cases.csv").exists());
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            scan_outputs(&p, in_output, leaks);
+        } else if in_output
+            && let Ok(bytes) = std::fs::read(&p)
+            && let Some(id) = patient_id_in(&String::from_utf8_lossy(&bytes))
+        {
+            leaks.push(format!("{} holds {id}", p.display()));
+        }
+    }
+}
+
+/// The first `P` + exactly 10 digits token (the generator's and the fixtures' patient ids).
+pub fn patient_id_in(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'P') {
+        let at = i + off;
+        let digits = b[at + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let before_ok = at == 0 || !b[at - 1].is_ascii_alphanumeric();
+        if digits == 10 && before_ok {
+            return Some(text[at..at + 11].to_string());
+        }
+        i = at + 1;
+    }
+    None
 }
 
 /// Reads `summary.json` of a run folder.

@@ -7,7 +7,7 @@ use drg_audit::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match drg_audit::commands::dispatch(cli.command) {
+    match drg_audit::cmd::dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("drg-audit: {e}");

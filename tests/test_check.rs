@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::Workdir;
-use drg_audit::check::{CheckOptions, check};
+use drg_audit::cmd::check::{CheckOptions, check};
 use drg_audit::generate::{self, GenerateOptions};
 use drg_audit::lang::Lang;
-use drg_audit::model::RegionModel;
-use drg_audit::run::{RunOptions, run};
+use drg_audit::published::RegionModel;
+use drg_audit::cmd::run::{RunOptions, run};
 
 /// Rows of a CSV keyed by header, with the columns in `drop` removed.
 fn rows(path: &Path, drop: &[&str]) -> Vec<BTreeMap<String, String>> {
@@ -271,7 +271,7 @@ fn check_refuses_a_file_that_is_not_a_model_in_one_line() {
 fn the_committed_sample_model_is_what_demo_builds_today() {
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sample-drg.model.json");
     let model = RegionModel::read(&committed).expect("models/sample-drg.model.json reads");
-    assert_eq!(model.version, drg_audit::model::MODEL_VERSION);
+    assert_eq!(model.version, drg_audit::published::MODEL_VERSION);
     assert!(model.clusters.is_some() && model.indicators.len() >= 15);
     let w = Workdir::new();
     let o = w.run(&["demo", "--out", "demo", "--quiet"]);

@@ -2,12 +2,12 @@
 //! assignments survive a JSON round trip.
 
 use drg_audit::cluster::{self, ClusterConfig, adjusted_rand_index};
-use drg_audit::clustering;
+use drg_audit::cluster::stage as clustering;
 use drg_audit::generate::{self, GenerateOptions};
 use drg_audit::indicators::Ctx;
 use drg_audit::lang::Lang;
 use drg_audit::period::PeriodTag;
-use drg_audit::run::{RunOptions, analyse};
+use drg_audit::cmd::run::{RunOptions, analyse};
 
 #[test]
 fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() {

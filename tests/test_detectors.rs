@@ -7,7 +7,7 @@ mod common;
 
 use drg_audit::evaluate::{Evaluation, evaluate};
 use drg_audit::generate::{self, GenerateOptions, Scheme};
-use drg_audit::run::{RunOptions, run};
+use drg_audit::cmd::run::{RunOptions, run};
 
 fn audit_region(seed: u64, scheme: Scheme) -> (Evaluation, std::path::PathBuf, tempfile::TempDir) {
     let w = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! low cost", "low weight · very short stay") compared with its same-level peers for the same
 //! groups. Needs the clustering stage; without it the indicator tests nobody.
 
-use super::context::say;
+use crate::region::say;
 use super::kinds::{Measure, Measured};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 
@@ -24,7 +24,7 @@ const SPEC: IndicatorSpec = IndicatorSpec {
 /// "#c label (O/E x)" for the first `take` over-represented clusters of a mix test.
 fn over_represented_words(
     ctx: &Ctx,
-    cv: &crate::clustering::ClusterView,
+    cv: &crate::cluster::ClusterView,
     m: &crate::cluster::MixTest,
     take: usize,
 ) -> Vec<String> {

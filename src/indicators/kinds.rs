@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::context::say;
+use crate::region::say;
 use super::{Ctx, Indicator, IndicatorSpec};
 use crate::peers::{self, PeerTable, Sums};
 

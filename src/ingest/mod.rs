@@ -9,6 +9,7 @@
 //! [`Cases`].
 
 pub mod encoding;
+pub mod groups;
 pub mod table;
 pub mod values;
 

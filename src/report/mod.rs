@@ -7,17 +7,24 @@ mod check;
 mod figures;
 mod hospital;
 pub mod page;
-mod region;
+mod region_page;
 pub mod series;
+
+pub mod dataquality;
+mod outdir;
+pub mod summary;
+pub mod tables;
+pub mod workbook;
+
+pub use outdir::{OutputDir, csv_bytes, rejects_csv};
+use summary::Summary;
 
 use crate::compare::Finding;
 use crate::error::Result;
 use crate::indicators::{Ctx, Indicator};
 use crate::ingest::Reject;
 pub use crate::lang::Lang;
-use crate::output::OutputDir;
-use crate::output::summary::Summary;
-use crate::run::Audit;
+use crate::cmd::run::Audit;
 pub use check::check_page;
 
 /// Everything the report shows.
@@ -53,7 +60,7 @@ impl ReportInput<'_> {
 /// Writes `report.html` and `hospitals/<id>.html` into the output folder.
 pub fn write(out: &OutputDir, input: &ReportInput) -> Result<()> {
     let series = series::Series::compute(input.ctx);
-    out.write("report.html", region::page(input, &series))?;
+    out.write("report.html", region_page::page(input, &series))?;
     for r in &input.audit.ranks {
         let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
         out.write(&name, hospital::page(input, &series, r))?;

@@ -41,7 +41,7 @@ pub struct Ctx<'a> {
     /// Language of reasons and details.
     pub lang: crate::lang::Lang,
     /// Clustering results, once the clustering stage has run.
-    pub clusters: Option<crate::clustering::ClusterView>,
+    pub clusters: Option<crate::cluster::ClusterView>,
     /// Where peers' rates come from: the region itself (`run`) or a published model (`check`).
     pub peers: crate::peers::PeerSource<'a>,
     /// Same-level peers' (stays, points) per period when they come from a model, by level.

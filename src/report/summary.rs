@@ -129,7 +129,7 @@ pub struct Summary {
     /// The effective configuration.
     pub config: RegionConfig,
     /// Detector results (tests, flags, dilution, over-dispersion).
-    pub audit: Option<crate::run::AuditSummary>,
+    pub audit: Option<crate::cmd::run::AuditSummary>,
     /// Wall time per stage in milliseconds (the one non-deterministic part).
     pub timings_ms: BTreeMap<&'static str, u64>,
 }

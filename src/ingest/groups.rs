@@ -53,7 +53,7 @@ pub struct Catalog {
     lower_sibling: Vec<Option<u32>>,
 }
 
-const BUNDLED_DRG: &str = include_str!("../data/reference/chs_drg_weights_harbin_2024.csv");
+const BUNDLED_DRG: &str = include_str!("../../data/reference/chs_drg_weights_harbin_2024.csv");
 
 impl Catalog {
     /// Reads a catalogue file.

@@ -15,8 +15,8 @@ use crate::error::Result;
 use crate::indicators::{self, Ctx, Indicator};
 use crate::ingest::{self, Ingested};
 use crate::leads::{self, CaseLead};
-use crate::output::summary::{self, CatalogueSummary, InputFile, RowCounts, Summary};
-use crate::output::{self, OutputDir};
+use crate::report::summary::{self, CatalogueSummary, InputFile, RowCounts, Summary};
+use crate::report::{self as output, OutputDir};
 use crate::rank::{self, Dilution, HospitalRank};
 
 /// What `run` needs.
@@ -199,7 +199,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     progress.step("clustering case patterns (K-Means)");
     let mut ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
     ctx.lang = opts.lang;
-    ctx.clusters = crate::clustering::cluster_region(&ctx, None)?;
+    ctx.clusters = crate::cluster::cluster_region(&ctx, None)?;
     timings_ms.insert("cluster", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     progress.step("testing indicators against same-level peers");
@@ -244,7 +244,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         .unwrap_or_default();
     out.write(
         "model.json",
-        crate::model::RegionModel::build(&ctx, &result, &cases_sha).to_json()?,
+        crate::published::RegionModel::build(&ctx, &result, &cases_sha).to_json()?,
     )?;
     out.write(
         "audit_worklist.xlsx",

@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::clustering::PublishedClusters;
+use crate::cluster::PublishedClusters;
 use crate::compare::{Calibration, Judging};
 use crate::config::RegionConfig;
 use crate::derive::{BenchmarkSource, Benchmarks, PointValue};
@@ -30,7 +30,7 @@ use crate::indicators::Ctx;
 use crate::ingest::table::StringTable;
 use crate::peers::{PeerRow, PeerTable};
 use crate::period::PeriodTag;
-use crate::run::Audit;
+use crate::cmd::run::Audit;
 
 /// The `format` field of every model file.
 pub const MODEL_FORMAT: &str = "drg-audit regional model";

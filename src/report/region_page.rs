@@ -6,7 +6,7 @@ use super::page::{Cell, document, esc, num, pct, safe_stem, table};
 use super::series::Series;
 use super::{Lang, ReportInput, figures};
 use crate::indicators::Detector;
-use crate::output::dataquality;
+use super::dataquality;
 
 /// Hospitals shown in the risk chart.
 const TOP_CHART: usize = 15;

@@ -20,15 +20,15 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::clustering;
+use crate::cluster as clustering;
 use crate::derive::{self, Fixed};
 use crate::error::Result;
 use crate::indicators::{self, Ctx};
 use crate::ingest;
 use crate::lang::Lang;
-use crate::model::{self, BuiltFrom, RegionModel};
-use crate::output::summary::InputFile;
-use crate::output::{self, OutputDir};
+use crate::published::{self as model, BuiltFrom, RegionModel};
+use crate::report::summary::InputFile;
+use crate::report::{self as output, OutputDir};
 use crate::peers::PeerSource;
 use crate::period::{self, Periods};
 use crate::rank::HospitalRank;
@@ -190,7 +190,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     progress.step("testing indicators against the published peer rates");
     let registry = indicators::registry();
     let judging = model.judging();
-    let mut result = crate::run::audit_against(&ctx, &registry, opts.lang, Some(&judging));
+    let mut result = super::run::audit_against(&ctx, &registry, opts.lang, Some(&judging));
     timings.insert("detect", t.elapsed().as_millis() as u64);
     // Ranks are the region's: where each hospital's risk would stand among the model's.
     for r in &mut result.ranks {
@@ -210,7 +210,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let near_leads = crate::leads::case_leads(&ctx, &registry, &near, &result.ranks);
     let t = Instant::now();
     progress.step("writing the self-audit");
-    crate::run::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
+    super::run::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
     out.write(
         "cases_near_threshold.csv",
         output::tables::cases_csv(&near_leads)?,

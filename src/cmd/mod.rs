@@ -6,7 +6,10 @@ use std::time::Instant;
 use crate::cli::{BenchArgs, CheckArgs, Command, DemoArgs, EvaluateArgs, GenerateArgs, RunArgs};
 use crate::error::{AuditError, Result};
 use crate::generate::{self, GenerateOptions, HeaderStyle, OutputEncoding};
-use crate::run::{self, RunOptions};
+use run::RunOptions;
+
+pub mod check;
+pub mod run;
 
 /// Runs one subcommand.
 pub fn dispatch(command: Command) -> Result<()> {
@@ -44,7 +47,7 @@ fn run_cmd(a: RunArgs) -> Result<()> {
 }
 
 fn check_cmd(a: CheckArgs) -> Result<()> {
-    let out = crate::check::check(&crate::check::CheckOptions {
+    let out = check::check(&check::CheckOptions {
         cases: a.cases,
         model: a.model,
         out: a.out,

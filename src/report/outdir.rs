@@ -1,11 +1,6 @@
 //! The only stage that writes: output files of a run, written into a temporary directory
 //! beside `--out` and moved into place at the end, so a crash never leaves a half report.
 
-pub mod dataquality;
-pub mod summary;
-pub mod tables;
-pub mod workbook;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 

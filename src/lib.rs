@@ -3,6 +3,7 @@
 //! One pipeline, one module per stage (see `README.md`):
 //! ingest → derive → indicators → compare → score/rank → report.
 
+pub mod catalog;
 pub mod charts;
 pub mod cli;
 pub mod cluster;
@@ -27,6 +28,3 @@ pub mod region;
 pub mod report;
 pub mod schema;
 pub mod stats;
-
-/// Transitional: the catalogue's types move back to `catalog.rs` in the next commit.
-pub use ingest::groups as catalog;

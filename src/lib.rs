@@ -3,6 +3,7 @@
 //! One pipeline, one module per stage (see `README.md`):
 //! ingest → derive → indicators → compare → score/rank → report.
 
+pub mod audit;
 pub mod catalog;
 pub mod charts;
 pub mod cli;

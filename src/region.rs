@@ -1,25 +1,18 @@
-//! What every indicator reads: the cases, their derived fields, the catalogue, the
-//! configuration, and a few per-hospital and per-group facts computed once.
+//! The analysed region: the cases, their derived fields, the catalogue, the configuration,
+//! and a few per-hospital and per-group facts computed once. Built once (by `run` from the
+//! region itself, by `check` against a published model), then read by every later stage —
+//! the clustering stage, the indicators, compare, rank, leads and the report — and written
+//! by none. It sits below all of them, so none of them needs another's types to read it.
 
 use crate::catalog::Catalog;
 use crate::config::{RegionConfig, Scheme};
 use crate::derive::DerivedCases;
 use crate::ingest::{Cases, NONE_U32};
+use crate::peers::PeerSource;
 use crate::period::PeriodTag;
 
-/// `format!` in the run's language: `say!(ctx, "中文 {}", "English {}", args…)`.
-macro_rules! say {
-    ($ctx:expr, $zh:literal, $en:literal $(, $arg:expr)* $(,)?) => {
-        match $ctx.lang {
-            $crate::lang::Lang::Zh => format!($zh $(, $arg)*),
-            $crate::lang::Lang::En => format!($en $(, $arg)*),
-        }
-    };
-}
-pub(crate) use say;
-
 /// Read-only view of the analysed region.
-pub struct Ctx<'a> {
+pub struct Region<'a> {
     /// Ingested cases.
     pub cases: &'a Cases,
     /// Derived fields.
@@ -38,23 +31,50 @@ pub struct Ctx<'a> {
     pub light_medical_group: Vec<bool>,
     /// Per hospital, per period (0 baseline, 1 audited): (stays, points).
     pub volume: Vec<[(f64, f64); 2]>,
-    /// Language of reasons and details.
-    pub lang: crate::lang::Lang,
-    /// Clustering results, once the clustering stage has run.
-    pub clusters: Option<crate::cluster::ClusterView>,
     /// Where peers' rates come from: the region itself (`run`) or a published model (`check`).
-    pub peers: crate::peers::PeerSource<'a>,
+    pub peers: PeerSource<'a>,
     /// Same-level peers' (stays, points) per period when they come from a model, by level.
     pub peer_volume: Option<[[(f64, f64); 2]; 4]>,
 }
 
-impl<'a> Ctx<'a> {
-    /// Builds the context.
+/// What a published regional model fixes in place of the region's own facts (`check`).
+pub struct PublishedPeers<'a> {
+    /// The model's light medical groups, by group index of this catalogue.
+    pub light_medical_group: Vec<bool>,
+    /// The model's peer tables, and which hospitals' own cases are in them.
+    pub peers: PeerSource<'a>,
+    /// Same-level peers' (stays, points) per period, by level (zeros read as "n/a").
+    pub peer_volume: [[(f64, f64); 2]; 4],
+}
+
+impl<'a> Region<'a> {
+    /// The region judged against itself (`run`).
     pub fn new(
         cases: &'a Cases,
         derived: &'a DerivedCases,
         catalog: &'a Catalog,
         config: &'a RegionConfig,
+    ) -> Self {
+        Self::build(cases, derived, catalog, config, None)
+    }
+
+    /// The region judged against a published model's peers (`check`).
+    pub fn against(
+        cases: &'a Cases,
+        derived: &'a DerivedCases,
+        catalog: &'a Catalog,
+        config: &'a RegionConfig,
+        published: PublishedPeers<'a>,
+    ) -> Self {
+        Self::build(cases, derived, catalog, config, Some(published))
+    }
+
+    fn build(
+        cases: &'a Cases,
+        derived: &'a DerivedCases,
+        catalog: &'a Catalog,
+        config: &'a RegionConfig,
+        published: Option<PublishedPeers<'a>>,
     ) -> Self {
         let hospital_level = cases
             .hospitals
@@ -69,7 +89,14 @@ impl<'a> Ctx<'a> {
             family_size[g.family as usize] += 1;
         }
         let multi_group_family = family_size.iter().map(|n| *n > 1).collect();
-        let light_medical_group = light_medical_groups(catalog, config, cases, derived);
+        let (light_medical_group, peers, peer_volume) = match published {
+            Some(p) => (p.light_medical_group, p.peers, Some(p.peer_volume)),
+            None => (
+                light_medical_groups(catalog, config, cases, derived),
+                PeerSource::Region,
+                None,
+            ),
+        };
         let mut volume = vec![[(0.0, 0.0); 2]; cases.hospitals.len()];
         for i in 0..cases.len() {
             let p = match derived.period[i] {
@@ -81,7 +108,7 @@ impl<'a> Ctx<'a> {
             v.0 += 1.0;
             v.1 += derived.points[i];
         }
-        Ctx {
+        Region {
             cases,
             derived,
             catalog,
@@ -91,10 +118,8 @@ impl<'a> Ctx<'a> {
             multi_group_family,
             light_medical_group,
             volume,
-            clusters: None,
-            lang: crate::lang::Lang::default(),
-            peers: crate::peers::PeerSource::Region,
-            peer_volume: None,
+            peers,
+            peer_volume,
         }
     }
 
@@ -142,32 +167,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Growth of stays and points against the baseline, the hospital's and its same-level
-    /// peers' (peers pooled, hospital left out), in words.
-    pub fn growth_words(&self, h: usize) -> String {
-        let lv = self.hospital_level[h];
-        let peers = self.peer_growth_base(h, lv);
-        let g = |a: f64, b: f64| {
-            if b > 0.0 {
-                format!("{:+.0}%", 100.0 * (a / b - 1.0))
-            } else {
-                "n/a".into()
-            }
-        };
-        let own = self.volume[h];
-        say!(
-            self,
-            "点数 {}（同级 {}），人次 {}（同级 {}）",
-            "points {} (peers {}), stays {} (peers {})",
-            g(own[1].1, own[0].1),
-            g(peers[1].1, peers[0].1),
-            g(own[1].0, own[0].0),
-            g(peers[1].0, peers[0].0)
-        )
-    }
-
     /// Same-level peers' (stays, points) per period, hospital `h` left out.
-    fn peer_growth_base(&self, h: usize, lv: u8) -> [(f64, f64); 2] {
+    pub fn peer_growth_base(&self, h: usize, lv: u8) -> [(f64, f64); 2] {
         let mut peers = [(0.0, 0.0); 2];
         if let Some(published) = &self.peer_volume {
             peers = published[lv as usize];

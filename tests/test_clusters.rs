@@ -1,13 +1,13 @@
 //! Case-pattern clustering on a generated region: stable across seeds, and the model's
 //! assignments survive a JSON round trip.
 
-use drg_audit::cluster::{self, ClusterConfig, adjusted_rand_index};
 use drg_audit::cluster::stage as clustering;
+use drg_audit::cluster::{self, ClusterConfig, adjusted_rand_index};
+use drg_audit::cmd::run::{RunOptions, analyse};
 use drg_audit::generate::{self, GenerateOptions};
-use drg_audit::indicators::Ctx;
 use drg_audit::lang::Lang;
 use drg_audit::period::PeriodTag;
-use drg_audit::cmd::run::{RunOptions, analyse};
+use drg_audit::region::Region;
 
 #[test]
 fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() {
@@ -33,7 +33,7 @@ fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() 
         quiet: true,
     })
     .unwrap();
-    let ctx = Ctx::new(&a.ingested.cases, &a.derived, &a.catalog, &a.config);
+    let ctx = Region::new(&a.ingested.cases, &a.derived, &a.catalog, &a.config);
     let feats = clustering::features(&ctx, clustering::weight_scale(&ctx));
     let fit_rows: Vec<usize> = (0..ctx.cases.len())
         .filter(|&i| ctx.derived.period[i] == PeriodTag::Baseline)

@@ -4,20 +4,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use rayon::prelude::*;
-use serde::Serialize;
-
+use crate::audit::audit;
 use crate::catalog::Catalog;
-use crate::compare::{self, Finding, IndicatorDispersion};
 use crate::config::RegionConfig;
 use crate::derive::{self, DerivedCases};
 use crate::error::Result;
-use crate::indicators::{self, Ctx, Indicator};
+use crate::indicators::{self, Ctx};
 use crate::ingest::{self, Ingested};
-use crate::leads::{self, CaseLead};
-use crate::report::summary::{self, CatalogueSummary, InputFile, RowCounts, Summary};
-use crate::report::{self as output, OutputDir};
-use crate::rank::{self, Dilution, HospitalRank};
+use crate::region::Region;
+use crate::report::summary::{self, AuditSummary, InputFile, Summary};
+use crate::report::{self, OutputDir};
 
 /// What `run` needs.
 #[derive(Debug, Clone)]
@@ -52,81 +48,6 @@ pub struct Analysis {
     pub derived: DerivedCases,
     /// Stage timings.
     pub timings_ms: BTreeMap<&'static str, u64>,
-}
-
-/// The detectors' results for one region.
-pub struct Audit {
-    /// Every hospital × indicator tested.
-    pub findings: Vec<Finding>,
-    /// Over-dispersion per indicator.
-    pub dispersion: Vec<IndicatorDispersion>,
-    /// Hospitals, best lead first.
-    pub ranks: Vec<HospitalRank>,
-    /// Point-value dilution.
-    pub dilution: Dilution,
-    /// Case-level leads.
-    pub leads: Vec<CaseLead>,
-    /// Calibrations and p-values (what the regional model publishes for `check`).
-    pub judging: compare::Judging,
-    /// The peer tables the indicators summed from the region, by finding code.
-    pub tables: BTreeMap<String, crate::peers::PeerTable>,
-}
-
-/// Summary of the detectors' results for `summary.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditSummary {
-    /// Hospital × indicator tests.
-    pub tests: usize,
-    /// Flagged findings.
-    pub flagged_findings: usize,
-    /// Hospitals with at least one flag.
-    pub flagged_hospitals: usize,
-    /// Case leads written.
-    pub cases_for_review: usize,
-    /// The dilution of the point value.
-    pub dilution: Dilution,
-    /// Over-dispersion per indicator.
-    pub dispersion: Vec<IndicatorDispersion>,
-}
-
-/// Runs every indicator, judges, ranks and lists case leads.
-pub fn audit(ctx: &Ctx, registry: &[Box<dyn Indicator>], lang: crate::lang::Lang) -> Audit {
-    audit_against(ctx, registry, lang, None)
-}
-
-/// [`audit`] with the judging published in a regional model (`check`), or the region's own.
-pub fn audit_against(
-    ctx: &Ctx,
-    registry: &[Box<dyn Indicator>],
-    lang: crate::lang::Lang,
-    published: Option<&compare::Judging>,
-) -> Audit {
-    let measured: Vec<_> = registry.par_iter().map(|ind| ind.measure(ctx)).collect();
-    let mut tables = BTreeMap::new();
-    let mut measures = Vec::with_capacity(measured.len());
-    for (ind, m) in registry.iter().zip(measured) {
-        if let Some(t) = m.table {
-            tables.insert(ind.spec().code.to_string(), t);
-        }
-        measures.push(m.measures);
-    }
-    let compare::Compared {
-        findings,
-        dispersion,
-        judging,
-    } = compare::compare(ctx, registry, &measures, published);
-    let ranks = rank::rank(ctx, registry, &findings, lang);
-    let dilution = rank::dilution(ctx, &ranks);
-    let leads = leads::case_leads(ctx, registry, &findings, &ranks);
-    Audit {
-        findings,
-        dispersion,
-        ranks,
-        dilution,
-        leads,
-        judging,
-        tables,
-    }
 }
 
 /// Resolves the configuration: file, else preset, else DRG points; `--period` wins.
@@ -197,9 +118,9 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         hashed.map_err(|_| crate::error::AuditError::Usage("input hashing failed".into()))??;
     let t = Instant::now();
     progress.step("clustering case patterns (K-Means)");
-    let mut ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
-    ctx.lang = opts.lang;
-    ctx.clusters = crate::cluster::cluster_region(&ctx, None)?;
+    let region = Region::new(&ingested.cases, &derived, &catalog, &config);
+    let clusters = crate::cluster::cluster_region(&region, None)?;
+    let ctx = Ctx::new(&region, clusters.as_ref(), opts.lang);
     timings_ms.insert("cluster", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     progress.step("testing indicators against same-level peers");
@@ -208,8 +129,8 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     timings_ms.insert("detect", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     progress.step("writing tables, report and workbook");
-    write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
-    let mut summary = build_summary(
+    report::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
+    let mut summary = summary::build_summary(
         inputs,
         &config,
         &catalog,
@@ -217,14 +138,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         &derived,
         timings_ms.clone(),
     );
-    summary.audit = Some(AuditSummary {
-        tests: result.findings.len(),
-        flagged_findings: result.findings.iter().filter(|f| f.flagged).count(),
-        flagged_hospitals: result.ranks.iter().filter(|r| !r.flags.is_empty()).count(),
-        cases_for_review: result.leads.len(),
-        dilution: result.dilution.clone(),
-        dispersion: result.dispersion.clone(),
-    });
+    summary.audit = Some(AuditSummary::of(&result));
     let report_input = crate::report::ReportInput {
         ctx: &ctx,
         registry: &registry,
@@ -234,7 +148,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         lang: opts.lang,
     };
     crate::report::write(&out, &report_input)?;
-    if let Some(cv) = &ctx.clusters {
+    if let Some(cv) = ctx.clusters {
         out.write("clusters.json", crate::cluster::to_json(&cv.model))?;
     }
     let cases_sha = summary
@@ -248,7 +162,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     )?;
     out.write(
         "audit_worklist.xlsx",
-        output::workbook::workbook(
+        report::workbook::workbook(
             &ctx,
             &registry,
             &result.ranks,
@@ -267,31 +181,6 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     out.commit()
 }
 
-/// Writes `rejects.csv`, `hospitals.csv`, `findings.csv` and `cases_for_review.csv` (the
-/// tables `run` and `check` share).
-pub fn write_tables(
-    out: &OutputDir,
-    ctx: &Ctx,
-    registry: &[Box<dyn Indicator>],
-    result: &Audit,
-    rejects: &[crate::ingest::Reject],
-    lang: crate::lang::Lang,
-) -> Result<()> {
-    out.write("rejects.csv", output::rejects_csv(rejects)?)?;
-    out.write(
-        "hospitals.csv",
-        output::tables::hospitals_csv(&result.ranks)?,
-    )?;
-    out.write(
-        "findings.csv",
-        output::tables::findings_csv(ctx, registry, &result.findings, &result.ranks, lang)?,
-    )?;
-    out.write(
-        "cases_for_review.csv",
-        output::tables::cases_csv(&result.leads)?,
-    )
-}
-
 fn hash_inputs(opts: &RunOptions) -> Result<Vec<InputFile>> {
     let mut inputs = vec![InputFile::hash("cases", &opts.cases)?];
     if let Some(g) = &opts.groups {
@@ -307,50 +196,4 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v)
         .map(|s| s + "\n")
         .map_err(|e| crate::error::AuditError::Usage(format!("cannot serialise summary: {e}")))
-}
-
-/// Assembles `summary.json`.
-pub fn build_summary(
-    inputs: Vec<InputFile>,
-    config: &RegionConfig,
-    catalog: &Catalog,
-    ingested: &Ingested,
-    derived: &DerivedCases,
-    timings_ms: BTreeMap<&'static str, u64>,
-) -> Summary {
-    let s = &ingested.stats;
-    let group_rejects = s.rejected_by_column.get("group_code").copied().unwrap_or(0);
-    let cases = &ingested.cases;
-    Summary {
-        software: "drg-audit",
-        version: env!("CARGO_PKG_VERSION"),
-        inputs,
-        rows: RowCounts {
-            read: s.rows_read,
-            analysed: s.rows_analysed,
-            rejected: s.rows_rejected,
-            reconciles: s.rows_read == s.rows_analysed + s.rows_rejected,
-            by_period: summary::by_period(derived),
-        },
-        ingest: s.clone(),
-        periods: derived.periods.clone(),
-        hospitals: cases.hospitals.len(),
-        patients: cases.n_patients,
-        catalogue: CatalogueSummary {
-            source: catalog.source.clone(),
-            groups: catalog.groups.len(),
-            families: catalog.families.len(),
-            derived_family: catalog.derived_family,
-            derived_severity: catalog.derived_severity,
-            groups_used: summary::groups_used(cases, catalog.groups.len()),
-            grouping_coverage: 1.0 - group_rejects as f64 / s.rows_read.max(1) as f64,
-        },
-        benchmarks: derived.benchmarks.cases_by_source.clone(),
-        point_value: derived.point_value.clone(),
-        band_mix: summary::band_mix(derived),
-        unknown_diagnosis_codes: derived.unknown_codes,
-        config: config.clone(),
-        audit: None,
-        timings_ms,
-    }
 }

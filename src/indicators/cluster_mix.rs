@@ -2,7 +2,7 @@
 //! low cost", "low weight · very short stay") compared with its same-level peers for the same
 //! groups. Needs the clustering stage; without it the indicator tests nobody.
 
-use crate::region::say;
+use super::context::say;
 use super::kinds::{Measure, Measured};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 

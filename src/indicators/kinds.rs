@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::region::say;
+use super::context::say;
 use super::{Ctx, Indicator, IndicatorSpec};
 use crate::peers::{self, PeerTable, Sums};
 

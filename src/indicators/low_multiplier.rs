@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::region::say;
+use super::context::say;
 use super::kinds::BinaryIndicator;
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 use crate::derive::Band;

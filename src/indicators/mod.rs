@@ -7,6 +7,7 @@
 //! under the peers' behaviour. Judging (funnel limits, p, q) is [`crate::compare`]'s job.
 
 pub mod cluster_mix;
+pub mod context;
 mod kinds;
 pub mod low_multiplier;
 pub mod point_chasing;
@@ -14,7 +15,7 @@ pub mod upcoding;
 
 use serde::Serialize;
 
-pub use crate::region::Ctx;
+pub use context::Ctx;
 pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
 
 /// The three detectors a finding feeds.

@@ -2,7 +2,7 @@
 //! that need no bed, padding costs into the high band. Planned readmissions (the 31-day
 //! plan flag, e.g. chemotherapy cycles) are never counted as splitting.
 
-use crate::region::say;
+use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 use crate::derive::Band;

@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::region::say;
+use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 use crate::peers::{self, Sums};

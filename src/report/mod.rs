@@ -1,3 +1,7 @@
+//! The only stage that writes (⑥): every output file of `run` and `check` is assembled
+//! here and written through [`OutputDir`] — the CSV tables, `summary.json`/`check.json`,
+//! the workbook and the HTML pages.
+//!
 //! The report people act on: `report.html` (the region at a glance, the ranked table,
 //! charts, data quality) and a page per hospital (`hospitals/<id>.html`), each one
 //! self-contained (inline SVG and CSS, a few lines of inline JavaScript for sorting), so a
@@ -19,12 +23,12 @@ pub mod workbook;
 pub use outdir::{OutputDir, csv_bytes, rejects_csv};
 use summary::Summary;
 
+use crate::audit::Audit;
 use crate::compare::Finding;
 use crate::error::Result;
 use crate::indicators::{Ctx, Indicator};
 use crate::ingest::Reject;
 pub use crate::lang::Lang;
-use crate::cmd::run::Audit;
 pub use check::check_page;
 
 /// Everything the report shows.
@@ -66,4 +70,23 @@ pub fn write(out: &OutputDir, input: &ReportInput) -> Result<()> {
         out.write(&name, hospital::page(input, &series, r))?;
     }
     Ok(())
+}
+
+/// Writes `rejects.csv`, `hospitals.csv`, `findings.csv` and `cases_for_review.csv` (the
+/// tables `run` and `check` share).
+pub fn write_tables(
+    out: &OutputDir,
+    ctx: &Ctx,
+    registry: &[Box<dyn Indicator>],
+    result: &Audit,
+    rejects: &[crate::ingest::Reject],
+    lang: crate::lang::Lang,
+) -> Result<()> {
+    out.write("rejects.csv", rejects_csv(rejects)?)?;
+    out.write("hospitals.csv", tables::hospitals_csv(&result.ranks)?)?;
+    out.write(
+        "findings.csv",
+        tables::findings_csv(ctx, registry, &result.findings, &result.ranks, lang)?,
+    )?;
+    out.write("cases_for_review.csv", tables::cases_csv(&result.leads)?)
 }

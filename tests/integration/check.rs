@@ -2,17 +2,17 @@
 //! round-trips, and a hospital checking its own cases against the model hears what `run`
 //! said about it — same flags, same rates, same evidence cases.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::Workdir;
+use crate::common::Workdir;
 use drg_audit::cmd::check::{CheckOptions, check};
+use drg_audit::cmd::run::{RunOptions, run};
 use drg_audit::generate::{self, GenerateOptions};
 use drg_audit::lang::Lang;
 use drg_audit::published::RegionModel;
-use drg_audit::cmd::run::{RunOptions, run};
 
 /// Rows of a CSV keyed by header, with the columns in `drop` removed.
 fn rows(path: &Path, drop: &[&str]) -> Vec<BTreeMap<String, String>> {

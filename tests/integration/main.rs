@@ -1,0 +1,12 @@
+//! The integration tests, one binary (as ripgrep does): each module runs the built
+//! `drg-audit` or calls the library on small generated regions. One binary links polars
+//! once instead of seven times.
+
+mod check;
+mod clusters;
+mod common;
+mod detectors;
+mod generate;
+mod ingest;
+mod ranking;
+mod report;

@@ -8,5 +8,6 @@ mod common;
 mod detectors;
 mod generate;
 mod ingest;
+mod layout;
 mod ranking;
 mod report;

@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod generate;
 pub mod indicators;
 pub mod ingest;
+pub mod json;
 pub mod lang;
 pub mod leads;
 pub mod peers;

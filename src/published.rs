@@ -288,9 +288,7 @@ impl RegionModel {
 
     /// The model as pretty JSON (floats round-trip exactly).
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(self)
-            .map(|s| s + "\n")
-            .map_err(|e| AuditError::Usage(format!("cannot serialise the model: {e}")))
+        crate::json::pretty(self, "the model")
     }
 
     /// Reads a model file, refusing another format or a newer layout.

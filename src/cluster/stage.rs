@@ -6,7 +6,7 @@
 use crate::cluster::{
     self, CaseFeatures, CaseInput, ClusterConfig, ClusterModel, MixTable, MixTest,
 };
-use crate::error::{AuditError, Result};
+use crate::error::Result;
 use crate::period::PeriodTag;
 use crate::region::Region;
 use crate::schema::FEE_COLUMNS;
@@ -156,8 +156,7 @@ pub fn cluster_region(
                 max_iter: rules.max_iter,
                 ..ClusterConfig::default()
             };
-            cluster::fit(&feats, &fit_rows, &cfg)
-                .map_err(|e| AuditError::Usage(format!("clustering: {e}")))?
+            cluster::fit(&feats, &fit_rows, &cfg)?
         }
     };
     let assignment = cluster::assign(&model, &feats);

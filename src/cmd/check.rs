@@ -18,7 +18,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cluster as clustering;
+use crate::cli::CheckArgs;
+use crate::cluster;
 use crate::derive::{self, Fixed};
 use crate::error::Result;
 use crate::indicators::{self, Ctx};
@@ -50,6 +51,28 @@ pub struct CheckOptions {
     pub lang: Lang,
     /// Silence progress lines.
     pub quiet: bool,
+}
+
+impl From<CheckArgs> for CheckOptions {
+    fn from(a: CheckArgs) -> Self {
+        CheckOptions {
+            cases: a.cases,
+            model: a.model,
+            out: a.out,
+            period: a.period,
+            lang: a.lang,
+            quiet: a.quiet,
+        }
+    }
+}
+
+/// `drg-audit check`: the self-audit, then where its page is.
+pub fn command(opts: CheckOptions) -> Result<()> {
+    let out = check(&opts)?;
+    super::print_line(format_args!(
+        "self-audit: {}",
+        out.join("check.html").display()
+    ))
 }
 
 /// Runs the self-audit and writes its outputs; returns the output folder.
@@ -122,7 +145,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let clusters = match &model.clusters {
         Some(published) => {
             progress.step("placing the cases in the published case-pattern clusters");
-            clustering::cluster_region(&region, Some(published))?
+            cluster::cluster_region(&region, Some(published))?
         }
         None => None,
     };
@@ -197,12 +220,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         cases_near_threshold: near_leads.len(),
         timings_ms: timings,
     };
-    let json = serde_json::to_string_pretty(&summary)
-        .map(|s| s + "\n")
-        .map_err(|e| {
-            crate::error::AuditError::Usage(format!("cannot serialise check.json: {e}"))
-        })?;
-    out.write("check.json", json)?;
+    out.write("check.json", crate::json::pretty(&summary, "check.json")?)?;
     out.commit()
 }
 

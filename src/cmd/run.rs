@@ -1,11 +1,13 @@
-//! The `run` command: ingest → derive → (detectors) → outputs, with timings.
+//! `drg-audit run`: ingest → derive → region → clusters → audit → report, with timings.
+//! [`analyse`] (everything up to the region) is shared with `bench`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::audit::audit;
 use crate::catalog::Catalog;
+use crate::cli::RunArgs;
 use crate::config::RegionConfig;
 use crate::derive::{self, DerivedCases};
 use crate::error::Result;
@@ -34,6 +36,47 @@ pub struct RunOptions {
     pub lang: crate::lang::Lang,
     /// Silence progress lines.
     pub quiet: bool,
+}
+
+impl From<RunArgs> for RunOptions {
+    fn from(a: RunArgs) -> Self {
+        RunOptions {
+            cases: a.cases,
+            groups: a.groups,
+            config: a.config,
+            preset: a.preset,
+            period: a.period,
+            out: a.out,
+            lang: a.lang,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl RunOptions {
+    /// The audit of a generated region folder (`cases.csv`, `groups.csv`, `region.toml`),
+    /// as `demo` and `bench` run it.
+    pub fn generated(region: &Path, out: PathBuf, lang: crate::lang::Lang, quiet: bool) -> Self {
+        RunOptions {
+            cases: region.join("cases.csv"),
+            groups: Some(region.join("groups.csv")),
+            config: Some(region.join("region.toml")),
+            preset: None,
+            period: None,
+            out,
+            lang,
+            quiet,
+        }
+    }
+}
+
+/// `drg-audit run`: the audit, then where the report is.
+pub fn command(opts: RunOptions) -> Result<()> {
+    let out = run(&opts)?;
+    super::print_line(format_args!(
+        "report: {}",
+        out.join("report.html").display()
+    ))
 }
 
 /// The analysed region, held in memory between stages.
@@ -114,8 +157,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         derived,
         mut timings_ms,
     } = analysis?;
-    let inputs =
-        hashed.map_err(|_| crate::error::AuditError::Usage("input hashing failed".into()))??;
+    let inputs = hashed.map_err(|_| crate::error::AuditError::Thread("input hashing"))??;
     let t = Instant::now();
     progress.step("clustering case patterns (K-Means)");
     let region = Region::new(&ingested.cases, &derived, &catalog, &config);
@@ -177,7 +219,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         timings_ms,
         ..summary
     };
-    out.write("summary.json", json(&summary)?)?;
+    out.write("summary.json", crate::json::pretty(&summary, "summary")?)?;
     out.commit()
 }
 
@@ -190,10 +232,4 @@ fn hash_inputs(opts: &RunOptions) -> Result<Vec<InputFile>> {
         inputs.push(InputFile::hash("config", c)?);
     }
     Ok(inputs)
-}
-
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string_pretty(v)
-        .map(|s| s + "\n")
-        .map_err(|e| crate::error::AuditError::Usage(format!("cannot serialise summary: {e}")))
 }

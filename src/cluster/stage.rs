@@ -146,16 +146,7 @@ pub fn cluster_region(
             if fit_rows.len() < MIN_FIT_ROWS {
                 return Ok(None);
             }
-            let rules = &region.config.cluster;
-            let cfg = ClusterConfig {
-                seed: region.config.seed,
-                k: (rules.k > 0).then_some(rules.k),
-                sample_size: rules.sample_size,
-                n_runs: rules.n_init,
-                tolerance: rules.tolerance,
-                max_iter: rules.max_iter,
-                ..ClusterConfig::default()
-            };
+            let cfg = ClusterConfig::for_region(&region.config.cluster, region.config.seed);
             cluster::fit(&feats, &fit_rows, &cfg)?
         }
     };

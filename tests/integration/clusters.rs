@@ -41,15 +41,7 @@ fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() 
     let labels: Vec<Vec<u16>> = [11u64, 22, 33]
         .iter()
         .map(|&seed| {
-            let cfg = ClusterConfig {
-                seed,
-                k: Some(a.config.cluster.k),
-                sample_size: a.config.cluster.sample_size,
-                n_runs: a.config.cluster.n_init,
-                tolerance: a.config.cluster.tolerance,
-                max_iter: a.config.cluster.max_iter,
-                ..ClusterConfig::default()
-            };
+            let cfg = ClusterConfig::for_region(&a.config.cluster, seed);
             let model = cluster::fit(&feats, &fit_rows, &cfg).unwrap();
             let assigned = cluster::assign(&model, &feats);
             if seed == 11 {

@@ -1,8 +1,13 @@
-//! Command-line types (clap derive). `main` parses these and calls the library.
+//! Command-line types (clap derive). `main` parses these and hands them to
+//! [`crate::cmd::dispatch`]; clap restricts every choice (`--lang`, `--scheme`) to its enum,
+//! so no command parses strings again.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use crate::generate::Scheme;
+use crate::lang::Lang;
 
 /// Audits hospitals paid by DRG/DIP case groups under a regional budget.
 #[derive(Debug, Parser)]
@@ -37,11 +42,11 @@ pub struct DemoArgs {
     #[arg(long, default_value = "reports/demo")]
     pub out: PathBuf,
     /// Scheme of the sample region.
-    #[arg(long, default_value = "drg", value_parser = ["drg", "dip"])]
-    pub scheme: String,
+    #[arg(long, value_enum, default_value_t = Scheme::Drg)]
+    pub scheme: Scheme,
     /// Report language: zh or en.
-    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
-    pub lang: String,
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
     /// No progress lines (the last line, the report's path, is still printed).
     #[arg(long)]
     pub quiet: bool,
@@ -69,8 +74,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Report language: zh or en.
-    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
-    pub lang: String,
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
     /// No progress lines (the last line, the report's path, is still printed).
     #[arg(long)]
     pub quiet: bool,
@@ -118,8 +123,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub period: Option<String>,
     /// Page language: zh or en.
-    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
-    pub lang: String,
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
     /// No progress lines (the last line, the page's path, is still printed).
     #[arg(long)]
     pub quiet: bool,
@@ -141,8 +146,8 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 60_000)]
     pub cases_per_year: usize,
     /// drg or dip.
-    #[arg(long, default_value = "drg", value_parser = ["drg", "dip"])]
-    pub scheme: String,
+    #[arg(long, value_enum, default_value_t = Scheme::Drg)]
+    pub scheme: Scheme,
     /// Write Chinese column labels instead of canonical names.
     #[arg(long)]
     pub chinese_headers: bool,

@@ -193,6 +193,7 @@ pub struct ClusterRules {
 }
 
 impl Default for ClusterRules {
+    /// The one set of clustering defaults (`cluster::ClusterConfig` takes its own from here).
     fn default() -> Self {
         ClusterRules {
             k: 8,
@@ -201,6 +202,29 @@ impl Default for ClusterRules {
             tolerance: 1e-3,
             max_iter: 300,
         }
+    }
+}
+
+impl ClusterRules {
+    /// Checks the `[cluster]` settings when the configuration loads, so a mistyped value
+    /// fails before the data is read rather than after ingest.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.k == 1 || self.k > u16::MAX as usize {
+            return Err(format!(
+                "cluster.k = {} must be 0 (choose) or between 2 and 65535",
+                self.k
+            ));
+        }
+        if self.sample_size < 2 {
+            return Err("cluster.sample_size must be at least 2".into());
+        }
+        if self.n_init == 0 || self.max_iter == 0 {
+            return Err("cluster.n_init and cluster.max_iter must be at least 1".into());
+        }
+        if !(self.tolerance > 0.0 && self.tolerance.is_finite()) {
+            return Err("cluster.tolerance must be a positive number".into());
+        }
+        Ok(())
     }
 }
 
@@ -310,6 +334,7 @@ impl RegionConfig {
     /// false with everything and would slip through a plain range check), money and
     /// coefficients positive, and each threshold in its range.
     pub fn validate(&self) -> Result<(), String> {
+        self.cluster.validate()?;
         let m = &self.multiplier;
         if !(m.low > 0.0 && m.low < 1.0) {
             return Err(format!(
@@ -386,6 +411,15 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_settings_are_checked_when_the_config_loads() {
+        let e = RegionConfig::from_toml("[cluster]\nn_init = 0\n").unwrap_err();
+        assert!(e.contains("cluster.n_init"), "{e}");
+        assert!(RegionConfig::from_toml("[cluster]\nk = 1\n").is_err());
+        assert!(RegionConfig::from_toml("[cluster]\ntolerance = 0.0\n").is_err());
+        assert!(RegionConfig::from_toml("[cluster]\nk = 0\n").is_ok());
+    }
 
     #[test]
     fn presets_parse_with_the_documented_thresholds() {

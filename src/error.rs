@@ -35,6 +35,37 @@ pub enum AuditError {
         /// The engine's message, shortened to one line.
         message: String,
     },
+    /// A stage's own typed error (clustering, the generator), kept as the cause; the
+    /// `From` impls live beside those error types, so this module names no stage.
+    #[error("{stage}: {source}")]
+    Stage {
+        /// `clustering` or `generate`.
+        stage: &'static str,
+        /// The stage's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A JSON output could not be serialised.
+    #[error("cannot serialise {what}: {source}")]
+    Serialise {
+        /// Which output.
+        what: &'static str,
+        /// What serde said.
+        source: serde_json::Error,
+    },
+    /// The spreadsheet writer failed.
+    #[error("cannot write {file}: {source}")]
+    Xlsx {
+        /// The workbook's file name.
+        file: &'static str,
+        /// What the writer said.
+        source: rust_xlsxwriter::XlsxError,
+    },
+    /// A helper thread panicked.
+    #[error("{0} failed")]
+    Thread(&'static str),
+    /// Standard output could not be written (`main` treats a closed pipe as success).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
     /// A command-line argument is unusable.
     #[error("{0}")]
     Usage(String),
@@ -56,6 +87,11 @@ impl AuditError {
             location: location.into(),
             message: message.into(),
         }
+    }
+
+    /// Whether this is a write to a closed pipe (`drg-audit evaluate … | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, AuditError::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// A data-engine error on a file, flattened to one line.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Report language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// 中文 (default: the users are Chinese audit centres and hospitals).
@@ -14,15 +14,6 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Parses `zh` or `en`.
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "zh" => Some(Lang::Zh),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
     /// Picks the text of this language.
     pub fn tr<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {

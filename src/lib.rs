@@ -3,13 +3,12 @@
 //! One pipeline, one module per stage (see `README.md`):
 //! ingest → derive → indicators → compare → score/rank → report.
 
+pub mod audit;
 pub mod catalog;
 pub mod charts;
-pub mod check;
 pub mod cli;
 pub mod cluster;
-pub mod clustering;
-pub mod commands;
+pub mod cmd;
 pub mod compare;
 pub mod config;
 pub mod derive;
@@ -19,16 +18,16 @@ pub mod files;
 pub mod generate;
 pub mod indicators;
 pub mod ingest;
+pub mod json;
 pub mod lang;
 pub mod leads;
-pub mod model;
-pub mod output;
 pub mod peers;
 pub mod period;
 pub mod progress;
+pub mod published;
 pub mod rank;
 pub mod reference;
+pub mod region;
 pub mod report;
-pub mod run;
 pub mod schema;
 pub mod stats;

@@ -45,3 +45,12 @@ pub enum ClusterError {
     #[error("invalid cluster model: {0}")]
     Model(String),
 }
+
+impl From<ClusterError> for crate::error::AuditError {
+    fn from(e: ClusterError) -> Self {
+        crate::error::AuditError::Stage {
+            stage: "clustering",
+            source: Box::new(e),
+        }
+    }
+}

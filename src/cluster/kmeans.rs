@@ -39,6 +39,7 @@ use rand_xoshiro::{Xoshiro256Plus, Xoshiro256PlusPlus};
 use serde::{Deserialize, Serialize};
 
 use super::ClusterError;
+use crate::config::ClusterRules;
 
 /// Criterion used to choose k when [`ClusterConfig::k`] is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -62,9 +63,9 @@ pub struct ClusterConfig {
     /// Maximum number of fit rows K-Means sees (default 100,000); the scaler and
     /// the cluster sizes always use all fit rows.
     pub sample_size: usize,
-    /// K-Means restarts per k (default 3; linfa's own default of 10 is slow).
+    /// K-Means restarts per k (default 10, the region default `[cluster] n_init`).
     pub n_runs: usize,
-    /// Maximum Lloyd iterations per run (default 100).
+    /// Maximum Lloyd iterations per run (default 300).
     pub max_iter: u64,
     /// Convergence tolerance (default 1e-3): a run stops when the Euclidean norm
     /// of the change of the whole centroid matrix, in standard deviations, falls
@@ -86,15 +87,18 @@ pub struct ClusterConfig {
 }
 
 impl Default for ClusterConfig {
+    /// k chosen over 4..=10; sample size, restarts, iterations and tolerance are the
+    /// region defaults of [`ClusterRules`] (one set of defaults).
     fn default() -> Self {
+        let rules = ClusterRules::default();
         Self {
             k: None,
             k_min: 4,
             k_max: 10,
-            sample_size: 100_000,
-            n_runs: 10,
-            max_iter: 300,
-            tolerance: 1e-3,
+            sample_size: rules.sample_size,
+            n_runs: rules.n_init,
+            max_iter: rules.max_iter,
+            tolerance: rules.tolerance,
             seed: 20_240_101,
             criterion: KCriterion::Silhouette,
             silhouette_sample: 5_000,
@@ -104,6 +108,19 @@ impl Default for ClusterConfig {
 }
 
 impl ClusterConfig {
+    /// The settings of a region's `[cluster]` section (`k = 0`: chosen) and its seed.
+    pub fn for_region(rules: &ClusterRules, seed: u64) -> Self {
+        ClusterConfig {
+            seed,
+            k: (rules.k > 0).then_some(rules.k),
+            sample_size: rules.sample_size,
+            n_runs: rules.n_init,
+            tolerance: rules.tolerance,
+            max_iter: rules.max_iter,
+            ..ClusterConfig::default()
+        }
+    }
+
     /// The candidate values of k, validated.
     pub(crate) fn candidates(&self) -> Result<Vec<usize>, ClusterError> {
         let (lo, hi) = match self.k {

@@ -74,6 +74,7 @@ pub mod metrics;
 pub mod mix;
 pub mod model;
 pub mod scaler;
+pub mod stage;
 
 #[cfg(test)]
 mod testdata;
@@ -87,3 +88,4 @@ pub use metrics::adjusted_rand_index;
 pub use mix::{MixTable, MixTest, mix_table, mix_tests, mix_tests_against};
 pub use model::{ClusterModel, ClusterProfile, MODEL_VERSION, assign, fit, from_json, to_json};
 pub use scaler::Scaler;
+pub use stage::{ClusterView, PublishedClusters, cluster_region};

@@ -54,8 +54,8 @@ pub fn high_threshold_drg(rw: f64) -> f64 {
     }
 }
 
-/// Payment scheme of the generated region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Payment scheme of the generated region (`--scheme drg|dip`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Scheme {
     /// CHS-DRG groups (4-character codes, severity suffix 1/3/5/9).

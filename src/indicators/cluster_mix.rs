@@ -24,7 +24,7 @@ const SPEC: IndicatorSpec = IndicatorSpec {
 /// "#c label (O/E x)" for the first `take` over-represented clusters of a mix test.
 fn over_represented_words(
     ctx: &Ctx,
-    cv: &crate::clustering::ClusterView,
+    cv: &crate::cluster::ClusterView,
     m: &crate::cluster::MixTest,
     take: usize,
 ) -> Vec<String> {

@@ -1,11 +1,11 @@
-//! What every indicator reads: the cases, their derived fields, the catalogue, the
-//! configuration, and a few per-hospital and per-group facts computed once.
+//! What every indicator reads: the analysed [`Region`], the clustering stage's results when
+//! it ran, and the language of reasons and details.
 
-use crate::catalog::Catalog;
-use crate::config::{RegionConfig, Scheme};
-use crate::derive::DerivedCases;
-use crate::ingest::{Cases, NONE_U32};
-use crate::period::PeriodTag;
+use std::ops::Deref;
+
+use crate::cluster::ClusterView;
+use crate::lang::Lang;
+use crate::region::Region;
 
 /// `format!` in the run's language: `say!(ctx, "中文 {}", "English {}", args…)`.
 macro_rules! say {
@@ -18,127 +18,32 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// Read-only view of the analysed region.
+/// The indicators' view: the region (read through [`Deref`], so `ctx.cases` reads the
+/// region's cases), the clusters and the language.
 pub struct Ctx<'a> {
-    /// Ingested cases.
-    pub cases: &'a Cases,
-    /// Derived fields.
-    pub derived: &'a DerivedCases,
-    /// Catalogue.
-    pub catalog: &'a Catalog,
-    /// Configuration.
-    pub config: &'a RegionConfig,
-    /// Peer-group level of each hospital (0 = unknown).
-    pub hospital_level: Vec<u8>,
-    /// Groups a case could be "upcoded" from: the group has a lighter sibling in its family.
-    pub has_lower_sibling: Vec<bool>,
-    /// Families with more than one group (where coding choice moves weight).
-    pub multi_group_family: Vec<bool>,
-    /// Light medical groups (low-standard admissions land there).
-    pub light_medical_group: Vec<bool>,
-    /// Per hospital, per period (0 baseline, 1 audited): (stays, points).
-    pub volume: Vec<[(f64, f64); 2]>,
+    /// The analysed region.
+    pub region: &'a Region<'a>,
+    /// Clustering results, when the clustering stage ran (enough cases to cluster).
+    pub clusters: Option<&'a ClusterView>,
     /// Language of reasons and details.
-    pub lang: crate::lang::Lang,
-    /// Clustering results, once the clustering stage has run.
-    pub clusters: Option<crate::clustering::ClusterView>,
-    /// Where peers' rates come from: the region itself (`run`) or a published model (`check`).
-    pub peers: crate::peers::PeerSource<'a>,
-    /// Same-level peers' (stays, points) per period when they come from a model, by level.
-    pub peer_volume: Option<[[(f64, f64); 2]; 4]>,
+    pub lang: Lang,
+}
+
+impl<'a> Deref for Ctx<'a> {
+    type Target = Region<'a>;
+
+    fn deref(&self) -> &Region<'a> {
+        self.region
+    }
 }
 
 impl<'a> Ctx<'a> {
-    /// Builds the context.
-    pub fn new(
-        cases: &'a Cases,
-        derived: &'a DerivedCases,
-        catalog: &'a Catalog,
-        config: &'a RegionConfig,
-    ) -> Self {
-        let hospital_level = cases
-            .hospitals
-            .iter()
-            .map(|h| h.level.unwrap_or(0))
-            .collect();
-        let has_lower_sibling = (0..catalog.groups.len() as u32)
-            .map(|g| catalog.lower_sibling(g).is_some())
-            .collect();
-        let mut family_size = vec![0usize; catalog.families.len()];
-        for g in &catalog.groups {
-            family_size[g.family as usize] += 1;
-        }
-        let multi_group_family = family_size.iter().map(|n| *n > 1).collect();
-        let light_medical_group = light_medical_groups(catalog, config, cases, derived);
-        let mut volume = vec![[(0.0, 0.0); 2]; cases.hospitals.len()];
-        for i in 0..cases.len() {
-            let p = match derived.period[i] {
-                PeriodTag::Baseline => 0,
-                PeriodTag::Audited => 1,
-                PeriodTag::Outside => continue,
-            };
-            let v = &mut volume[cases.hospital[i] as usize][p];
-            v.0 += 1.0;
-            v.1 += derived.points[i];
-        }
+    /// The indicators' view of `region`.
+    pub fn new(region: &'a Region<'a>, clusters: Option<&'a ClusterView>, lang: Lang) -> Self {
         Ctx {
-            cases,
-            derived,
-            catalog,
-            config,
-            hospital_level,
-            has_lower_sibling,
-            multi_group_family,
-            light_medical_group,
-            volume,
-            clusters: None,
-            lang: crate::lang::Lang::default(),
-            peers: crate::peers::PeerSource::Region,
-            peer_volume: None,
-        }
-    }
-
-    /// Whether case `i` is in the audited period.
-    pub fn audited(&self, i: usize) -> bool {
-        self.derived.period[i] == PeriodTag::Audited
-    }
-
-    /// Whether case `i` is in the baseline period.
-    pub fn baseline(&self, i: usize) -> bool {
-        self.derived.period[i] == PeriodTag::Baseline
-    }
-
-    /// Hospital index of case `i`.
-    pub fn hospital(&self, i: usize) -> u32 {
-        self.cases.hospital[i]
-    }
-
-    /// Number of hospitals.
-    pub fn n_hospitals(&self) -> usize {
-        self.cases.hospitals.len()
-    }
-
-    /// Base points per unit of weight at case `i`'s hospital (per-weight × level coefficient).
-    pub fn points_per_weight(&self, i: usize) -> f64 {
-        let level = self.cases.hospitals[self.cases.hospital[i] as usize].level;
-        self.config.points.per_weight * self.config.points.level_coefficient.for_level(level)
-    }
-
-    /// Base points of case `i`.
-    pub fn base_points(&self, i: usize) -> f64 {
-        self.derived.weight[i] * self.points_per_weight(i)
-    }
-
-    /// Points case `i` would have earned in its group's lighter sibling (same band rules
-    /// simplified to the sibling's base points) — the stake of a suspected upcoding.
-    pub fn upcoding_stake(&self, i: usize) -> f64 {
-        let g = self.cases.group[i];
-        match self.catalog.lower_sibling(g) {
-            Some(s) => {
-                let gap = self.derived.weight[i] - self.catalog.groups[s as usize].weight;
-                (gap * self.points_per_weight(i)).max(0.0)
-            }
-            None => 0.0,
+            region,
+            clusters,
+            lang,
         }
     }
 
@@ -165,103 +70,4 @@ impl<'a> Ctx<'a> {
             g(peers[1].0, peers[0].0)
         )
     }
-
-    /// Same-level peers' (stays, points) per period, hospital `h` left out.
-    fn peer_growth_base(&self, h: usize, lv: u8) -> [(f64, f64); 2] {
-        let mut peers = [(0.0, 0.0); 2];
-        if let Some(published) = &self.peer_volume {
-            peers = published[lv as usize];
-            if self.peers.own_included(h as u32) {
-                for (p, own) in peers.iter_mut().zip(self.volume[h]) {
-                    p.0 -= own.0;
-                    p.1 -= own.1;
-                }
-            }
-            return peers;
-        }
-        for (k, v) in self.volume.iter().enumerate() {
-            if k != h && self.hospital_level[k] == lv {
-                for p in 0..2 {
-                    peers[p].0 += v[p].0;
-                    peers[p].1 += v[p].1;
-                }
-            }
-        }
-        peers
-    }
-
-    /// Same-level totals of (stays, points) per period, by level (published in the model).
-    pub fn volume_by_level(&self) -> [[(f64, f64); 2]; 4] {
-        let mut out = [[(0.0, 0.0); 2]; 4];
-        for (k, v) in self.volume.iter().enumerate() {
-            let lv = self.hospital_level[k] as usize;
-            for p in 0..2 {
-                out[lv][p].0 += v[p].0;
-                out[lv][p].1 += v[p].1;
-            }
-        }
-        out
-    }
-
-    /// Whether case `i` is an unplanned readmission to the same hospital within the window.
-    pub fn unplanned_readmission(&self, i: usize) -> bool {
-        let p = self.derived.prev_stay[i];
-        p != NONE_U32
-            && self
-                .derived
-                .is_readmission(self.cases, i, self.config.readmission.window_days)
-            && !self.cases.planned[p as usize]
-            && !self.cases.planned[i]
-    }
-
-    /// Whether case `i` is a planned readmission to the same hospital within the window.
-    pub fn planned_readmission(&self, i: usize) -> bool {
-        let p = self.derived.prev_stay[i];
-        p != NONE_U32
-            && self
-                .derived
-                .is_readmission(self.cases, i, self.config.readmission.window_days)
-            && (self.cases.planned[p as usize] || self.cases.planned[i])
-    }
-}
-
-/// Light medical groups: medical (DRG: ADRG second letter R–Z; DIP: the lightest group of a
-/// family, i.e. conservative treatment) and weight at or below the 30th percentile of
-/// audited case weights.
-fn light_medical_groups(
-    catalog: &Catalog,
-    config: &RegionConfig,
-    cases: &Cases,
-    derived: &DerivedCases,
-) -> Vec<bool> {
-    let mut weights: Vec<f64> = (0..cases.len())
-        .filter(|&i| derived.period[i] == PeriodTag::Audited)
-        .map(|i| derived.weight[i])
-        .collect();
-    weights.sort_by(f64::total_cmp);
-    let cut = if weights.is_empty() {
-        0.0
-    } else {
-        weights[(weights.len() * 3 / 10).min(weights.len() - 1)]
-    };
-    let mut lightest = vec![f64::INFINITY; catalog.families.len()];
-    for g in &catalog.groups {
-        let l = &mut lightest[g.family as usize];
-        *l = l.min(g.weight);
-    }
-    catalog
-        .groups
-        .iter()
-        .map(|g| {
-            let medical = match config.scheme {
-                Scheme::Drg => g
-                    .code
-                    .chars()
-                    .nth(1)
-                    .is_some_and(|c| ('R'..='Z').contains(&c)),
-                Scheme::Dip => g.weight <= lightest[g.family as usize],
-            };
-            medical && g.weight <= cut
-        })
-        .collect()
 }

@@ -608,6 +608,7 @@ pub(super) fn assemble(
             .map(|(c, h)| (c.to_string(), h.clone()))
             .collect(),
         unknown_columns: mapping.unknown.clone(),
+        invalid_utf8: None,
     };
     for (name, count) in soft.iter().zip(unreadable) {
         if count > 0 {

@@ -9,6 +9,7 @@
 //! [`Cases`].
 
 pub mod encoding;
+pub mod groups;
 pub mod table;
 pub mod values;
 
@@ -210,6 +211,19 @@ pub struct IngestStats {
     pub columns: BTreeMap<String, String>,
     /// Headers that matched no contract column (kept and ignored).
     pub unknown_columns: Vec<String>,
+    /// A UTF-8 file with a few invalid bytes: read as UTF-8 with them replaced (U+FFFD in
+    /// the cells that held them), here counted with the first lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalid_utf8: Option<EncodingRepairs>,
+}
+
+/// Invalid UTF-8 bytes replaced while reading.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EncodingRepairs {
+    /// Invalid sequences replaced.
+    pub invalid_sequences: u64,
+    /// The first lines (at most 20) holding one.
+    pub first_lines: Vec<u64>,
 }
 
 /// Ingest's output: the cases, the rejects and the statistics.

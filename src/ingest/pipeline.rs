@@ -52,24 +52,40 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, scratch: Option<&Path>) -> 
     crate::files::require_file(path, "--cases")?;
     // GB18030 input is transcoded to a temporary UTF-8 copy that lives until the read ends.
     let mut _transcoded = None;
+    let mut repairs = None;
     let (source, encoding) = match format {
         Format::Parquet => (path.to_path_buf(), None),
         Format::Csv => {
-            let enc = encoding::detect(path)?;
-            if enc == TextEncoding::Gb18030 {
+            let decision = encoding::detect(path)?;
+            let copy = || {
                 let mut builder = tempfile::Builder::new();
                 builder.prefix(".drg-audit-utf8-").suffix(".csv");
-                let tmp = match scratch {
+                match scratch {
                     Some(dir) => builder.tempfile_in(dir),
                     None => builder.tempfile(),
                 }
-                .map_err(|e| AuditError::io(path, e))?;
-                encoding::transcode_gb18030(path, tmp.path())?;
-                let p = tmp.path().to_path_buf();
-                _transcoded = Some(tmp);
-                (p, Some(enc))
-            } else {
-                (path.to_path_buf(), Some(enc))
+                .map_err(|e| AuditError::io(path, e))
+            };
+            match decision {
+                encoding::Decision::Clean(TextEncoding::Gb18030) => {
+                    let tmp = copy()?;
+                    encoding::transcode_gb18030(path, tmp.path())?;
+                    let p = tmp.path().to_path_buf();
+                    _transcoded = Some(tmp);
+                    (p, Some(TextEncoding::Gb18030))
+                }
+                encoding::Decision::Clean(enc) => (path.to_path_buf(), Some(enc)),
+                encoding::Decision::Utf8WithInvalidBytes => {
+                    let tmp = copy()?;
+                    let (count, lines) = encoding::transcode_utf8_lossy(path, tmp.path())?;
+                    repairs = Some(super::EncodingRepairs {
+                        invalid_sequences: count,
+                        first_lines: lines,
+                    });
+                    let p = tmp.path().to_path_buf();
+                    _transcoded = Some(tmp);
+                    (p, Some(TextEncoding::Utf8))
+                }
             }
         }
     };
@@ -136,7 +152,10 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, scratch: Option<&Path>) -> 
         }),
     };
     let t = std::time::Instant::now();
-    let out = super::assemble::assemble(df, path, format, encoding, &mapping, catalog, &places);
+    let mut out = super::assemble::assemble(df, path, format, encoding, &mapping, catalog, &places);
+    if let Ok(ingested) = &mut out {
+        ingested.stats.invalid_utf8 = repairs;
+    }
     if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
         eprintln!(
             "ingest: checks and interning {} ms",

@@ -6,10 +6,10 @@ use std::fmt::Write;
 
 use super::hospital::{compare_table, evidence_section, plain_findings};
 use super::page::{document, esc};
-use crate::check::CheckedHospital;
+use super::summary::CheckedHospital;
+use crate::audit::Audit;
 use crate::indicators::Indicator;
 use crate::lang::Lang;
-use crate::run::Audit;
 
 /// The self-audit page of every hospital in the batch.
 pub fn check_page(

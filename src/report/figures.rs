@@ -296,7 +296,7 @@ pub fn hospital_multiplier(lang: Lang, input: &ReportInput, series: &Series, h: 
 }
 
 /// Cluster centroids on cost and stay (multiplier and LOS ratio, log scale), sized by cases.
-pub fn cluster_map(lang: Lang, cv: &crate::clustering::ClusterView) -> String {
+pub fn cluster_map(lang: Lang, cv: &crate::cluster::ClusterView) -> String {
     let f = |name: &str| cv.model.features.iter().position(|x| x == name);
     let (Some(x), Some(y)) = (f("log_multiplier"), f("log_los_ratio")) else {
         return String::new();
@@ -327,7 +327,7 @@ pub fn cluster_map(lang: Lang, cv: &crate::clustering::ClusterView) -> String {
 /// The cluster mix of the top hospitals: O/E per cluster against same-group peers.
 pub fn top_cluster_mix(
     lang: Lang,
-    cv: &crate::clustering::ClusterView,
+    cv: &crate::cluster::ClusterView,
     ranks: &[HospitalRank],
 ) -> String {
     let categories: Vec<String> = cv

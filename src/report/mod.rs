@@ -1,3 +1,7 @@
+//! The only stage that writes (⑥): every output file of `run` and `check` is assembled
+//! here and written through [`OutputDir`] — the CSV tables, `summary.json`/`check.json`,
+//! the workbook and the HTML pages.
+//!
 //! The report people act on: `report.html` (the region at a glance, the ranked table,
 //! charts, data quality) and a page per hospital (`hospitals/<id>.html`), each one
 //! self-contained (inline SVG and CSS, a few lines of inline JavaScript for sorting), so a
@@ -7,17 +11,25 @@ mod check;
 mod figures;
 mod hospital;
 pub mod page;
-mod region;
+mod region_page;
 pub mod series;
 
+pub mod dataquality;
+mod outdir;
+pub mod ownership;
+pub mod summary;
+pub mod tables;
+pub mod workbook;
+
+pub use outdir::{OutputDir, csv_bytes, rejects_csv};
+use summary::Summary;
+
+use crate::audit::Audit;
 use crate::compare::Finding;
 use crate::error::Result;
 use crate::indicators::{Ctx, Indicator};
 use crate::ingest::Reject;
 pub use crate::lang::Lang;
-use crate::output::OutputDir;
-use crate::output::summary::Summary;
-use crate::run::Audit;
 pub use check::check_page;
 
 /// Everything the report shows.
@@ -53,10 +65,29 @@ impl ReportInput<'_> {
 /// Writes `report.html` and `hospitals/<id>.html` into the output folder.
 pub fn write(out: &OutputDir, input: &ReportInput) -> Result<()> {
     let series = series::Series::compute(input.ctx);
-    out.write("report.html", region::page(input, &series))?;
+    out.write("report.html", region_page::page(input, &series))?;
     for r in &input.audit.ranks {
         let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
         out.write(&name, hospital::page(input, &series, r))?;
     }
     Ok(())
+}
+
+/// Writes `rejects.csv`, `hospitals.csv`, `findings.csv` and `cases_for_review.csv` (the
+/// tables `run` and `check` share).
+pub fn write_tables(
+    out: &OutputDir,
+    ctx: &Ctx,
+    registry: &[Box<dyn Indicator>],
+    result: &Audit,
+    rejects: &[crate::ingest::Reject],
+    lang: crate::lang::Lang,
+) -> Result<()> {
+    out.write("rejects.csv", rejects_csv(rejects)?)?;
+    out.write("hospitals.csv", tables::hospitals_csv(&result.ranks)?)?;
+    out.write(
+        "findings.csv",
+        tables::findings_csv(ctx, registry, &result.findings, &result.ranks, lang)?,
+    )?;
+    out.write("cases_for_review.csv", tables::cases_csv(&result.leads)?)
 }

@@ -2,11 +2,11 @@
 
 use std::fmt::Write;
 
+use super::dataquality;
 use super::page::{Cell, document, esc, num, pct, safe_stem, table};
 use super::series::Series;
 use super::{Lang, ReportInput, figures};
 use crate::indicators::Detector;
-use crate::output::dataquality;
 
 /// Hospitals shown in the risk chart.
 const TOP_CHART: usize = 15;

@@ -1,9 +1,7 @@
 //! `generate` through the binary: Chinese headers saved as GBK audit exactly like the
 //! canonical UTF-8 file (the acceptance check of the foundation issue).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn chinese_headers_in_gbk_give_the_same_counts_and_ranking_as_canonical_utf8() {

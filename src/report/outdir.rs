@@ -1,20 +1,14 @@
 //! The only stage that writes: output files of a run, written into a temporary directory
 //! beside `--out` and moved into place at the end, so a crash never leaves a half report.
 
-pub mod dataquality;
-pub mod ownership;
-pub mod summary;
-pub mod tables;
-pub mod workbook;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::ownership::{self, Existing, MARKER, Manifest};
 use crate::error::{AuditError, Result};
 use crate::ingest::Reject;
-use ownership::{Existing, MARKER, Manifest};
 
 /// Name prefix of the staging folders beside `--out`.
 const STAGING_PREFIX: &str = ".drg-audit-staging-";

@@ -3,11 +3,11 @@
 //! patterns were injected (negatives: hospitals without injected gaming), precision@k ≥
 //! 0.85 with k = the number of gaming hospitals, and no legitimate confounder in the top k.
 
-mod common;
+use crate::common;
 
+use drg_audit::cmd::run::{RunOptions, run};
 use drg_audit::evaluate::{Evaluation, evaluate};
 use drg_audit::generate::{self, GenerateOptions, Scheme};
-use drg_audit::run::{RunOptions, run};
 
 fn audit_region(seed: u64, scheme: Scheme) -> (Evaluation, std::path::PathBuf, tempfile::TempDir) {
     let w = tempfile::tempdir().unwrap();

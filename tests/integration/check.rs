@@ -2,17 +2,17 @@
 //! round-trips, and a hospital checking its own cases against the model hears what `run`
 //! said about it — same flags, same rates, same evidence cases.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::Workdir;
-use drg_audit::check::{CheckOptions, check};
+use crate::common::Workdir;
+use drg_audit::cmd::check::{CheckOptions, check};
+use drg_audit::cmd::run::{RunOptions, run};
 use drg_audit::generate::{self, GenerateOptions};
 use drg_audit::lang::Lang;
-use drg_audit::model::RegionModel;
-use drg_audit::run::{RunOptions, run};
+use drg_audit::published::RegionModel;
 
 /// Rows of a CSV keyed by header, with the columns in `drop` removed.
 fn rows(path: &Path, drop: &[&str]) -> Vec<BTreeMap<String, String>> {
@@ -273,7 +273,7 @@ fn check_refuses_a_file_that_is_not_a_model_in_one_line() {
 fn the_committed_sample_model_is_what_demo_builds_today() {
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sample-drg.model.json");
     let model = RegionModel::read(&committed).expect("models/sample-drg.model.json reads");
-    assert_eq!(model.version, drg_audit::model::MODEL_VERSION);
+    assert_eq!(model.version, drg_audit::published::MODEL_VERSION);
     assert!(model.clusters.is_some() && model.indicators.len() >= 15);
     let w = Workdir::new();
     let o = w.run(&["demo", "--out", "demo", "--quiet"]);

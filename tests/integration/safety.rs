@@ -1,9 +1,7 @@
 //! Hostile and messy inputs (issue 13): each test is named after the defect it guards. The
 //! fixtures are generated here; none is a committed blob.
 
-mod common;
-
-use common::{GROUPS, HEADER, Workdir, csv_of, valid_rows};
+use crate::common::{self, GROUPS, HEADER, Workdir, csv_of, valid_rows};
 
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -436,4 +434,33 @@ fn overflowing_costs_and_weights_are_refused() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("weight"), "{}", stderr(&o));
+}
+
+/// Issue 13 item 4: one stray Latin-1 byte in a UTF-8 file keeps it UTF-8 (names intact),
+/// the byte's line counted in `summary.json`.
+#[test]
+fn one_stray_byte_does_not_garble_a_utf8_file() {
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    let mut bytes = csv_of(HEADER, &many_rows(40)).into_bytes();
+    bytes.extend_from_slice(b"C99,H1,Caf\xe9,3,P0010000999,2024-01-02,2024-01-05,ES31,16000\n");
+    w.write("cases.csv", bytes);
+    let o = w.run(&run_args("cases.csv", "out"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = common::summary(&w.path("out"));
+    assert_eq!(s["ingest"]["encoding"], "utf8");
+    assert_eq!(s["ingest"]["invalid_utf8"]["invalid_sequences"], 1);
+    assert_eq!(s["ingest"]["invalid_utf8"]["first_lines"][0], 42);
+    let hospitals = std::fs::read_to_string(w.path("out/hospitals.csv")).unwrap();
+    assert!(hospitals.contains("市医院"), "{hospitals}");
+    // UTF-16 and a workbook renamed .csv are named, not "column case_id is missing".
+    w.write("u16.csv", b"\xFF\xFEc\x00a\x00");
+    let err = stderr(&w.run(&run_args("u16.csv", "o2")));
+    assert!(err.contains("UTF-16"), "{err}");
+    w.write("book.csv", b"PK\x03\x04\x14\x00");
+    let err = stderr(&w.run(&run_args("book.csv", "o3")));
+    assert!(err.contains("Excel"), "{err}");
+    w.write("tabs.csv", HEADER.replace(',', "\t") + "\n");
+    let err = stderr(&w.run(&run_args("tabs.csv", "o4")));
+    assert!(err.contains("separated by tabs"), "{err}");
 }

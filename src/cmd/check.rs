@@ -18,20 +18,19 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use serde::Serialize;
-
-use crate::clustering;
+use crate::cli::CheckArgs;
+use crate::cluster;
 use crate::derive::{self, Fixed};
 use crate::error::Result;
 use crate::indicators::{self, Ctx};
 use crate::ingest;
 use crate::lang::Lang;
-use crate::model::{self, BuiltFrom, RegionModel};
-use crate::output::summary::InputFile;
-use crate::output::{self, OutputDir};
 use crate::peers::PeerSource;
-use crate::period::{self, Periods};
-use crate::rank::HospitalRank;
+use crate::period;
+use crate::published::{self as model, RegionModel};
+use crate::region::{PublishedPeers, Region};
+use crate::report::summary::{CheckRows, CheckSummary, CheckedHospital, InputFile, ModelUsed};
+use crate::report::{self, OutputDir};
 
 /// One-sided p at or below which an unflagged scored finding is "near the threshold": beyond
 /// the funnel's 95 % limit in the suspicious direction.
@@ -56,71 +55,27 @@ pub struct CheckOptions {
     pub max_reject_share: f64,
 }
 
-/// `check.json`.
-#[derive(Debug, Serialize)]
-pub struct CheckSummary {
-    /// `drg-audit`.
-    pub software: &'static str,
-    /// Version.
-    pub version: &'static str,
-    /// The batch file.
-    pub cases: InputFile,
-    /// The model file and what it was built from.
-    pub model: ModelUsed,
-    /// Rows read / analysed / rejected.
-    pub rows: CheckRows,
-    /// Periods of the batch.
-    pub periods: Periods,
-    /// Whether the batch's periods are the model's.
-    pub same_periods_as_model: bool,
-    /// One entry per hospital in the batch.
-    pub hospitals: Vec<CheckedHospital>,
-    /// Case leads of flagged findings (`cases_for_review.csv`).
-    pub cases_for_review: usize,
-    /// Case leads of findings near the threshold (`cases_near_threshold.csv`).
-    pub cases_near_threshold: usize,
-    /// Milliseconds per stage.
-    pub timings_ms: std::collections::BTreeMap<&'static str, u64>,
+impl From<CheckArgs> for CheckOptions {
+    fn from(a: CheckArgs) -> Self {
+        CheckOptions {
+            cases: a.cases,
+            model: a.model,
+            out: a.out,
+            period: a.period,
+            lang: a.lang,
+            quiet: a.quiet,
+            max_reject_share: a.rejects.limit(),
+        }
+    }
 }
 
-/// The model a check used.
-#[derive(Debug, Serialize)]
-pub struct ModelUsed {
-    /// File.
-    pub file: InputFile,
-    /// Layout version.
-    pub version: u32,
-    /// Provenance.
-    pub built_from: BuiltFrom,
-}
-
-/// Row counts of the batch.
-#[derive(Debug, Serialize)]
-pub struct CheckRows {
-    /// Data rows read.
-    pub read: u64,
-    /// Rows analysed.
-    pub analysed: u64,
-    /// Rows rejected (see `rejects.csv`).
-    pub rejected: u64,
-    /// read = analysed + rejected.
-    pub reconciles: bool,
-}
-
-/// One hospital's result.
-#[derive(Debug, Serialize)]
-pub struct CheckedHospital {
-    /// Hospital id.
-    pub hospital_id: String,
-    /// Whether this batch is the data the model was built from (own cases left out of peers).
-    pub same_data_as_model: bool,
-    /// Where its risk score would rank among the model's hospitals (1 = inspect first).
-    pub region_rank: usize,
-    /// Hospitals in the model.
-    pub region_hospitals: usize,
-    /// The ranking row (scores, flags, money, reason), as `hospitals.csv` has it.
-    #[serde(flatten)]
-    pub rank: HospitalRank,
+/// `drg-audit check`: the self-audit, then where its page is.
+pub fn command(opts: CheckOptions) -> Result<()> {
+    let out = check(&opts)?;
+    super::print_line(format_args!(
+        "self-audit: {}",
+        out.join("check.html").display()
+    ))
 }
 
 /// Runs the self-audit and writes its outputs; returns the output folder.
@@ -154,11 +109,8 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         && derived.periods.baseline.as_ref().map(|b| &b.label)
             == model.built_from.baseline_period.as_ref();
     let tables = model.peer_tables();
-    let mut ctx = Ctx::new(&ingested.cases, &derived, &catalog, &config);
-    ctx.lang = opts.lang;
-    ctx.light_medical_group = model.light_groups(&catalog);
-    let digests = model::hospital_digests(&ctx);
-    let own_included: Vec<bool> = ctx
+    let digests = model::hospital_digests(&ingested.cases, &derived);
+    let own_included: Vec<bool> = ingested
         .cases
         .hospitals
         .iter()
@@ -171,29 +123,43 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
                     .any(|m| m.id == h.id && m.cases_digest == d.text())
         })
         .collect();
-    ctx.peers = PeerSource::Published {
-        tables: &tables,
-        own_included: own_included.clone(),
-        same_periods,
+    let published_peers = PublishedPeers {
+        light_medical_group: model.light_groups(&catalog),
+        peers: PeerSource::Published {
+            tables: &tables,
+            own_included: own_included.clone(),
+            same_periods,
+        },
+        // Without the same periods the peers' growth is unknown (zeros read as "n/a").
+        peer_volume: if same_periods {
+            model.volume_by_level
+        } else {
+            [[(0.0, 0.0); 2]; 4]
+        },
     };
-    // Without the same periods the peers' growth is unknown (zeros read as "n/a").
-    ctx.peer_volume = Some(if same_periods {
-        model.volume_by_level
-    } else {
-        [[(0.0, 0.0); 2]; 4]
-    });
+    let region = Region::against(
+        &ingested.cases,
+        &derived,
+        &catalog,
+        &config,
+        published_peers,
+    );
     timings.insert("derive", t.elapsed().as_millis() as u64);
     let t = Instant::now();
-    if let Some(published) = &model.clusters {
-        progress.step("placing the cases in the published case-pattern clusters");
-        ctx.clusters = clustering::cluster_region(&ctx, Some(published))?;
-    }
+    let clusters = match &model.clusters {
+        Some(published) => {
+            progress.step("placing the cases in the published case-pattern clusters");
+            cluster::cluster_region(&region, Some(published))?
+        }
+        None => None,
+    };
+    let ctx = Ctx::new(&region, clusters.as_ref(), opts.lang);
     timings.insert("cluster", t.elapsed().as_millis() as u64);
     let t = Instant::now();
     progress.step("testing indicators against the published peer rates");
     let registry = indicators::registry();
     let judging = model.judging();
-    let mut result = crate::run::audit_against(&ctx, &registry, opts.lang, Some(&judging));
+    let mut result = crate::audit::audit_against(&ctx, &registry, opts.lang, Some(&judging));
     timings.insert("detect", t.elapsed().as_millis() as u64);
     // Ranks are the region's: where each hospital's risk would stand among the model's.
     for r in &mut result.ranks {
@@ -213,10 +179,10 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let near_leads = crate::leads::case_leads(&ctx, &registry, &near, &result.ranks);
     let t = Instant::now();
     progress.step("writing the self-audit");
-    crate::run::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
+    report::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
     out.write(
         "cases_near_threshold.csv",
-        output::tables::cases_csv(&near_leads)?,
+        report::tables::cases_csv(&near_leads)?,
     )?;
     let hospitals: Vec<CheckedHospital> = result
         .ranks
@@ -231,7 +197,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         .collect();
     out.write(
         "check.html",
-        crate::report::check_page(&registry, &result, &near_leads, &hospitals, opts.lang),
+        report::check_page(&registry, &result, &near_leads, &hospitals, opts.lang),
     )?;
     let s = &ingested.stats;
     timings.insert("write", t.elapsed().as_millis() as u64);
@@ -258,12 +224,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         cases_near_threshold: near_leads.len(),
         timings_ms: timings,
     };
-    let json = serde_json::to_string_pretty(&summary)
-        .map(|s| s + "\n")
-        .map_err(|e| {
-            crate::error::AuditError::Usage(format!("cannot serialise check.json: {e}"))
-        })?;
-    out.write("check.json", json)?;
+    out.write("check.json", crate::json::pretty(&summary, "check.json")?)?;
     out.commit()
 }
 

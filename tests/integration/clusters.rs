@@ -1,13 +1,13 @@
 //! Case-pattern clustering on a generated region: stable across seeds, and the model's
 //! assignments survive a JSON round trip.
 
+use drg_audit::cluster::stage as clustering;
 use drg_audit::cluster::{self, ClusterConfig, adjusted_rand_index};
-use drg_audit::clustering;
+use drg_audit::cmd::run::{RunOptions, analyse};
 use drg_audit::generate::{self, GenerateOptions};
-use drg_audit::indicators::Ctx;
 use drg_audit::lang::Lang;
 use drg_audit::period::PeriodTag;
-use drg_audit::run::{RunOptions, analyse};
+use drg_audit::region::Region;
 
 #[test]
 fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() {
@@ -34,7 +34,7 @@ fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() 
         max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
     })
     .unwrap();
-    let ctx = Ctx::new(&a.ingested.cases, &a.derived, &a.catalog, &a.config);
+    let ctx = Region::new(&a.ingested.cases, &a.derived, &a.catalog, &a.config);
     let feats = clustering::features(&ctx, clustering::weight_scale(&ctx));
     let fit_rows: Vec<usize> = (0..ctx.cases.len())
         .filter(|&i| ctx.derived.period[i] == PeriodTag::Baseline)
@@ -42,15 +42,7 @@ fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() 
     let labels: Vec<Vec<u16>> = [11u64, 22, 33]
         .iter()
         .map(|&seed| {
-            let cfg = ClusterConfig {
-                seed,
-                k: Some(a.config.cluster.k),
-                sample_size: a.config.cluster.sample_size,
-                n_runs: a.config.cluster.n_init,
-                tolerance: a.config.cluster.tolerance,
-                max_iter: a.config.cluster.max_iter,
-                ..ClusterConfig::default()
-            };
+            let cfg = ClusterConfig::for_region(&a.config.cluster, seed);
             let model = cluster::fit(&feats, &fit_rows, &cfg).unwrap();
             let assigned = cluster::assign(&model, &feats);
             if seed == 11 {

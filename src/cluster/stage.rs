@@ -6,9 +6,9 @@
 use crate::cluster::{
     self, CaseFeatures, CaseInput, ClusterConfig, ClusterModel, MixTable, MixTest,
 };
-use crate::error::{AuditError, Result};
-use crate::indicators::Ctx;
+use crate::error::Result;
 use crate::period::PeriodTag;
+use crate::region::Region;
 use crate::schema::FEE_COLUMNS;
 
 /// The clustering results the indicators and the report read.
@@ -51,51 +51,51 @@ impl ClusterView {
 /// Fewer fit rows than this and clustering is skipped (too little data to find patterns).
 const MIN_FIT_ROWS: usize = 200;
 
-fn fee(ctx: &Ctx, name: &str, i: usize) -> f64 {
-    ctx.cases.fee(name).map_or(f64::NAN, |v| v[i] as f64)
+fn fee(region: &Region, name: &str, i: usize) -> f64 {
+    region.cases.fee(name).map_or(f64::NAN, |v| v[i] as f64)
 }
 
-fn sum_fees(ctx: &Ctx, names: &[&str], i: usize) -> f64 {
-    names.iter().map(|n| fee(ctx, n, i)).sum()
+fn sum_fees(region: &Region, names: &[&str], i: usize) -> f64 {
+    names.iter().map(|n| fee(region, n, i)).sum()
 }
 
 /// The region's weight divisor: DIP scores are on another scale, so weights are divided
 /// by the region's mean weight.
-pub fn weight_scale(ctx: &Ctx) -> f64 {
-    let mean_weight = ctx.derived.weight.iter().sum::<f64>() / ctx.cases.len().max(1) as f64;
+pub fn weight_scale(region: &Region) -> f64 {
+    let mean_weight = region.derived.weight.iter().sum::<f64>() / region.cases.len().max(1) as f64;
     if mean_weight > 0.0 { mean_weight } else { 1.0 }
 }
 
 /// Builds the feature rows of every case; `scale` divides the weights (see [`weight_scale`]).
-pub fn features(ctx: &Ctx, scale: f64) -> CaseFeatures {
-    let n = ctx.cases.len();
-    let has_fees = FEE_COLUMNS.iter().any(|f| ctx.cases.fee(f).is_some());
-    let has_dx = ctx.cases.has("secondary_diagnoses");
+pub fn features(region: &Region, scale: f64) -> CaseFeatures {
+    let n = region.cases.len();
+    let has_fees = FEE_COLUMNS.iter().any(|f| region.cases.fee(f).is_some());
+    let has_dx = region.cases.has("secondary_diagnoses");
     let mut out = CaseFeatures::with_capacity(n);
     for i in 0..n {
-        let g = ctx.cases.group[i];
-        let lv = ctx.derived.level[i];
+        let g = region.cases.group[i];
+        let lv = region.derived.level[i];
         let fees = |names: &[&str]| {
             if has_fees {
-                sum_fees(ctx, names, i)
+                sum_fees(region, names, i)
             } else {
                 f64::NAN
             }
         };
         out.push(&CaseInput {
-            weight: ctx.derived.weight[i] / scale,
-            cost: ctx.cases.cost[i],
-            group_cost: ctx.derived.benchmarks.cost(g, lv),
-            los_days: ctx.cases.los[i] as f64,
-            group_los: ctx.derived.benchmarks.los(g, lv),
-            severity: match ctx.derived.severity[i] {
+            weight: region.derived.weight[i] / scale,
+            cost: region.cases.cost[i],
+            group_cost: region.derived.benchmarks.cost(g, lv),
+            los_days: region.cases.los[i] as f64,
+            group_los: region.derived.benchmarks.los(g, lv),
+            severity: match region.derived.severity[i] {
                 1 => 2.0,
                 3 => 1.0,
                 5 | 9 => 0.0,
                 _ => f64::NAN,
             },
             n_secondary: if has_dx {
-                ctx.derived.n_secondary[i] as f64
+                region.derived.n_secondary[i] as f64
             } else {
                 f64::NAN
             },
@@ -105,8 +105,8 @@ pub fn features(ctx: &Ctx, scale: f64) -> CaseFeatures {
             cost_surgery: fees(&["fee_surgery"]),
             cost_treatment: fees(&["fee_treatment"]),
             cost_bed_nursing: fees(&["fee_bed", "fee_nursing"]),
-            readmitted_15d: ctx.unplanned_readmission(i),
-            disposition_not_home: matches!(ctx.cases.disposition[i], 2 | 4 | 5),
+            readmitted_15d: region.unplanned_readmission(i),
+            disposition_not_home: matches!(region.cases.disposition[i], 2 | 4 | 5),
         });
     }
     // A feature the file cannot give (no diagnoses, no fee columns) is set to a constant, so it
@@ -125,44 +125,34 @@ pub fn features(ctx: &Ctx, scale: f64) -> CaseFeatures {
 /// Fits (or, with `published`, reuses) the clustering and tests every hospital's mix.
 /// Returns `None` when there are too few cases to cluster.
 pub fn cluster_region(
-    ctx: &Ctx,
+    region: &Region,
     published: Option<&PublishedClusters>,
 ) -> Result<Option<ClusterView>> {
-    let scale = published.map_or_else(|| weight_scale(ctx), |p| p.weight_scale);
-    let feats = features(ctx, scale);
+    let scale = published.map_or_else(|| weight_scale(region), |p| p.weight_scale);
+    let feats = features(region, scale);
     let model = match published {
         Some(p) => p.model.clone(),
         None => {
-            let baseline: Vec<usize> = (0..ctx.cases.len())
-                .filter(|&i| ctx.derived.period[i] == PeriodTag::Baseline)
+            let baseline: Vec<usize> = (0..region.cases.len())
+                .filter(|&i| region.derived.period[i] == PeriodTag::Baseline)
                 .collect();
             let fit_rows = if baseline.len() >= MIN_FIT_ROWS {
                 baseline
             } else {
-                (0..ctx.cases.len())
-                    .filter(|&i| ctx.derived.period[i] == PeriodTag::Audited)
+                (0..region.cases.len())
+                    .filter(|&i| region.derived.period[i] == PeriodTag::Audited)
                     .collect()
             };
             if fit_rows.len() < MIN_FIT_ROWS {
                 return Ok(None);
             }
-            let rules = &ctx.config.cluster;
-            let cfg = ClusterConfig {
-                seed: ctx.config.seed,
-                k: (rules.k > 0).then_some(rules.k),
-                sample_size: rules.sample_size,
-                n_runs: rules.n_init,
-                tolerance: rules.tolerance,
-                max_iter: rules.max_iter,
-                ..ClusterConfig::default()
-            };
-            cluster::fit(&feats, &fit_rows, &cfg)
-                .map_err(|e| AuditError::Usage(format!("clustering: {e}")))?
+            let cfg = ClusterConfig::for_region(&region.config.cluster, region.config.seed);
+            cluster::fit(&feats, &fit_rows, &cfg)?
         }
     };
     let assignment = cluster::assign(&model, &feats);
     drop(feats);
-    let include: Vec<bool> = ctx
+    let include: Vec<bool> = region
         .derived
         .period
         .iter()
@@ -173,20 +163,20 @@ pub fn cluster_region(
         Some(p) => p.table.clone(),
         None => cluster::mix_table(
             &assignment,
-            &ctx.cases.hospital,
-            &ctx.cases.group,
-            &ctx.hospital_level,
+            &region.cases.hospital,
+            &region.cases.group,
+            &region.hospital_level,
             &include,
             model.k,
         ),
     };
     let mix = cluster::mix_tests_against(
         &table,
-        |h| ctx.peers.own_included(h as u32),
+        |h| region.peers.own_included(h as u32),
         &assignment,
-        &ctx.cases.hospital,
-        &ctx.cases.group,
-        &ctx.hospital_level,
+        &region.cases.hospital,
+        &region.cases.group,
+        &region.hospital_level,
         &include,
     );
     Ok(Some(ClusterView {

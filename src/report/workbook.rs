@@ -36,8 +36,10 @@ pub fn workbook(
     leads: &[CaseLead],
     lang: Lang,
 ) -> Result<Vec<u8>> {
-    build(ctx, registry, ranks, findings, leads, lang)
-        .map_err(|e| AuditError::Usage(format!("cannot write audit_worklist.xlsx: {e}")))
+    build(ctx, registry, ranks, findings, leads, lang).map_err(|source| AuditError::Xlsx {
+        file: "audit_worklist.xlsx",
+        source,
+    })
 }
 
 fn build(

@@ -1,9 +1,7 @@
 //! The report: escaping, file names that stay inside --out, the workbook, both languages, and
 //! a real render in headless Chromium (installed by .ci/run).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 

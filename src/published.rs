@@ -20,17 +20,18 @@ use std::path::Path;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::Audit;
 use crate::catalog::Catalog;
-use crate::clustering::PublishedClusters;
+use crate::cluster::PublishedClusters;
 use crate::compare::{Calibration, Judging};
 use crate::config::RegionConfig;
-use crate::derive::{BenchmarkSource, Benchmarks, PointValue};
+use crate::derive::{BenchmarkSource, Benchmarks, DerivedCases, PointValue};
 use crate::error::{AuditError, Result};
 use crate::indicators::Ctx;
+use crate::ingest::Cases;
 use crate::ingest::table::StringTable;
 use crate::peers::{PeerRow, PeerTable};
 use crate::period::PeriodTag;
-use crate::run::Audit;
 
 /// The `format` field of every model file.
 pub const MODEL_FORMAT: &str = "drg-audit regional model";
@@ -183,11 +184,11 @@ fn splitmix(mut z: u64) -> u64 {
 }
 
 /// Digest of each hospital's analysed (audited + baseline) case ids, by hospital index.
-pub fn hospital_digests(ctx: &Ctx) -> Vec<CaseDigest> {
-    let mut out = vec![CaseDigest::default(); ctx.n_hospitals()];
-    for i in 0..ctx.cases.len() {
-        if ctx.derived.period[i] != PeriodTag::Outside {
-            out[ctx.hospital(i) as usize].add(ctx.cases.case_id.get(i));
+pub fn hospital_digests(cases: &Cases, derived: &DerivedCases) -> Vec<CaseDigest> {
+    let mut out = vec![CaseDigest::default(); cases.hospitals.len()];
+    for i in 0..cases.len() {
+        if derived.period[i] != PeriodTag::Outside {
+            out[cases.hospital[i] as usize].add(cases.case_id.get(i));
         }
     }
     out
@@ -198,7 +199,7 @@ impl RegionModel {
     pub fn build(ctx: &Ctx, audit: &Audit, cases_sha256: &str) -> RegionModel {
         let catalog = ctx.catalog;
         let code = |g: u32| catalog.groups[g as usize].code.clone();
-        let digests = hospital_digests(ctx);
+        let digests = hospital_digests(ctx.cases, ctx.derived);
         let indicators = audit
             .judging
             .calibration
@@ -287,9 +288,7 @@ impl RegionModel {
 
     /// The model as pretty JSON (floats round-trip exactly).
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(self)
-            .map(|s| s + "\n")
-            .map_err(|e| AuditError::Usage(format!("cannot serialise the model: {e}")))
+        crate::json::pretty(self, "the model")
     }
 
     /// Reads a model file, refusing another format or a newer layout.

@@ -1,5 +1,6 @@
 //! `summary.json`: what was read, what was analysed, with which configuration, and how long
-//! it took. Everything but `timings_ms` is deterministic for the same input and config.
+//! it took; and `check.json`, its counterpart for a self-audit. Everything but `timings_ms`
+//! is deterministic for the same input and config.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -8,11 +9,16 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::audit::Audit;
+use crate::catalog::Catalog;
+use crate::compare::IndicatorDispersion;
 use crate::config::RegionConfig;
 use crate::derive::{Band, DerivedCases, PointValue};
 use crate::error::{AuditError, Result};
-use crate::ingest::{Cases, IngestStats};
+use crate::ingest::{Cases, IngestStats, Ingested};
 use crate::period::{PeriodTag, Periods};
+use crate::published::BuiltFrom;
+use crate::rank::{Dilution, HospitalRank};
 
 /// An input file and its fingerprint.
 #[derive(Debug, Clone, Serialize)]
@@ -129,7 +135,7 @@ pub struct Summary {
     /// The effective configuration.
     pub config: RegionConfig,
     /// Detector results (tests, flags, dilution, over-dispersion).
-    pub audit: Option<crate::run::AuditSummary>,
+    pub audit: Option<AuditSummary>,
     /// Wall time per stage in milliseconds (the one non-deterministic part).
     pub timings_ms: BTreeMap<&'static str, u64>,
 }
@@ -180,4 +186,148 @@ pub fn groups_used(cases: &Cases, n_groups: usize) -> usize {
         seen[*g as usize] = true;
     }
     seen.iter().filter(|s| **s).count()
+}
+
+/// Summary of the detectors' results for `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSummary {
+    /// Hospital × indicator tests.
+    pub tests: usize,
+    /// Flagged findings.
+    pub flagged_findings: usize,
+    /// Hospitals with at least one flag.
+    pub flagged_hospitals: usize,
+    /// Case leads written.
+    pub cases_for_review: usize,
+    /// The dilution of the point value.
+    pub dilution: Dilution,
+    /// Over-dispersion per indicator.
+    pub dispersion: Vec<IndicatorDispersion>,
+}
+
+impl AuditSummary {
+    /// The counts, dilution and over-dispersion of an audit.
+    pub fn of(result: &Audit) -> AuditSummary {
+        AuditSummary {
+            tests: result.findings.len(),
+            flagged_findings: result.findings.iter().filter(|f| f.flagged).count(),
+            flagged_hospitals: result.ranks.iter().filter(|r| !r.flags.is_empty()).count(),
+            cases_for_review: result.leads.len(),
+            dilution: result.dilution.clone(),
+            dispersion: result.dispersion.clone(),
+        }
+    }
+}
+
+/// Assembles `summary.json`.
+pub fn build_summary(
+    inputs: Vec<InputFile>,
+    config: &RegionConfig,
+    catalog: &Catalog,
+    ingested: &Ingested,
+    derived: &DerivedCases,
+    timings_ms: BTreeMap<&'static str, u64>,
+) -> Summary {
+    let s = &ingested.stats;
+    let group_rejects = s.rejected_by_column.get("group_code").copied().unwrap_or(0);
+    let cases = &ingested.cases;
+    Summary {
+        software: "drg-audit",
+        version: env!("CARGO_PKG_VERSION"),
+        inputs,
+        rows: RowCounts {
+            read: s.rows_read,
+            analysed: s.rows_analysed,
+            rejected: s.rows_rejected,
+            reconciles: s.rows_read == s.rows_analysed + s.rows_rejected,
+            by_period: by_period(derived),
+        },
+        ingest: s.clone(),
+        periods: derived.periods.clone(),
+        hospitals: cases.hospitals.len(),
+        patients: cases.n_patients,
+        catalogue: CatalogueSummary {
+            source: catalog.source.clone(),
+            groups: catalog.groups.len(),
+            families: catalog.families.len(),
+            derived_family: catalog.derived_family,
+            derived_severity: catalog.derived_severity,
+            groups_used: groups_used(cases, catalog.groups.len()),
+            grouping_coverage: 1.0 - group_rejects as f64 / s.rows_read.max(1) as f64,
+        },
+        benchmarks: derived.benchmarks.cases_by_source.clone(),
+        point_value: derived.point_value.clone(),
+        band_mix: band_mix(derived),
+        unknown_diagnosis_codes: derived.unknown_codes,
+        config: config.clone(),
+        audit: None,
+        timings_ms,
+    }
+}
+
+/// `check.json`.
+#[derive(Debug, Serialize)]
+pub struct CheckSummary {
+    /// `drg-audit`.
+    pub software: &'static str,
+    /// Version.
+    pub version: &'static str,
+    /// The batch file.
+    pub cases: InputFile,
+    /// The model file and what it was built from.
+    pub model: ModelUsed,
+    /// Rows read / analysed / rejected.
+    pub rows: CheckRows,
+    /// Periods of the batch.
+    pub periods: Periods,
+    /// Whether the batch's periods are the model's.
+    pub same_periods_as_model: bool,
+    /// One entry per hospital in the batch.
+    pub hospitals: Vec<CheckedHospital>,
+    /// Case leads of flagged findings (`cases_for_review.csv`).
+    pub cases_for_review: usize,
+    /// Case leads of findings near the threshold (`cases_near_threshold.csv`).
+    pub cases_near_threshold: usize,
+    /// Milliseconds per stage.
+    pub timings_ms: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// The model a check used.
+#[derive(Debug, Serialize)]
+pub struct ModelUsed {
+    /// File.
+    pub file: InputFile,
+    /// Layout version.
+    pub version: u32,
+    /// Provenance.
+    pub built_from: BuiltFrom,
+}
+
+/// Row counts of the batch.
+#[derive(Debug, Serialize)]
+pub struct CheckRows {
+    /// Data rows read.
+    pub read: u64,
+    /// Rows analysed.
+    pub analysed: u64,
+    /// Rows rejected (see `rejects.csv`).
+    pub rejected: u64,
+    /// read = analysed + rejected.
+    pub reconciles: bool,
+}
+
+/// One hospital's result.
+#[derive(Debug, Serialize)]
+pub struct CheckedHospital {
+    /// Hospital id.
+    pub hospital_id: String,
+    /// Whether this batch is the data the model was built from (own cases left out of peers).
+    pub same_data_as_model: bool,
+    /// Where its risk score would rank among the model's hospitals (1 = inspect first).
+    pub region_rank: usize,
+    /// Hospitals in the model.
+    pub region_hospitals: usize,
+    /// The ranking row (scores, flags, money, reason), as `hospitals.csv` has it.
+    #[serde(flatten)]
+    pub rank: HospitalRank,
 }

@@ -1,9 +1,7 @@
 //! Ingest through the binary: header spellings, encodings, Parquet, every rejection reason
 //! with its line number, and the reconciliation read = analysed + rejected.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use polars::prelude::*;
 
 fn run_ok(w: &Workdir, cases: &str, out: &str) -> serde_json::Value {

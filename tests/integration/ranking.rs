@@ -1,8 +1,6 @@
 //! Ranking guards: a tiny hospital never outranks a large one on the same excess rate.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Ten level-2 peers with 200 stays each, 10% of them low-multiplier; BIG (2,000 stays) and
 /// SMALL (5 stays) both at 40% low-multiplier.

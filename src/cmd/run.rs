@@ -1,0 +1,259 @@
+//! `drg-audit run`: ingest → derive → region → clusters → audit → report, with timings.
+//! [`analyse`] (everything up to the region) is shared with `bench`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::audit::audit;
+use crate::catalog::Catalog;
+use crate::cli::RunArgs;
+use crate::config::RegionConfig;
+use crate::derive::{self, DerivedCases};
+use crate::error::Result;
+use crate::indicators::{self, Ctx};
+use crate::ingest::{self, Ingested};
+use crate::region::Region;
+use crate::report::summary::{self, AuditSummary, InputFile, Summary};
+use crate::report::{self, OutputDir};
+
+/// What `run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Case table (CSV or Parquet).
+    pub cases: PathBuf,
+    /// Group catalogue; `None` = the bundled CHS-DRG catalogue.
+    pub groups: Option<PathBuf>,
+    /// Region config file; `None` = preset.
+    pub config: Option<PathBuf>,
+    /// Preset to start from when no config file is given.
+    pub preset: Option<String>,
+    /// Audited period override (`2024` or a date range).
+    pub period: Option<String>,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Language of the report and the reasons.
+    pub lang: crate::lang::Lang,
+    /// Silence progress lines.
+    pub quiet: bool,
+    /// Refuse the input when more than this share of its rows is rejected (1 = never).
+    pub max_reject_share: f64,
+}
+
+impl From<RunArgs> for RunOptions {
+    fn from(a: RunArgs) -> Self {
+        RunOptions {
+            cases: a.cases,
+            groups: a.groups,
+            config: a.config,
+            preset: a.preset,
+            period: a.period,
+            out: a.out,
+            lang: a.lang,
+            quiet: a.quiet,
+            max_reject_share: a.rejects.limit(),
+        }
+    }
+}
+
+impl RunOptions {
+    /// The audit of a generated region folder (`cases.csv`, `groups.csv`, `region.toml`),
+    /// as `demo` and `bench` run it.
+    pub fn generated(region: &Path, out: PathBuf, lang: crate::lang::Lang, quiet: bool) -> Self {
+        RunOptions {
+            cases: region.join("cases.csv"),
+            groups: Some(region.join("groups.csv")),
+            config: Some(region.join("region.toml")),
+            preset: None,
+            period: None,
+            out,
+            lang,
+            quiet,
+            max_reject_share: crate::ingest::DEFAULT_MAX_REJECT_SHARE,
+        }
+    }
+}
+
+/// `drg-audit run`: the audit, then where the report is.
+pub fn command(opts: RunOptions) -> Result<()> {
+    let out = run(&opts)?;
+    super::print_line(format_args!(
+        "report: {}",
+        out.join("report.html").display()
+    ))
+}
+
+/// The analysed region, held in memory between stages.
+pub struct Analysis {
+    /// Effective configuration.
+    pub config: RegionConfig,
+    /// Catalogue.
+    pub catalog: Catalog,
+    /// Ingested cases and rejects.
+    pub ingested: Ingested,
+    /// Derived fields.
+    pub derived: DerivedCases,
+    /// Stage timings.
+    pub timings_ms: BTreeMap<&'static str, u64>,
+}
+
+/// Resolves the configuration: file, else preset, else DRG points; `--period` wins.
+pub fn load_config(opts: &RunOptions) -> Result<RegionConfig> {
+    let mut config = match (&opts.config, &opts.preset) {
+        (Some(path), _) => RegionConfig::from_file(path)?,
+        (None, Some(name)) => RegionConfig::preset(name)?,
+        (None, None) => RegionConfig::default_drg(),
+    };
+    if let Some(p) = &opts.period {
+        config.periods.audited = Some(p.clone());
+    }
+    Ok(config)
+}
+
+/// Reads and derives: everything up to the detectors.
+pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
+    analyse_with(opts, &crate::progress::Progress::silent(), None)
+}
+
+/// [`analyse`] with progress reporting; `scratch` holds a transcoded copy of the input
+/// (see [`ingest::read_cases_in`]).
+pub fn analyse_with(
+    opts: &RunOptions,
+    progress: &crate::progress::Progress,
+    scratch: Option<&Path>,
+) -> Result<Analysis> {
+    let mut timings_ms = BTreeMap::new();
+    let t = Instant::now();
+    let config = load_config(opts)?;
+    let catalog = match &opts.groups {
+        Some(p) => Catalog::from_file(p, &config)?,
+        None => Catalog::bundled(&config)?,
+    };
+    timings_ms.insert("catalogue", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    progress.step(&format!("reading {}", opts.cases.display()));
+    let ingested = ingest::read_cases_in(&opts.cases, &catalog, scratch)?;
+    ingest::check_reject_share(&ingested, opts.max_reject_share)?;
+    timings_ms.insert("ingest", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    progress.step("deriving multipliers, bands, points and readmission links");
+    let derived = derive::derive(&ingested.cases, &catalog, &config)?;
+    timings_ms.insert("derive", t.elapsed().as_millis() as u64);
+    Ok(Analysis {
+        config,
+        catalog,
+        ingested,
+        derived,
+        timings_ms,
+    })
+}
+
+/// Runs the audit and writes the outputs; returns the output folder.
+pub fn run(opts: &RunOptions) -> Result<PathBuf> {
+    let start = Instant::now();
+    let progress = crate::progress::Progress::new(opts.quiet);
+    require_inputs(opts)?;
+    let out = OutputDir::create(&opts.out)?;
+    // Input hashes are computed on a second thread while the main one reads the data.
+    let hashing = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| hash_inputs(opts));
+        let analysis = analyse_with(opts, &progress, Some(out.staging_path()));
+        (analysis, hasher.join())
+    });
+    let (analysis, hashed) = hashing;
+    let Analysis {
+        config,
+        catalog,
+        ingested,
+        derived,
+        mut timings_ms,
+    } = analysis?;
+    let inputs = hashed.map_err(|_| crate::error::AuditError::Thread("input hashing"))??;
+    let t = Instant::now();
+    progress.step("clustering case patterns (K-Means)");
+    let region = Region::new(&ingested.cases, &derived, &catalog, &config);
+    let clusters = crate::cluster::cluster_region(&region, None)?;
+    let ctx = Ctx::new(&region, clusters.as_ref(), opts.lang);
+    timings_ms.insert("cluster", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    progress.step("testing indicators against same-level peers");
+    let registry = indicators::registry();
+    let result = audit(&ctx, &registry, opts.lang);
+    timings_ms.insert("detect", t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    progress.step("writing tables, report and workbook");
+    report::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
+    let mut summary = summary::build_summary(
+        inputs,
+        &config,
+        &catalog,
+        &ingested,
+        &derived,
+        timings_ms.clone(),
+    );
+    summary.audit = Some(AuditSummary::of(&result));
+    let report_input = crate::report::ReportInput {
+        ctx: &ctx,
+        registry: &registry,
+        audit: &result,
+        summary: &summary,
+        rejects: &ingested.rejects,
+        lang: opts.lang,
+    };
+    crate::report::write(&out, &report_input)?;
+    if let Some(cv) = ctx.clusters {
+        out.write("clusters.json", crate::cluster::to_json(&cv.model))?;
+    }
+    let cases_sha = summary
+        .inputs
+        .first()
+        .map(|f| f.sha256.clone())
+        .unwrap_or_default();
+    out.write(
+        "model.json",
+        crate::published::RegionModel::build(&ctx, &result, &cases_sha).to_json()?,
+    )?;
+    out.write(
+        "audit_worklist.xlsx",
+        report::workbook::workbook(
+            &ctx,
+            &registry,
+            &result.ranks,
+            &result.findings,
+            &result.leads,
+            opts.lang,
+        )?,
+    )?;
+    timings_ms.insert("write", t.elapsed().as_millis() as u64);
+    timings_ms.insert("total", start.elapsed().as_millis() as u64);
+    let summary = Summary {
+        timings_ms,
+        ..summary
+    };
+    out.write("summary.json", crate::json::pretty(&summary, "summary")?)?;
+    out.commit()
+}
+
+/// Refuses a folder, pipe or device given as an input before any thread reads it (hashing
+/// `/dev/zero` would never end).
+fn require_inputs(opts: &RunOptions) -> Result<()> {
+    crate::files::require_file(&opts.cases, "--cases")?;
+    if let Some(g) = &opts.groups {
+        crate::files::require_file(g, "--groups")?;
+    }
+    if let Some(c) = &opts.config {
+        crate::files::require_file(c, "--config")?;
+    }
+    Ok(())
+}
+
+fn hash_inputs(opts: &RunOptions) -> Result<Vec<InputFile>> {
+    let mut inputs = vec![InputFile::hash("cases", &opts.cases)?];
+    if let Some(g) = &opts.groups {
+        inputs.push(InputFile::hash("groups", g)?);
+    }
+    if let Some(c) = &opts.config {
+        inputs.push(InputFile::hash("config", c)?);
+    }
+    Ok(inputs)
+}

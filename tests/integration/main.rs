@@ -1,0 +1,14 @@
+//! The integration tests, one binary (as ripgrep does): each module runs the built
+//! `drg-audit` or calls the library on small generated regions. One binary links polars
+//! once instead of seven times.
+
+mod check;
+mod clusters;
+mod common;
+mod detectors;
+mod generate;
+mod ingest;
+mod layout;
+mod ranking;
+mod report;
+mod safety;

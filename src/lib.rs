@@ -31,3 +31,4 @@ pub mod report;
 pub mod run;
 pub mod schema;
 pub mod stats;
+pub mod validate_model;

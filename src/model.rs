@@ -12,7 +12,10 @@
 //! sums, exactly as `run` does) or a new batch (then the peers are the whole model).
 //!
 //! The file is versioned ([`MODEL_FORMAT`], [`MODEL_VERSION`]); a reader refuses another
-//! format or a newer version with a one-line error.
+//! format or another version with a one-line error. Version 2 added the content digest
+//! (`digest`, see [`crate::validate_model`]): a model edited after `run` wrote it is
+//! refused, and every field is checked on load ([`RegionModel::read`]), so a damaged or
+//! tampered model gives one line naming the field instead of a panic or a silent misuse.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,19 +34,25 @@ use crate::ingest::table::StringTable;
 use crate::peers::{PeerRow, PeerTable};
 use crate::period::PeriodTag;
 use crate::run::Audit;
+use crate::validate_model::{self, FIX, MAX_MODEL_BYTES};
 
 /// The `format` field of every model file.
 pub const MODEL_FORMAT: &str = "drg-audit regional model";
-/// Version of the layout; bumped on any change a reader must know about.
-pub const MODEL_VERSION: u32 = 1;
+/// Version of the layout; bumped on any change a reader must know about (2: the content
+/// digest, and peer cells of too few hospitals or stays suppressed).
+pub const MODEL_VERSION: u32 = 2;
 
 /// The regional model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegionModel {
     /// Always [`MODEL_FORMAT`].
     pub format: String,
     /// Layout version ([`MODEL_VERSION`]).
     pub version: u32,
+    /// `sha256:` and the SHA-256 of the rest of the file in canonical form
+    /// ([`validate_model::content_digest`]); written by [`RegionModel::to_json`].
+    pub digest: String,
     /// drg-audit version that wrote it.
     pub software_version: String,
     /// What it was built from.
@@ -76,6 +85,7 @@ pub struct RegionModel {
 
 /// Provenance of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BuiltFrom {
     /// SHA-256 of the case table.
     pub cases_sha256: String,
@@ -93,6 +103,7 @@ pub struct BuiltFrom {
 
 /// One catalogue group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogueRow {
     /// Group code.
     pub code: String,
@@ -112,6 +123,7 @@ pub struct CatalogueRow {
 
 /// One benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BenchmarkRow {
     /// Group code.
     pub group: String,
@@ -127,6 +139,7 @@ pub struct BenchmarkRow {
 
 /// A contributing hospital.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelHospital {
     /// Hospital id.
     pub id: String,
@@ -138,6 +151,7 @@ pub struct ModelHospital {
 
 /// What the model publishes per indicator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IndicatorModel {
     /// Peer sums `[level, stratum, period, n, x, xx]` (stratum = catalogue group or family
     /// index, as the indicator defines it).
@@ -220,6 +234,8 @@ impl RegionModel {
         RegionModel {
             format: MODEL_FORMAT.into(),
             version: MODEL_VERSION,
+            // Set when the model is written (`to_json`), from the content.
+            digest: String::new(),
             software_version: env!("CARGO_PKG_VERSION").into(),
             built_from: BuiltFrom {
                 cases_sha256: cases_sha256.into(),
@@ -285,17 +301,38 @@ impl RegionModel {
         }
     }
 
-    /// The model as pretty JSON (floats round-trip exactly).
+    /// The model as pretty JSON (floats round-trip exactly), its `digest` set to the
+    /// digest of its content — a pure function of the content, so the same model always
+    /// writes the same bytes.
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(self)
+        let err =
+            |e: serde_json::Error| AuditError::Usage(format!("cannot serialise the model: {e}"));
+        let doc = serde_json::to_value(self).map_err(err)?;
+        let mut sealed = self.clone();
+        sealed.digest = validate_model::content_digest(&doc);
+        serde_json::to_string_pretty(&sealed)
             .map(|s| s + "\n")
-            .map_err(|e| AuditError::Usage(format!("cannot serialise the model: {e}")))
+            .map_err(err)
     }
 
-    /// Reads a model file, refusing another format or a newer layout.
+    /// Reads a model file: a regular file of at most [`MAX_MODEL_BYTES`], of this format
+    /// and version, whose digest matches its content and whose every field is valid; each
+    /// refusal is one line naming the file, the field and what to do.
     pub fn read(path: &Path) -> Result<RegionModel> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
-        let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let bytes = validate_model::read_bounded(path, MAX_MODEL_BYTES, "model.json")?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            AuditError::input(
+                path,
+                format!("byte {}", e.utf8_error().valid_up_to()),
+                "is not UTF-8 text; pass the model.json written by `drg-audit run`",
+            )
+        })?;
+        Self::from_text(path, &text)
+    }
+
+    /// [`RegionModel::read`] on text already read (`path` names it in errors).
+    pub fn from_text(path: &Path, text: &str) -> Result<RegionModel> {
+        let head: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             AuditError::input(
                 path,
                 format!("line {}, column {}", e.line(), e.column()),
@@ -309,24 +346,88 @@ impl RegionModel {
                 "is not a drg-audit regional model; pass the model.json written by `drg-audit run`",
             ));
         }
-        let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        let version = match head.get("version") {
+            Some(serde_json::Value::Number(n)) => n.as_u64().ok_or_else(|| {
+                AuditError::input(
+                    path,
+                    "version",
+                    format!("is {n}, not a whole version number; {FIX}"),
+                )
+            })?,
+            Some(serde_json::Value::String(s)) => {
+                return Err(AuditError::input(
+                    path,
+                    "version",
+                    format!(
+                        "is the string {s:?}, not a number, so drg-audit did not write it; {FIX}"
+                    ),
+                ));
+            }
+            Some(other) => {
+                return Err(AuditError::input(
+                    path,
+                    "version",
+                    format!("is {other}, not a version number; {FIX}"),
+                ));
+            }
+            None => {
+                return Err(AuditError::input(
+                    path,
+                    "version",
+                    format!("is missing; {FIX}"),
+                ));
+            }
+        };
         if version != u64::from(MODEL_VERSION) {
             return Err(AuditError::input(
                 path,
                 "version",
                 format!(
                     "is model version {version}, this drg-audit reads version {MODEL_VERSION}; \
-                     rebuild the model with this drg-audit's `run`"
+                     rebuild the model with this drg-audit's `run` or ask the region for a \
+                     fresh copy"
                 ),
             ));
         }
-        serde_json::from_value(head).map_err(|e| {
-            AuditError::input(
-                path,
-                "model",
-                format!("does not match the model layout ({e}); rebuild it with `drg-audit run`"),
-            )
-        })
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        match head.get("digest") {
+            Some(serde_json::Value::String(d)) => {
+                if *d != validate_model::content_digest(&head) {
+                    return Err(AuditError::input(
+                        path,
+                        "digest",
+                        format!(
+                            "{name} was edited after drg-audit wrote it (its content no longer \
+                             matches its digest); ask the region for a fresh copy"
+                        ),
+                    ));
+                }
+            }
+            Some(_) => {
+                return Err(AuditError::input(
+                    path,
+                    "digest",
+                    format!("is not a string; {FIX}"),
+                ));
+            }
+            None => {
+                return Err(AuditError::input(
+                    path,
+                    "digest",
+                    format!("is missing, so {name} cannot be verified; {FIX}"),
+                ));
+            }
+        }
+        drop(head);
+        let model: RegionModel =
+            serde_json::from_str(text).map_err(|e| validate_model::layout_error(path, text, &e))?;
+        let registry = crate::indicators::registry();
+        let codes: Vec<&str> = registry.iter().map(|i| i.spec().code).collect();
+        validate_model::validate(&model, &codes).map_err(|e| e.into_error(path))?;
+        Ok(model)
     }
 
     /// The catalogue, rebuilt in its original order (so group and family indices match

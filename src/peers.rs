@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 /// Key of a peer table: (hospital level 0–3, stratum, period 0 baseline / 1 audited).
 pub type PeerKey = (u8, u32, u8);
 
+/// Level of a published peer row that pools the cells suppressed for privacy in its
+/// (stratum, period): no hospital has this level, so it only enters the all-levels sums.
+pub const POOLED_LEVEL: u8 = 4;
+
 /// Count, sum and sum of squares of one quantity (for a binary outcome `x` is the number
 /// of events and `xx` is unused).
 #[derive(Debug, Default, Clone, Copy, PartialEq)]

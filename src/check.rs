@@ -90,6 +90,10 @@ pub struct ModelUsed {
     pub version: u32,
     /// Provenance.
     pub built_from: BuiltFrom,
+    /// Peer cells the model does not publish (privacy): a hospital whose same-level cell
+    /// was suppressed is compared with all levels' peers (the pooled rows keep those sums
+    /// exact), or left without peers where even the pool was too small.
+    pub suppression: model::Suppression,
 }
 
 /// Row counts of the batch.
@@ -242,6 +246,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
             file: InputFile::hash("model", &opts.model)?,
             version: model.version,
             built_from: model.built_from.clone(),
+            suppression: model.suppression.clone(),
         },
         rows: CheckRows {
             read: s.rows_read,

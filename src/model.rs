@@ -20,10 +20,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
+use crate::cluster::MixTable;
 use crate::clustering::PublishedClusters;
 use crate::compare::{Calibration, Judging};
 use crate::config::RegionConfig;
@@ -81,6 +82,27 @@ pub struct RegionModel {
     pub risk_scores: Vec<f64>,
     /// Case-pattern clustering, when the region had enough cases to cluster.
     pub clusters: Option<PublishedClusters>,
+    /// What privacy suppression left out (thresholds in `config.model`).
+    pub suppression: Suppression,
+}
+
+/// What the model does not publish so that no hospital can read a competitor's numbers:
+/// peer cells of fewer than `config.model.min_hospitals` hospitals or `min_stays` stays.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// Peer-table cells (indicator × level × stratum × period) not published on their own.
+    pub peer_cells: u64,
+    /// Pooled rows (level 4) published in their place: the suppressed cells of one
+    /// (indicator, stratum, period) summed, so all-levels sums stay exact.
+    pub pooled_rows: u64,
+    /// (indicator, stratum, period) with no row at all: too few hospitals or stays even
+    /// with every level pooled.
+    pub withheld: u64,
+    /// Cluster-mix cells (level × group) not published.
+    pub mix_cells: u64,
+    /// Hospital levels whose volume (`volume_by_level`) is not published (zeros).
+    pub levels: Vec<u8>,
 }
 
 /// Provenance of a model.
@@ -196,6 +218,38 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The mix table without the cells of fewer than `min_h` hospitals or `min_s` stays (audited
+/// period, as the table counts them), and how many were dropped. No pooled row replaces
+/// them: the mix test has no all-levels fallback, so a hospital's cases in a dropped cell
+/// are unmatched in `check`, as cases in a group no peer has are in `run`.
+fn published_mix(ctx: &Ctx, table: &MixTable, min_h: u32, min_s: f64) -> (MixTable, u64) {
+    let mut seen: FxHashSet<(u8, u32, u32)> = FxHashSet::default();
+    for i in 0..ctx.cases.len() {
+        if ctx.audited(i) {
+            let h = ctx.hospital(i);
+            seen.insert((ctx.hospital_level[h as usize], ctx.cases.group[i], h));
+        }
+    }
+    let mut hospitals: FxHashMap<(u8, u32), u32> = FxHashMap::default();
+    for (l, g, _) in seen {
+        *hospitals.entry((l, g)).or_default() += 1;
+    }
+    let mut dropped = 0;
+    let cells = table
+        .cells
+        .iter()
+        .filter(|(l, g, counts)| {
+            let n: u64 = counts.iter().sum();
+            let h = hospitals.get(&(*l, *g)).copied().unwrap_or(0);
+            let keep = h >= min_h && n as f64 >= min_s;
+            dropped += u64::from(!keep);
+            keep
+        })
+        .cloned()
+        .collect();
+    (MixTable { k: table.k, cells }, dropped)
+}
+
 /// Digest of each hospital's analysed (audited + baseline) case ids, by hospital index.
 pub fn hospital_digests(ctx: &Ctx) -> Vec<CaseDigest> {
     let mut out = vec![CaseDigest::default(); ctx.n_hospitals()];
@@ -213,21 +267,56 @@ impl RegionModel {
         let catalog = ctx.catalog;
         let code = |g: u32| catalog.groups[g as usize].code.clone();
         let digests = hospital_digests(ctx);
+        let (min_h, min_s) = (
+            ctx.config.model.min_hospitals,
+            f64::from(ctx.config.model.min_stays),
+        );
+        let mut suppression = Suppression::default();
         let indicators = audit
             .judging
             .calibration
             .iter()
             .map(|(c, cal)| {
-                let peers = audit.tables.get(c).map(PeerTable::rows).unwrap_or_default();
-                (
-                    c.clone(),
-                    IndicatorModel {
-                        peers,
-                        calibration: cal.clone(),
-                    },
-                )
+                let (peers, s) = audit
+                    .tables
+                    .get(c)
+                    .map(|t| t.published_rows(min_h, min_s))
+                    .unwrap_or_default();
+                suppression.peer_cells += s.cells;
+                suppression.pooled_rows += s.pooled_rows;
+                suppression.withheld += s.withheld;
+                let mut calibration = cal.clone();
+                // A level of one or two tested hospitals: its list of rates would give a
+                // competitor's rate away to the other.
+                for rates in &mut calibration.peer_rates {
+                    if rates.len() < min_h as usize {
+                        rates.clear();
+                    }
+                }
+                (c.clone(), IndicatorModel { peers, calibration })
             })
             .collect();
+        let clusters = ctx.clusters.as_ref().map(|cv| {
+            let (table, dropped) = published_mix(ctx, &cv.table, min_h, min_s);
+            suppression.mix_cells = dropped;
+            PublishedClusters {
+                model: cv.model.clone(),
+                weight_scale: cv.weight_scale,
+                table,
+            }
+        });
+        let mut volume_by_level = ctx.volume_by_level();
+        let mut per_level = [0u32; 4];
+        for &l in &ctx.hospital_level {
+            per_level[(l as usize).min(3)] += 1;
+        }
+        for (l, v) in volume_by_level.iter_mut().enumerate() {
+            let few_stays = v.iter().any(|(stays, _)| *stays > 0.0 && *stays < min_s);
+            if per_level[l] > 0 && (per_level[l] < min_h || few_stays) {
+                *v = [(0.0, 0.0); 2];
+                suppression.levels.push(l as u8);
+            }
+        }
         let mut risk_scores: Vec<f64> = audit.ranks.iter().map(|r| r.risk_score).collect();
         risk_scores.sort_by(|a, b| b.total_cmp(a));
         let periods = &ctx.derived.periods;
@@ -278,7 +367,7 @@ impl RegionModel {
                 .filter(|&g| ctx.light_medical_group[g as usize])
                 .map(code)
                 .collect(),
-            volume_by_level: ctx.volume_by_level(),
+            volume_by_level,
             hospitals: ctx
                 .cases
                 .hospitals
@@ -293,11 +382,8 @@ impl RegionModel {
             indicators,
             p_values: audit.judging.p_values.clone(),
             risk_scores,
-            clusters: ctx.clusters.as_ref().map(|cv| PublishedClusters {
-                model: cv.model.clone(),
-                weight_scale: cv.weight_scale,
-                table: cv.table.clone(),
-            }),
+            clusters,
+            suppression,
         }
     }
 
@@ -421,9 +507,33 @@ impl RegionModel {
                 ));
             }
         }
-        drop(head);
-        let model: RegionModel =
-            serde_json::from_str(text).map_err(|e| validate_model::layout_error(path, text, &e))?;
+        Self::check_fields(path, head, Some(text))
+    }
+
+    /// The field checks of [`RegionModel::read`] alone, on a parsed document whose format,
+    /// version and digest were already checked: the layout (types, missing and unknown
+    /// fields), then every value. `text`, the document's text when there is one, locates a
+    /// layout error by its JSON path.
+    pub fn check_fields(
+        path: &Path,
+        doc: serde_json::Value,
+        text: Option<&str>,
+    ) -> Result<RegionModel> {
+        let model: RegionModel = match serde_json::from_value(doc) {
+            Ok(m) => m,
+            Err(e) => {
+                return Err(
+                    match text.map(|t| (t, serde_json::from_str::<RegionModel>(t))) {
+                        Some((t, Err(located))) => validate_model::layout_error(path, t, &located),
+                        _ => AuditError::input(
+                            path,
+                            "model",
+                            format!("does not match the model layout ({e}); {FIX}"),
+                        ),
+                    },
+                );
+            }
+        };
         let registry = crate::indicators::registry();
         let codes: Vec<&str> = registry.iter().map(|i| i.spec().code).collect();
         validate_model::validate(&model, &codes).map_err(|e| e.into_error(path))?;

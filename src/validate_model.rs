@@ -342,6 +342,40 @@ pub fn validate(m: &RegionModel, codes: &[&str]) -> Check {
     p_values(m, codes.len())?;
     risk_scores(m)?;
     clusters(m)?;
+    suppression(m)
+}
+
+fn suppression(m: &RegionModel) -> Check {
+    let s = &m.suppression;
+    let pooled = m
+        .indicators
+        .values()
+        .flat_map(|i| &i.peers)
+        .filter(|r| r.0 == crate::peers::POOLED_LEVEL)
+        .count() as u64;
+    if s.pooled_rows != pooled {
+        return bad(
+            "suppression.pooled_rows",
+            format!(
+                "is {}, the peer tables hold {pooled} pooled rows",
+                s.pooled_rows
+            ),
+        );
+    }
+    for (i, l) in s.levels.iter().enumerate() {
+        if *l > 3 || (i > 0 && s.levels[i - 1] >= *l) {
+            return bad(
+                format!("suppression.levels[{i}]"),
+                format!("is {l}, levels are 0 to 3 in ascending order"),
+            );
+        }
+        if m.volume_by_level[*l as usize] != [(0.0, 0.0); 2] {
+            return bad(
+                format!("volume_by_level[{l}]"),
+                "is published although suppression.levels withholds it",
+            );
+        }
+    }
     Ok(())
 }
 
@@ -505,6 +539,12 @@ fn config(m: &RegionModel) -> Check {
         );
     }
     num("config.cluster.tolerance", k.tolerance, 0.0, false, 1e3)?;
+    if c.model.min_hospitals > 1000 || c.model.min_stays > 1_000_000 {
+        return bad(
+            "config.model",
+            "min_hospitals must be at most 1000 and min_stays at most 1000000",
+        );
+    }
     // Whatever else the configuration reader insists on (the same rules as a config file).
     c.validate().map_err(|e| Invalid {
         field: "config".into(),

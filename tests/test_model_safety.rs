@@ -145,7 +145,7 @@ fn tampered_model_mix_table_wrong_cluster_count_is_refused() {
         &text,
         &["clusters.table.cells[0][2]", "cluster counts", "fresh copy"],
     );
-    let text = tampered(|v| v["clusters"]["table"]["k"] = Value::from(3));
+    let text = tampered(|v| v["clusters"]["table"]["k"] = Value::from(5));
     refused_model(&text, &["clusters.table.k"]);
 }
 
@@ -310,4 +310,56 @@ fn oversized_model_is_refused() {
     let o = check_against(&w, "huge.json");
     assert_refused(&w, &o, "huge.json", &["larger than 512 MiB"]);
     assert!(Path::new(&w.path("huge.json")).exists());
+}
+
+#[test]
+fn small_peer_cells_are_suppressed() {
+    let w = Workdir::new();
+    let model_path = common::tiny_region_model(w.dir.path());
+    let m = RegionModel::read(&model_path).expect("the suppressed model reads");
+    // One primary and two tertiary hospitals: their cells are pooled, their volume and
+    // peer-rate lists withheld; the three secondary hospitals' cells stay.
+    assert_eq!(m.suppression.levels, vec![1, 3], "{:?}", m.suppression);
+    assert!(m.suppression.pooled_rows > 0 && m.suppression.peer_cells > 0);
+    for (code, im) in &m.indicators {
+        for r in &im.peers {
+            assert!(
+                r.0 == 2 || r.0 == drg_audit::peers::POOLED_LEVEL,
+                "{code}: {r:?} publishes a level of fewer than 3 hospitals"
+            );
+            assert!(r.3 >= 11.0, "{code}: {r:?} publishes fewer than 11 stays");
+        }
+        assert!(im.calibration.peer_rates[1].is_empty() && im.calibration.peer_rates[3].is_empty());
+    }
+    let table = &m.clusters.as_ref().expect("clusters").table;
+    assert!(!table.cells.is_empty() && table.cells.iter().all(|c| c.0 == 2));
+    assert_eq!(m.volume_by_level[3], [(0.0, 0.0); 2]);
+    // A tertiary hospital checks its own cases against the suppressed model: it works, is
+    // recognised as the model's data, and check.json says what was suppressed.
+    let cases = std::fs::read_to_string(w.path("cases.csv")).unwrap();
+    let mut batch: Vec<&str> = cases.lines().take(1).collect();
+    batch.extend(cases.lines().filter(|l| l.split(',').nth(1) == Some("H3")));
+    w.write("h3.csv", batch.join("\n") + "\n");
+    let o = run_within(
+        &w,
+        &[
+            "check",
+            "--cases",
+            "h3.csv",
+            "--model",
+            "out/model.json",
+            "--out",
+            "c",
+            "--quiet",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("c/check.json")).unwrap()).unwrap();
+    assert_eq!(summary["hospitals"][0]["same_data_as_model"], true);
+    assert_eq!(
+        summary["model"]["suppression"]["pooled_rows"],
+        m.suppression.pooled_rows
+    );
 }

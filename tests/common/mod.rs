@@ -68,15 +68,15 @@ pub fn csv_of(header: &str, rows: &[String]) -> String {
     s
 }
 
-/// A tiny region — 8 groups in 4 families, 6 hospitals (two per level), 700 stays over
-/// 2023–2024, enough to cluster — audited with `run` into `dir/out`; returns the path of
-/// its `model.json`. Deterministic (a fixed LCG), built in about a second.
+/// A tiny region — 4 groups in 3 families, 6 hospitals (three secondary, two tertiary, one
+/// primary: so the model's tertiary and primary peer cells are suppressed for privacy and
+/// pooled), 700 stays over 2023–2024, enough to cluster (k = 3) — audited with `run` into
+/// `dir/out`; returns the path of its `model.json`. Deterministic (a fixed LCG), built in
+/// about a second.
 pub fn tiny_region_model(dir: &Path) -> PathBuf {
-    let groups = "group_code,weight,group_name\nES31,1.6,a\nES33,1.1,b\nES35,0.8,c\nGB21,3.0,d\nGB25,2.5,e\nFM11,1.2,f\nFM13,0.9,g\nXZ15,0.5,h\n";
-    let weights = [1.6, 1.1, 0.8, 3.0, 2.5, 1.2, 0.9, 0.5];
-    let codes = [
-        "ES31", "ES33", "ES35", "GB21", "GB25", "FM11", "FM13", "XZ15",
-    ];
+    let groups = "group_code,weight,group_name\nES31,1.6,a\nES35,0.8,c\nGB25,2.5,e\nXZ15,0.5,h\n";
+    let weights = [1.6, 0.8, 2.5, 0.5];
+    let codes = ["ES31", "ES35", "GB25", "XZ15"];
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = |m: u64| {
         state = state
@@ -91,8 +91,8 @@ pub fn tiny_region_model(dir: &Path) -> PathBuf {
         for _ in 0..350 {
             id += 1;
             let h = id % 6;
-            let level = 3 - h / 2;
-            let g = next(8) as usize;
+            let level = [2, 2, 2, 3, 3, 1][h];
+            let g = next(4) as usize;
             let month = 1 + next(12);
             let day = 16 + next(13);
             let los = 1 + next(15);
@@ -107,12 +107,17 @@ pub fn tiny_region_model(dir: &Path) -> PathBuf {
     }
     std::fs::write(dir.join("groups.csv"), groups).expect("write groups");
     std::fs::write(dir.join("cases.csv"), csv).expect("write cases");
+    std::fs::write(
+        dir.join("region.toml"),
+        "preset = \"drg-points\"\n[cluster]\nk = 3\n",
+    )
+    .expect("write config");
     let out = dir.join("out");
     drg_audit::run::run(&drg_audit::run::RunOptions {
         cases: dir.join("cases.csv"),
         groups: Some(dir.join("groups.csv")),
-        config: None,
-        preset: Some("drg-points".into()),
+        config: Some(dir.join("region.toml")),
+        preset: None,
         period: None,
         out: out.clone(),
         lang: drg_audit::lang::Lang::En,

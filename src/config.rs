@@ -228,6 +228,29 @@ impl ClusterRules {
     }
 }
 
+/// Privacy of the published regional model (`model.json`): a peer cell — one (hospital
+/// level, group or family, period) sum — made of fewer hospitals or stays than this is not
+/// published on its own (see `models/README.md`), so that a hospital cannot take its own
+/// cases out of a cell and read a single competitor's numbers. 0 and 0 publish every cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelRules {
+    /// Fewest hospitals in a published cell (3: taking one's own cases out of a cell of
+    /// three still leaves two hospitals' sums).
+    pub min_hospitals: u32,
+    /// Fewest stays in a published cell (11: CMS PEPPER suppresses counts under 11).
+    pub min_stays: u32,
+}
+
+impl Default for ModelRules {
+    fn default() -> Self {
+        ModelRules {
+            min_hospitals: 3,
+            min_stays: 11,
+        }
+    }
+}
+
 /// The effective configuration of a run (written to `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +281,9 @@ pub struct RegionConfig {
     /// Clustering.
     #[serde(default)]
     pub cluster: ClusterRules,
+    /// Privacy suppression of the published model.
+    #[serde(default)]
+    pub model: ModelRules,
     /// Seed for every random choice (sampling for clustering), for reproducible runs.
     #[serde(default = "default_seed")]
     pub seed: u64,

@@ -7,12 +7,17 @@
 //! hospital in `run` and in `check`, and the two agree.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// Key of a peer table: (hospital level 0–3, stratum, period 0 baseline / 1 audited).
 pub type PeerKey = (u8, u32, u8);
+
+/// Level of a published peer row that pools the cells suppressed for privacy in its
+/// (stratum, period): no hospital has this level, so it only enters the all-levels sums.
+pub const POOLED_LEVEL: u8 = 4;
 
 /// Count, sum and sum of squares of one quantity (for a binary outcome `x` is the number
 /// of events and `xx` is unused).
@@ -59,6 +64,20 @@ pub struct PeerRow(pub u8, pub u32, pub u8, pub f64, pub f64, pub f64);
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PeerTable {
     sums: FxHashMap<PeerKey, Sums>,
+    /// Hospitals in each cell when the table was summed from their tallies (`run`); empty
+    /// for a table read from a model.
+    hospitals: FxHashMap<PeerKey, u32>,
+}
+
+/// What privacy suppression did to one peer table ([`PeerTable::published_rows`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Suppressed {
+    /// Cells not published on their own (too small, or pooled with one that was).
+    pub cells: u64,
+    /// Pooled rows ([`POOLED_LEVEL`]) published in their place.
+    pub pooled_rows: u64,
+    /// (stratum, period) pairs whose pool was still too small: no row at all.
+    pub withheld: u64,
 }
 
 impl PeerTable {
@@ -68,10 +87,14 @@ impl PeerTable {
         let mut sorted: Vec<&((u32, u32, u8), Sums)> = own.iter().collect();
         sorted.sort_unstable_by_key(|(k, _)| *k);
         let mut sums: FxHashMap<PeerKey, Sums> = FxHashMap::default();
+        let mut hospitals: FxHashMap<PeerKey, u32> = FxHashMap::default();
         for ((h, s, p), c) in sorted {
-            sums.entry((level(*h), *s, *p)).or_default().merge(c);
+            let key = (level(*h), *s, *p);
+            sums.entry(key).or_default().merge(c);
+            // Each (hospital, stratum, period) tally appears once: one hospital more.
+            *hospitals.entry(key).or_default() += 1;
         }
-        PeerTable { sums }
+        PeerTable { sums, hospitals }
     }
 
     /// The sums of one cell (zero when absent).
@@ -103,6 +126,68 @@ impl PeerTable {
         rows
     }
 
+    /// Rows to publish in a model, with privacy suppression: a cell of fewer than
+    /// `min_hospitals` hospitals or `min_cases` cases is not published. The suppressed
+    /// cells of one (stratum, period) are summed into one row of level [`POOLED_LEVEL`],
+    /// so the all-levels sums (the fallback when same-level peers are too few) stay exact;
+    /// when that pool is itself too small, the smallest published cells of the same
+    /// (stratum, period) join it (otherwise the all-levels sum minus the published levels
+    /// would give the small cells away), and a pool that is still too small with every
+    /// cell in it is withheld. `0, 0` publishes every cell ([`PeerTable::rows`]).
+    pub fn published_rows(&self, min_hospitals: u32, min_cases: f64) -> (Vec<PeerRow>, Suppressed) {
+        let small = |n: f64, h: u32| h < min_hospitals || n < min_cases;
+        // (level, sums, hospitals) of each cell, by (stratum, period).
+        type Cell = (u8, Sums, u32);
+        let mut by_sp: BTreeMap<(u32, u8), Vec<Cell>> = BTreeMap::new();
+        for (&(l, s, p), c) in &self.sums {
+            let h = self.hospitals.get(&(l, s, p)).copied().unwrap_or(0);
+            by_sp.entry((s, p)).or_default().push((l, *c, h));
+        }
+        let mut rows = Vec::with_capacity(self.sums.len());
+        let mut out = Suppressed::default();
+        for ((s, p), mut cells) in by_sp {
+            cells.sort_unstable_by_key(|c| c.0);
+            let mut hidden: Vec<bool> = cells.iter().map(|c| small(c.1.n, c.2)).collect();
+            let pool = |hidden: &[bool]| {
+                let mut sums = Sums::default();
+                let mut h = 0;
+                for (c, _) in cells.iter().zip(hidden).filter(|(_, x)| **x) {
+                    sums.merge(&c.1);
+                    h += c.2;
+                }
+                (sums, h)
+            };
+            while hidden.contains(&true) {
+                let (sums, h) = pool(&hidden);
+                if !small(sums.n, h) {
+                    break;
+                }
+                let next = (0..cells.len())
+                    .filter(|&i| !hidden[i])
+                    .min_by(|&a, &b| cells[a].1.n.total_cmp(&cells[b].1.n).then(a.cmp(&b)));
+                match next {
+                    Some(i) => hidden[i] = true,
+                    None => break,
+                }
+            }
+            for (c, _) in cells.iter().zip(&hidden).filter(|(_, x)| !**x) {
+                rows.push(PeerRow(c.0, s, p, c.1.n, c.1.x, c.1.xx));
+            }
+            if hidden.contains(&true) {
+                out.cells += hidden.iter().filter(|x| **x).count() as u64;
+                let (sums, h) = pool(&hidden);
+                if small(sums.n, h) {
+                    out.withheld += 1;
+                } else {
+                    rows.push(PeerRow(POOLED_LEVEL, s, p, sums.n, sums.x, sums.xx));
+                    out.pooled_rows += 1;
+                }
+            }
+        }
+        rows.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+        (rows, out)
+    }
+
     /// A table from stored rows.
     pub fn from_rows(rows: &[PeerRow]) -> PeerTable {
         PeerTable {
@@ -119,6 +204,7 @@ impl PeerTable {
                     )
                 })
                 .collect(),
+            hospitals: FxHashMap::default(),
         }
     }
 
@@ -274,10 +360,65 @@ mod tests {
         let all = t.all_levels();
         assert_eq!(all[&(7, 1)].n, 19.0);
         assert_eq!(all[&(7, 1)].x, 7.0);
-        assert_eq!(PeerTable::from_rows(&t.rows()), t);
+        assert_eq!(PeerTable::from_rows(&t.rows()).rows(), t.rows());
+        assert_eq!(
+            t.published_rows(0, 0.0).0,
+            t.rows(),
+            "0, 0 publishes every cell"
+        );
         // Leave-one-out: hospital 0's peers at level 3 are hospital 1 alone.
         let loo = t.get((3, 7, 1)).minus(&own[0].1);
         assert_eq!((loo.n, loo.x), (5.0, 1.0));
+    }
+
+    #[test]
+    fn small_peer_cells_are_suppressed() {
+        let s = |n: f64| Sums { n, x: 1.0, xx: 1.0 };
+        // Stratum 7, audited: level 3 has two hospitals (too few), level 2 three hospitals
+        // and 12 cases, level 1 three hospitals and 60 cases. Stratum 8: one hospital.
+        let own = vec![
+            ((0, 7, 1), s(10.0)),
+            ((1, 7, 1), s(5.0)),
+            ((2, 7, 1), s(4.0)),
+            ((3, 7, 1), s(4.0)),
+            ((4, 7, 1), s(4.0)),
+            ((5, 7, 1), s(20.0)),
+            ((6, 7, 1), s(20.0)),
+            ((7, 7, 1), s(20.0)),
+            ((0, 8, 1), s(30.0)),
+        ];
+        let level = |h: u32| match h {
+            0 | 1 => 3,
+            2..=4 => 2,
+            _ => 1,
+        };
+        let t = PeerTable::from_own(&own, level);
+        let (rows, sup) = t.published_rows(3, 11.0);
+        // Level 3 alone would be a pool of two hospitals (the all-levels sum minus the
+        // published levels would give it away): level 2, the smallest, joins it.
+        assert_eq!(
+            rows,
+            vec![
+                PeerRow(1, 7, 1, 60.0, 3.0, 3.0),
+                PeerRow(POOLED_LEVEL, 7, 1, 27.0, 5.0, 5.0),
+            ]
+        );
+        assert_eq!(
+            sup,
+            Suppressed {
+                cells: 3,
+                pooled_rows: 1,
+                withheld: 1
+            }
+        );
+        // What `check` reads: no same-level cell at levels 2 and 3, exact all-levels sums.
+        let published = PeerTable::from_rows(&rows);
+        assert_eq!(published.get((3, 7, 1)), Sums::default());
+        assert_eq!(published.get((2, 7, 1)), Sums::default());
+        assert_eq!(published.all_levels()[&(7, 1)], t.all_levels()[&(7, 1)]);
+        assert!(!published.all_levels().contains_key(&(8, 1)));
+        // Thresholds of 0 publish everything.
+        assert_eq!(t.published_rows(0, 0.0), (t.rows(), Suppressed::default()));
     }
 
     #[test]

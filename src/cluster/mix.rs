@@ -188,8 +188,14 @@ pub fn mix_tests(
 /// [`mix_tests`] against a given peer table (a published model's). `own_included(h)`
 /// says whether hospital `h`'s cases are part of the table (then they are taken out).
 ///
+/// A published table may lack cells (suppressed for privacy: too few hospitals or cases):
+/// a hospital's cases in a missing cell are unmatched, and only its cases in cells the
+/// table has are taken out of the peers' overall mix. A cell whose length is not the
+/// table's `k` is ignored (the model loader refuses such a table) and a count smaller than
+/// the hospital's own saturates at zero, so no table makes this panic.
+///
 /// # Panics
-/// As [`mix_tests`], and if the table's `k` is not every cell's length.
+/// As [`mix_tests`] (on the per-case inputs, never on the table).
 pub fn mix_tests_against(
     table: &MixTable,
     own_included: impl Fn(usize) -> bool,
@@ -215,15 +221,14 @@ pub fn mix_tests_against(
         .unwrap_or(0);
     let mut pg_counts = vec![0u64; n_pg * k];
     for (g, s, counts) in &table.cells {
-        assert_eq!(
-            counts.len(),
-            k,
-            "a mix-table cell has the wrong number of clusters"
-        );
+        if counts.len() != k || cell.contains_key(&(*g, *s)) {
+            continue;
+        }
         cell.insert((*g, *s), strat_counts.len() / k);
         strat_counts.extend_from_slice(counts);
         for (c, n) in counts.iter().enumerate() {
-            pg_counts[*g as usize * k + c] += n;
+            let t = &mut pg_counts[*g as usize * k + c];
+            *t = t.saturating_add(*n);
         }
     }
     let mut h_counts = vec![0u64; n_h * k];
@@ -231,7 +236,11 @@ pub fn mix_tests_against(
     for i in 0..n_rows {
         if include[i] {
             let h = hospital[i] as usize;
-            h_counts[h * k + cluster[i] as usize] += 1;
+            // Only cases in a cell the table has are part of the peers' overall mix (in
+            // `run` every cell is there; a model may have suppressed some).
+            if cell.contains_key(&(peer_group[h], stratum[i])) {
+                h_counts[h * k + cluster[i] as usize] += 1;
+            }
             h_rows[h + 1] += 1;
         }
     }
@@ -261,7 +270,9 @@ pub fn mix_tests_against(
         let own = |counts: &[u64], c: usize| if mine { counts[c] } else { 0 };
         // Peers' overall mix, hospital left out.
         let q: Vec<f64> = (0..k)
-            .map(|c| (pg_counts[g as usize * k + c] - own(&h_counts[h * k..], c)) as f64)
+            .map(|c| {
+                pg_counts[g as usize * k + c].saturating_sub(own(&h_counts[h * k..], c)) as f64
+            })
             .collect();
         let q_tot: f64 = q.iter().sum();
         let mut obs = vec![0.0; k];
@@ -283,14 +294,17 @@ pub fn mix_tests_against(
                 Some(&slot) => &strat_counts[slot * k..(slot + 1) * k],
                 None => &zeros[..],
             };
-            let p_tot: u64 = (0..k).map(|c| peer[c] - own(&m_sc, c)).sum();
+            let p_tot: u64 = (0..k)
+                .map(|c| peer[c].saturating_sub(own(&m_sc, c)))
+                .fold(0, u64::saturating_add);
             if p_tot == 0 || q_tot == 0.0 {
                 unmatched += m_s;
                 continue;
             }
             let denom = p_tot as f64 + PRIOR_CASES;
             for c in 0..k {
-                p[c] = ((peer[c] - own(&m_sc, c)) as f64 + PRIOR_CASES * q[c] / q_tot) / denom;
+                p[c] = (peer[c].saturating_sub(own(&m_sc, c)) as f64 + PRIOR_CASES * q[c] / q_tot)
+                    / denom;
                 obs[c] += m_sc[c] as f64;
                 exp[c] += m_s * p[c];
                 var[c] += m_s * p[c] * (1.0 - p[c]);

@@ -410,3 +410,27 @@ fn k_chosen_on_a_subsample_then_refitted_on_the_sample() {
         to_json(&fit(&f, &all_rows(&f), &cfg).unwrap())
     );
 }
+
+#[test]
+fn tampered_model_mix_table_wrong_cluster_count_is_refused() {
+    // A published table with a short cell, a cell smaller than the hospital's own counts
+    // and a missing (suppressed) cell: no panic, the short cell is ignored, nothing
+    // underflows, cases in missing cells are unmatched.
+    let (cl, ho, st, pg, inc) = mix_fixture();
+    let mut table = mix_table(&cl, &ho, &st, &pg, &inc, 5);
+    let honest = mix_tests_against(&table, |_| true, &cl, &ho, &st, &pg, &inc);
+    assert_eq!(honest, mix_tests(&cl, &ho, &st, &pg, &inc, 5));
+    table.cells[0].2.pop();
+    for c in &mut table.cells[1].2 {
+        *c = 0;
+    }
+    table.cells.remove(2);
+    let tests = mix_tests_against(&table, |_| true, &cl, &ho, &st, &pg, &inc);
+    assert_eq!(tests.len(), 40);
+    assert!(
+        tests
+            .iter()
+            .all(|t| t.p.is_finite() && (0.0..=1.0).contains(&t.p))
+    );
+    assert!(tests.iter().map(|t| t.unmatched).sum::<f64>() > 0.0);
+}

@@ -83,9 +83,10 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let start = Instant::now();
     let mut timings = std::collections::BTreeMap::new();
     let progress = crate::progress::Progress::new(opts.quiet);
-    let out = OutputDir::create(&opts.out)?;
+    // The model first: a bad model is refused before anything is written.
     progress.step(&format!("reading the model {}", opts.model.display()));
     let model = RegionModel::read(&opts.model)?;
+    let out = OutputDir::create(&opts.out)?;
     let mut config = model.config.clone();
     let catalog = model.catalog(&opts.model)?;
     let benchmarks = model.benchmarks(&catalog, &opts.model)?;
@@ -210,6 +211,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
             file: InputFile::hash("model", &opts.model)?,
             version: model.version,
             built_from: model.built_from.clone(),
+            suppression: model.suppression.clone(),
         },
         rows: CheckRows {
             read: s.rows_read,

@@ -301,6 +301,10 @@ pub struct ModelUsed {
     pub version: u32,
     /// Provenance.
     pub built_from: BuiltFrom,
+    /// Peer cells the model does not publish (privacy): a hospital whose same-level cell
+    /// was suppressed is compared with all levels' peers (the pooled rows keep those sums
+    /// exact), or left without peers where even the pool was too small.
+    pub suppression: crate::published::Suppression,
 }
 
 /// Row counts of the batch.

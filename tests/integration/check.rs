@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::common::Workdir;
@@ -71,7 +71,33 @@ struct Region {
     out: PathBuf,
 }
 
-fn audited_region() -> Region {
+/// Audits the region's cases into `out`; `suppress = false` sets the model's privacy
+/// thresholds to 0 (every peer cell published).
+fn run_region(data: &Path, out: &Path, suppress: bool) {
+    let config = (!suppress).then(|| {
+        let p = data.join("no-suppression.toml");
+        std::fs::write(
+            &p,
+            "preset = \"drg-points\"\n[model]\nmin_hospitals = 0\nmin_stays = 0\n",
+        )
+        .unwrap();
+        p
+    });
+    run(&RunOptions {
+        cases: data.join("cases.csv"),
+        groups: Some(data.join("groups.csv")),
+        preset: config.is_none().then(|| "drg-points".into()),
+        config,
+        period: None,
+        out: out.to_path_buf(),
+        lang: Lang::En,
+        quiet: true,
+        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
+    })
+    .unwrap();
+}
+
+fn audited_region(suppress: bool) -> Region {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("region");
     generate::generate(
@@ -84,18 +110,7 @@ fn audited_region() -> Region {
     )
     .unwrap();
     let out = dir.path().join("out");
-    run(&RunOptions {
-        cases: data.join("cases.csv"),
-        groups: Some(data.join("groups.csv")),
-        config: None,
-        preset: Some("drg-points".into()),
-        period: None,
-        out: out.clone(),
-        lang: Lang::En,
-        quiet: true,
-        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
-    })
-    .unwrap();
+    run_region(&data, &out, suppress);
     Region {
         _dir: dir,
         data,
@@ -104,10 +119,14 @@ fn audited_region() -> Region {
 }
 
 fn check_batch(region: &Region, batch: &Path, out: &str) -> PathBuf {
+    check_batch_with(region, &region.out.join("model.json"), batch, out)
+}
+
+fn check_batch_with(region: &Region, model: &Path, batch: &Path, out: &str) -> PathBuf {
     let out = region.out.parent().unwrap().join(out);
     check(&CheckOptions {
         cases: batch.to_path_buf(),
-        model: region.out.join("model.json"),
+        model: model.to_path_buf(),
         out: out.clone(),
         period: None,
         lang: Lang::En,
@@ -118,9 +137,11 @@ fn check_batch(region: &Region, batch: &Path, out: &str) -> PathBuf {
     out
 }
 
+/// With privacy suppression off (`[model] min_hospitals = 0, min_stays = 0`) the model
+/// holds every peer cell and `check` must reproduce `run` exactly.
 #[test]
 fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips() {
-    let region = audited_region();
+    let region = audited_region(false);
     let model_path = region.out.join("model.json");
     let text = std::fs::read_to_string(&model_path).unwrap();
     let model = RegionModel::read(&model_path).unwrap();
@@ -130,6 +151,7 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
         "model.json reads back and writes out byte for byte"
     );
     assert!(model.clusters.is_some(), "the model carries the clustering");
+    assert_eq!(model.suppression, Default::default(), "nothing suppressed");
 
     let run_hospitals = rows(&region.out.join("hospitals.csv"), &["rank"]);
     let run_ranks = rows(&region.out.join("hospitals.csv"), &[]);
@@ -184,7 +206,7 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
 
 #[test]
 fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
-    let region = audited_region();
+    let region = audited_region(true);
     let truth = rows(&region.data.join("truth_hospitals.csv"), &[]);
     let gamer = truth
         .iter()
@@ -282,5 +304,155 @@ fn the_committed_sample_model_is_what_demo_builds_today() {
         std::fs::read_to_string(w.path("demo/model.json")).unwrap()
             == std::fs::read_to_string(&committed).unwrap(),
         "models/sample-drg.model.json is stale: rebuild it (models/README.md)"
+    );
+}
+
+/// Group and family index of every catalogue code (families numbered in order of first
+/// appearance, as the catalogue numbers them).
+fn strata_of(model: &RegionModel) -> HashMap<String, (u32, u32)> {
+    let mut families: Vec<&str> = Vec::new();
+    let mut out = HashMap::new();
+    for (g, row) in model.catalogue.iter().enumerate() {
+        let f = families
+            .iter()
+            .position(|f| *f == row.family)
+            .unwrap_or_else(|| {
+                families.push(&row.family);
+                families.len() - 1
+            });
+        out.insert(row.code.clone(), (g as u32, f as u32));
+    }
+    out
+}
+
+/// With suppression on (the defaults, 3 hospitals and 11 stays) a hospital whose
+/// same-level peer cells are all published hears exactly what `run` said: for every
+/// indicator where no cell at the hospital's level in any of its groups or families (a
+/// superset of the strata it is compared in) was suppressed, its findings row is `run`'s.
+/// Elsewhere its peers are all levels' (exact pooled sums) or none; the figures are
+/// printed.
+#[test]
+fn small_peer_cells_are_suppressed_and_check_agrees_with_run_where_none_was() {
+    let region = audited_region(false);
+    let on = region.out.parent().unwrap().join("out-suppressed");
+    run_region(&region.data, &on, true);
+    let off_model = RegionModel::read(&region.out.join("model.json")).unwrap();
+    let on_model = RegionModel::read(&on.join("model.json")).unwrap();
+    let s = &on_model.suppression;
+    assert!(s.peer_cells > 0 && s.pooled_rows > 0, "{s:?}");
+    // Cells that `run` had and the model does not publish, by indicator and level.
+    let mut hidden: HashMap<(String, u8), BTreeSet<u32>> = HashMap::new();
+    for (code, off) in &off_model.indicators {
+        let on_keys: BTreeSet<(u8, u32, u8)> = on_model.indicators[code]
+            .peers
+            .iter()
+            .map(|r| (r.0, r.1, r.2))
+            .collect();
+        for r in &off.peers {
+            assert!(r.0 < 4, "an unsuppressed model has no pooled rows");
+            if !on_keys.contains(&(r.0, r.1, r.2)) {
+                hidden.entry((code.clone(), r.0)).or_default().insert(r.1);
+            }
+        }
+        // Every published cell is run's own, untouched.
+        for r in &on_model.indicators[code].peers {
+            if r.0 < 4 {
+                assert!(off.peers.contains(r), "{code}: {r:?} is run's cell");
+            }
+        }
+    }
+    let mix_of = |m: &RegionModel| -> BTreeSet<(u8, u32)> {
+        m.clusters
+            .as_ref()
+            .unwrap()
+            .table
+            .cells
+            .iter()
+            .map(|c| (c.0, c.1))
+            .collect()
+    };
+    let mix_hidden: BTreeSet<u8> = mix_of(&off_model)
+        .difference(&mix_of(&on_model))
+        .map(|c| c.0)
+        .collect();
+    let strata = strata_of(&off_model);
+    let level_of: HashMap<&str, u8> = off_model
+        .hospitals
+        .iter()
+        .map(|h| (h.id.as_str(), h.level.unwrap_or(0)))
+        .collect();
+    let cases = rows(&region.data.join("cases.csv"), &[]);
+    let run_hospitals = rows(&region.out.join("hospitals.csv"), &["rank"]);
+    let run_findings = rows(&region.out.join("findings.csv"), &["hospital_rank"]);
+    let (mut equal, mut differ, mut changed_flags) = (0, 0, 0);
+    for (k, h) in run_hospitals.iter().enumerate() {
+        let id = &h["hospital_id"];
+        let lv = level_of[id.as_str()];
+        let mine: BTreeSet<u32> = cases
+            .iter()
+            .filter(|c| &c["hospital_id"] == id)
+            .filter_map(|c| strata.get(&c["group_code"]))
+            .flat_map(|&(g, f)| [g, f])
+            .collect();
+        let batch = region
+            .out
+            .parent()
+            .unwrap()
+            .join(format!("batch-on-{k}.csv"));
+        batch_of(&region.data.join("cases.csv"), id, &batch, "");
+        let out = check_batch_with(
+            &region,
+            &on.join("model.json"),
+            &batch,
+            &format!("check-on-{k}"),
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("check.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["hospitals"][0]["same_data_as_model"], true);
+        assert_eq!(summary["model"]["suppression"]["peer_cells"], s.peer_cells);
+        let found = rows(&out.join("findings.csv"), &["hospital_rank"]);
+        let mut all_equal = true;
+        for f in of_hospital(&run_findings, id) {
+            let code = f["indicator"].clone();
+            let rates_cleared = off_model.indicators[&code].calibration.peer_rates[lv as usize]
+                .len()
+                != on_model.indicators[&code].calibration.peer_rates[lv as usize].len();
+            let affected = rates_cleared
+                || if code.starts_with("CL_") {
+                    mix_hidden.contains(&lv)
+                } else {
+                    hidden
+                        .get(&(code.clone(), lv))
+                        .is_some_and(|cells| !cells.is_disjoint(&mine))
+                };
+            let theirs = found.iter().find(|r| r["indicator"] == code);
+            if affected {
+                all_equal &= theirs == Some(&f);
+                continue;
+            }
+            assert_eq!(
+                theirs,
+                Some(&f),
+                "{id} {code}: no cell of its was suppressed"
+            );
+            equal += 1;
+        }
+        let mine_row = &rows(&out.join("hospitals.csv"), &["rank"])[0];
+        if !all_equal {
+            differ += 1;
+        }
+        if mine_row["flags"] != h["flags"] {
+            changed_flags += 1;
+        }
+    }
+    eprintln!(
+        "suppression {s:?}: {equal} findings unaffected and equal; findings differ for \
+         {differ} of {} hospitals, flags for {changed_flags}",
+        run_hospitals.len()
+    );
+    assert!(
+        equal >= 20,
+        "the agreement is checked on some findings ({equal})"
     );
 }

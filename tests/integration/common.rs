@@ -140,3 +140,63 @@ pub fn csv_of(header: &str, rows: &[String]) -> String {
     }
     s
 }
+
+/// A tiny region — 4 groups in 3 families, 6 hospitals (three secondary, two tertiary, one
+/// primary: so the model's tertiary and primary peer cells are suppressed for privacy and
+/// pooled), 700 stays over 2023–2024, enough to cluster (k = 3) — audited with `run` into
+/// `dir/out`; returns the path of its `model.json`. Deterministic (a fixed LCG), built in
+/// about a second.
+pub fn tiny_region_model(dir: &Path) -> PathBuf {
+    let groups = "group_code,weight,group_name\nES31,1.6,a\nES35,0.8,c\nGB25,2.5,e\nXZ15,0.5,h\n";
+    let weights = [1.6, 0.8, 2.5, 0.5];
+    let codes = ["ES31", "ES35", "GB25", "XZ15"];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |m: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % m
+    };
+    let mut csv = String::from(HEADER);
+    csv.push('\n');
+    let mut id = 0;
+    for year in [2023, 2024] {
+        for _ in 0..350 {
+            id += 1;
+            let h = id % 6;
+            let level = [2, 2, 2, 3, 3, 1][h];
+            let g = next(4) as usize;
+            let month = 1 + next(12);
+            let day = 16 + next(13);
+            let los = 1 + next(15);
+            let cost = weights[g] * 8000.0 * (0.3 + next(170) as f64 / 100.0);
+            csv.push_str(&format!(
+                "C{id},H{h},医院{h},{level},P{},{year}-{month:02}-{:02},{year}-{month:02}-{day:02},{},{cost:.2}\n",
+                next(500),
+                day - los,
+                codes[g],
+            ));
+        }
+    }
+    std::fs::write(dir.join("groups.csv"), groups).expect("write groups");
+    std::fs::write(dir.join("cases.csv"), csv).expect("write cases");
+    std::fs::write(
+        dir.join("region.toml"),
+        "preset = \"drg-points\"\n[cluster]\nk = 3\n",
+    )
+    .expect("write config");
+    let out = dir.join("out");
+    drg_audit::cmd::run::run(&drg_audit::cmd::run::RunOptions {
+        cases: dir.join("cases.csv"),
+        groups: Some(dir.join("groups.csv")),
+        config: Some(dir.join("region.toml")),
+        preset: None,
+        period: None,
+        out: out.clone(),
+        lang: drg_audit::lang::Lang::En,
+        quiet: true,
+        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
+    })
+    .expect("the tiny region runs");
+    out.join("model.json")
+}

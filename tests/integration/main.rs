@@ -9,6 +9,8 @@ mod detectors;
 mod generate;
 mod ingest;
 mod layout;
+mod model_safety;
+mod prop_model;
 mod ranking;
 mod report;
 mod safety;

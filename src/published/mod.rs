@@ -12,17 +12,20 @@
 //! sums, exactly as `run` does) or a new batch (then the peers are the whole model).
 //!
 //! The file is versioned ([`MODEL_FORMAT`], [`MODEL_VERSION`]); a reader refuses another
-//! format or a newer version with a one-line error.
+//! format or another version with a one-line error. Version 2 added the content digest
+//! (`digest`, see [`crate::published::validate`]): a model edited after `run` wrote it is
+//! refused, and every field is checked on load ([`RegionModel::read`]), so a damaged or
+//! tampered model gives one line naming the field instead of a panic or a silent misuse.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::Audit;
 use crate::catalog::Catalog;
-use crate::cluster::PublishedClusters;
+use crate::cluster::{MixTable, PublishedClusters};
 use crate::compare::{Calibration, Judging};
 use crate::config::RegionConfig;
 use crate::derive::{BenchmarkSource, Benchmarks, DerivedCases, PointValue};
@@ -32,19 +35,27 @@ use crate::ingest::Cases;
 use crate::ingest::table::StringTable;
 use crate::peers::{PeerRow, PeerTable};
 use crate::period::PeriodTag;
+pub mod validate;
+
+use validate::{FIX, MAX_MODEL_BYTES};
 
 /// The `format` field of every model file.
 pub const MODEL_FORMAT: &str = "drg-audit regional model";
-/// Version of the layout; bumped on any change a reader must know about.
-pub const MODEL_VERSION: u32 = 1;
+/// Version of the layout; bumped on any change a reader must know about (2: the content
+/// digest, and peer cells of too few hospitals or stays suppressed).
+pub const MODEL_VERSION: u32 = 2;
 
 /// The regional model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegionModel {
     /// Always [`MODEL_FORMAT`].
     pub format: String,
     /// Layout version ([`MODEL_VERSION`]).
     pub version: u32,
+    /// `sha256:` and the SHA-256 of the rest of the file in canonical form
+    /// ([`validate::content_digest`]); written by [`RegionModel::to_json`].
+    pub digest: String,
     /// drg-audit version that wrote it.
     pub software_version: String,
     /// What it was built from.
@@ -73,10 +84,32 @@ pub struct RegionModel {
     pub risk_scores: Vec<f64>,
     /// Case-pattern clustering, when the region had enough cases to cluster.
     pub clusters: Option<PublishedClusters>,
+    /// What privacy suppression left out (thresholds in `config.model`).
+    pub suppression: Suppression,
+}
+
+/// What the model does not publish so that no hospital can read a competitor's numbers:
+/// peer cells of fewer than `config.model.min_hospitals` hospitals or `min_stays` stays.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// Peer-table cells (indicator × level × stratum × period) not published on their own.
+    pub peer_cells: u64,
+    /// Pooled rows (level 4) published in their place: the suppressed cells of one
+    /// (indicator, stratum, period) summed, so all-levels sums stay exact.
+    pub pooled_rows: u64,
+    /// (indicator, stratum, period) with no row at all: too few hospitals or stays even
+    /// with every level pooled.
+    pub withheld: u64,
+    /// Cluster-mix cells (level × group) not published.
+    pub mix_cells: u64,
+    /// Hospital levels whose volume (`volume_by_level`) is not published (zeros).
+    pub levels: Vec<u8>,
 }
 
 /// Provenance of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BuiltFrom {
     /// SHA-256 of the case table.
     pub cases_sha256: String,
@@ -94,6 +127,7 @@ pub struct BuiltFrom {
 
 /// One catalogue group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogueRow {
     /// Group code.
     pub code: String,
@@ -113,6 +147,7 @@ pub struct CatalogueRow {
 
 /// One benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BenchmarkRow {
     /// Group code.
     pub group: String,
@@ -128,6 +163,7 @@ pub struct BenchmarkRow {
 
 /// A contributing hospital.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelHospital {
     /// Hospital id.
     pub id: String,
@@ -139,6 +175,7 @@ pub struct ModelHospital {
 
 /// What the model publishes per indicator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IndicatorModel {
     /// Peer sums `[level, stratum, period, n, x, xx]` (stratum = catalogue group or family
     /// index, as the indicator defines it).
@@ -183,6 +220,38 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The mix table without the cells of fewer than `min_h` hospitals or `min_s` stays (audited
+/// period, as the table counts them), and how many were dropped. No pooled row replaces
+/// them: the mix test has no all-levels fallback, so a hospital's cases in a dropped cell
+/// are unmatched in `check`, as cases in a group no peer has are in `run`.
+fn published_mix(ctx: &Ctx, table: &MixTable, min_h: u32, min_s: f64) -> (MixTable, u64) {
+    let mut seen: FxHashSet<(u8, u32, u32)> = FxHashSet::default();
+    for i in 0..ctx.cases.len() {
+        if ctx.audited(i) {
+            let h = ctx.hospital(i);
+            seen.insert((ctx.hospital_level[h as usize], ctx.cases.group[i], h));
+        }
+    }
+    let mut hospitals: FxHashMap<(u8, u32), u32> = FxHashMap::default();
+    for (l, g, _) in seen {
+        *hospitals.entry((l, g)).or_default() += 1;
+    }
+    let mut dropped = 0;
+    let cells = table
+        .cells
+        .iter()
+        .filter(|(l, g, counts)| {
+            let n: u64 = counts.iter().sum();
+            let h = hospitals.get(&(*l, *g)).copied().unwrap_or(0);
+            let keep = h >= min_h && n as f64 >= min_s;
+            dropped += u64::from(!keep);
+            keep
+        })
+        .cloned()
+        .collect();
+    (MixTable { k: table.k, cells }, dropped)
+}
+
 /// Digest of each hospital's analysed (audited + baseline) case ids, by hospital index.
 pub fn hospital_digests(cases: &Cases, derived: &DerivedCases) -> Vec<CaseDigest> {
     let mut out = vec![CaseDigest::default(); cases.hospitals.len()];
@@ -200,27 +269,64 @@ impl RegionModel {
         let catalog = ctx.catalog;
         let code = |g: u32| catalog.groups[g as usize].code.clone();
         let digests = hospital_digests(ctx.cases, ctx.derived);
+        let (min_h, min_s) = (
+            ctx.config.model.min_hospitals,
+            f64::from(ctx.config.model.min_stays),
+        );
+        let mut suppression = Suppression::default();
         let indicators = audit
             .judging
             .calibration
             .iter()
             .map(|(c, cal)| {
-                let peers = audit.tables.get(c).map(PeerTable::rows).unwrap_or_default();
-                (
-                    c.clone(),
-                    IndicatorModel {
-                        peers,
-                        calibration: cal.clone(),
-                    },
-                )
+                let (peers, s) = audit
+                    .tables
+                    .get(c)
+                    .map(|t| t.published_rows(min_h, min_s))
+                    .unwrap_or_default();
+                suppression.peer_cells += s.cells;
+                suppression.pooled_rows += s.pooled_rows;
+                suppression.withheld += s.withheld;
+                let mut calibration = cal.clone();
+                // A level of one or two tested hospitals: its list of rates would give a
+                // competitor's rate away to the other.
+                for rates in &mut calibration.peer_rates {
+                    if rates.len() < min_h as usize {
+                        rates.clear();
+                    }
+                }
+                (c.clone(), IndicatorModel { peers, calibration })
             })
             .collect();
+        let clusters = ctx.clusters.as_ref().map(|cv| {
+            let (table, dropped) = published_mix(ctx, &cv.table, min_h, min_s);
+            suppression.mix_cells = dropped;
+            PublishedClusters {
+                model: cv.model.clone(),
+                weight_scale: cv.weight_scale,
+                table,
+            }
+        });
+        let mut volume_by_level = ctx.volume_by_level();
+        let mut per_level = [0u32; 4];
+        for &l in &ctx.hospital_level {
+            per_level[(l as usize).min(3)] += 1;
+        }
+        for (l, v) in volume_by_level.iter_mut().enumerate() {
+            let few_stays = v.iter().any(|(stays, _)| *stays > 0.0 && *stays < min_s);
+            if per_level[l] > 0 && (per_level[l] < min_h || few_stays) {
+                *v = [(0.0, 0.0); 2];
+                suppression.levels.push(l as u8);
+            }
+        }
         let mut risk_scores: Vec<f64> = audit.ranks.iter().map(|r| r.risk_score).collect();
         risk_scores.sort_by(|a, b| b.total_cmp(a));
         let periods = &ctx.derived.periods;
         RegionModel {
             format: MODEL_FORMAT.into(),
             version: MODEL_VERSION,
+            // Set when the model is written (`to_json`), from the content.
+            digest: String::new(),
             software_version: env!("CARGO_PKG_VERSION").into(),
             built_from: BuiltFrom {
                 cases_sha256: cases_sha256.into(),
@@ -263,7 +369,7 @@ impl RegionModel {
                 .filter(|&g| ctx.light_medical_group[g as usize])
                 .map(code)
                 .collect(),
-            volume_by_level: ctx.volume_by_level(),
+            volume_by_level,
             hospitals: ctx
                 .cases
                 .hospitals
@@ -278,23 +384,43 @@ impl RegionModel {
             indicators,
             p_values: audit.judging.p_values.clone(),
             risk_scores,
-            clusters: ctx.clusters.as_ref().map(|cv| PublishedClusters {
-                model: cv.model.clone(),
-                weight_scale: cv.weight_scale,
-                table: cv.table.clone(),
-            }),
+            clusters,
+            suppression,
         }
     }
 
-    /// The model as pretty JSON (floats round-trip exactly).
+    /// The model as pretty JSON (floats round-trip exactly), its `digest` set to the
+    /// digest of its content — a pure function of the content, so the same model always
+    /// writes the same bytes.
     pub fn to_json(&self) -> Result<String> {
-        crate::json::pretty(self, "the model")
+        let err =
+            |e: serde_json::Error| AuditError::Usage(format!("cannot serialise the model: {e}"));
+        let doc = serde_json::to_value(self).map_err(err)?;
+        let mut sealed = self.clone();
+        sealed.digest = validate::content_digest(&doc);
+        serde_json::to_string_pretty(&sealed)
+            .map(|s| s + "\n")
+            .map_err(err)
     }
 
-    /// Reads a model file, refusing another format or a newer layout.
+    /// Reads a model file: a regular file of at most [`MAX_MODEL_BYTES`], of this format
+    /// and version, whose digest matches its content and whose every field is valid; each
+    /// refusal is one line naming the file, the field and what to do.
     pub fn read(path: &Path) -> Result<RegionModel> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
-        let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let bytes = validate::read_bounded(path, MAX_MODEL_BYTES, "model.json")?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            AuditError::input(
+                path,
+                format!("byte {}", e.utf8_error().valid_up_to()),
+                "is not UTF-8 text; pass the model.json written by `drg-audit run`",
+            )
+        })?;
+        Self::from_text(path, &text)
+    }
+
+    /// [`RegionModel::read`] on text already read (`path` names it in errors).
+    pub fn from_text(path: &Path, text: &str) -> Result<RegionModel> {
+        let head: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             AuditError::input(
                 path,
                 format!("line {}, column {}", e.line(), e.column()),
@@ -308,24 +434,112 @@ impl RegionModel {
                 "is not a drg-audit regional model; pass the model.json written by `drg-audit run`",
             ));
         }
-        let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        let version = match head.get("version") {
+            Some(serde_json::Value::Number(n)) => n.as_u64().ok_or_else(|| {
+                AuditError::input(
+                    path,
+                    "version",
+                    format!("is {n}, not a whole version number; {FIX}"),
+                )
+            })?,
+            Some(serde_json::Value::String(s)) => {
+                return Err(AuditError::input(
+                    path,
+                    "version",
+                    format!(
+                        "is the string {s:?}, not a number, so drg-audit did not write it; {FIX}"
+                    ),
+                ));
+            }
+            Some(other) => {
+                return Err(AuditError::input(
+                    path,
+                    "version",
+                    format!("is {other}, not a version number; {FIX}"),
+                ));
+            }
+            None => {
+                return Err(AuditError::input(
+                    path,
+                    "version",
+                    format!("is missing; {FIX}"),
+                ));
+            }
+        };
         if version != u64::from(MODEL_VERSION) {
             return Err(AuditError::input(
                 path,
                 "version",
                 format!(
                     "is model version {version}, this drg-audit reads version {MODEL_VERSION}; \
-                     rebuild the model with this drg-audit's `run`"
+                     rebuild the model with this drg-audit's `run` or ask the region for a \
+                     fresh copy"
                 ),
             ));
         }
-        serde_json::from_value(head).map_err(|e| {
-            AuditError::input(
-                path,
-                "model",
-                format!("does not match the model layout ({e}); rebuild it with `drg-audit run`"),
-            )
-        })
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        match head.get("digest") {
+            Some(serde_json::Value::String(d)) => {
+                if *d != validate::content_digest(&head) {
+                    return Err(AuditError::input(
+                        path,
+                        "digest",
+                        format!(
+                            "{name} was edited after drg-audit wrote it (its content no longer \
+                             matches its digest); ask the region for a fresh copy"
+                        ),
+                    ));
+                }
+            }
+            Some(_) => {
+                return Err(AuditError::input(
+                    path,
+                    "digest",
+                    format!("is not a string; {FIX}"),
+                ));
+            }
+            None => {
+                return Err(AuditError::input(
+                    path,
+                    "digest",
+                    format!("is missing, so {name} cannot be verified; {FIX}"),
+                ));
+            }
+        }
+        Self::check_fields(path, head, Some(text))
+    }
+
+    /// The field checks of [`RegionModel::read`] alone, on a parsed document whose format,
+    /// version and digest were already checked: the layout (types, missing and unknown
+    /// fields), then every value. `text`, the document's text when there is one, locates a
+    /// layout error by its JSON path.
+    pub fn check_fields(
+        path: &Path,
+        doc: serde_json::Value,
+        text: Option<&str>,
+    ) -> Result<RegionModel> {
+        let model: RegionModel = match serde_json::from_value(doc) {
+            Ok(m) => m,
+            Err(e) => {
+                return Err(
+                    match text.map(|t| (t, serde_json::from_str::<RegionModel>(t))) {
+                        Some((t, Err(located))) => validate::layout_error(path, t, &located),
+                        _ => AuditError::input(
+                            path,
+                            "model",
+                            format!("does not match the model layout ({e}); {FIX}"),
+                        ),
+                    },
+                );
+            }
+        };
+        let registry = crate::indicators::registry();
+        let codes: Vec<&str> = registry.iter().map(|i| i.spec().code).collect();
+        validate::validate(&model, &codes).map_err(|e| e.into_error(path))?;
+        Ok(model)
     }
 
     /// The catalogue, rebuilt in its original order (so group and family indices match

@@ -1,7 +1,9 @@
 //! What a person at a terminal sees while a run works: a spinner per long step on a
 //! terminal, plain log lines on stderr otherwise (CI logs, pipes), nothing with `--quiet`.
 //! Results (the path of the report) go to stdout from `main`'s commands, always.
+//! [`Timings`] keeps the wall time of each stage for `summary.json` and `check.json`.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -66,4 +68,54 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// Wall time per stage in milliseconds (the one part of `summary.json` and `check.json`
+/// that is not deterministic). A lap timer: starting a stage ends the running one, so a
+/// command names each stage once instead of pairing `Instant::now()` with an insert.
+#[derive(Debug)]
+pub struct Timings {
+    started: Instant,
+    running: Option<(&'static str, Instant)>,
+    ms: BTreeMap<&'static str, u64>,
+}
+
+impl Timings {
+    /// Starts the clock of the whole command (`total`).
+    pub fn start() -> Timings {
+        Timings {
+            started: Instant::now(),
+            running: None,
+            ms: BTreeMap::new(),
+        }
+    }
+
+    /// Ends the running stage, if any, and starts `stage`.
+    pub fn stage(&mut self, stage: &'static str) {
+        self.end();
+        self.running = Some((stage, Instant::now()));
+    }
+
+    /// Ends the running stage (time between stages is counted in no stage, only in `total`).
+    pub fn end(&mut self) {
+        if let Some((stage, t)) = self.running.take() {
+            self.ms.insert(stage, millis(t));
+        }
+    }
+
+    /// The stages ended so far.
+    pub fn ended(&self) -> &BTreeMap<&'static str, u64> {
+        &self.ms
+    }
+
+    /// Ends the running stage and adds `total`, the time since [`Timings::start`].
+    pub fn finish(mut self) -> BTreeMap<&'static str, u64> {
+        self.end();
+        self.ms.insert("total", millis(self.started));
+        self.ms
+    }
+}
+
+fn millis(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
 }

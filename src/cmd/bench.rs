@@ -56,8 +56,8 @@ pub fn command(opts: Options) -> Result<()> {
         analysis.ingested.stats.rows_read,
         analysis.ingested.stats.rows_analysed,
         wall,
-        analysis.timings_ms.get("ingest").copied().unwrap_or(0),
-        analysis.timings_ms.get("derive").copied().unwrap_or(0),
+        analysis.timings.ended().get("ingest").copied().unwrap_or(0),
+        analysis.timings.ended().get("derive").copied().unwrap_or(0),
         peak_rss_gib()
     ))
 }

@@ -16,7 +16,6 @@
 //! fix genuine errors before they become a lead.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use crate::cli::CheckArgs;
 use crate::cluster;
@@ -27,6 +26,7 @@ use crate::ingest;
 use crate::lang::Lang;
 use crate::peers::PeerSource;
 use crate::period;
+use crate::progress::{Progress, Timings};
 use crate::published::{self as model, RegionModel};
 use crate::region::{PublishedPeers, Region};
 use crate::report::summary::{CheckRows, CheckSummary, CheckedHospital, InputFile, ModelUsed};
@@ -80,9 +80,8 @@ pub fn command(opts: CheckOptions) -> Result<()> {
 
 /// Runs the self-audit and writes its outputs; returns the output folder.
 pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
-    let start = Instant::now();
-    let mut timings = std::collections::BTreeMap::new();
-    let progress = crate::progress::Progress::new(opts.quiet);
+    let mut timings = Timings::start();
+    let progress = Progress::new(opts.quiet);
     // The model first: a bad model is refused before anything is written.
     progress.step(&format!("reading the model {}", opts.model.display()));
     let model = RegionModel::read(&opts.model)?;
@@ -91,11 +90,10 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let catalog = model.catalog(&opts.model)?;
     let benchmarks = model.benchmarks(&catalog, &opts.model)?;
     progress.step(&format!("reading {}", opts.cases.display()));
-    let t = Instant::now();
+    timings.stage("ingest");
     let ingested = ingest::read_cases_in(&opts.cases, &catalog, Some(out.staging_path()))?;
     ingest::check_reject_share(&ingested, opts.max_reject_share)?;
-    timings.insert("ingest", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    timings.stage("derive");
     config.periods.audited = Some(audited_period(opts, &model, &ingested.cases.discharge)?);
     let derived = derive::derive_with(
         &ingested.cases,
@@ -145,8 +143,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         &config,
         published_peers,
     );
-    timings.insert("derive", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    timings.stage("cluster");
     let clusters = match &model.clusters {
         Some(published) => {
             progress.step("placing the cases in the published case-pattern clusters");
@@ -155,13 +152,12 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         None => None,
     };
     let ctx = Ctx::new(&region, clusters.as_ref(), opts.lang);
-    timings.insert("cluster", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    timings.stage("detect");
     progress.step("testing indicators against the published peer rates");
     let registry = indicators::registry();
     let judging = model.judging();
     let mut result = crate::audit::audit_against(&ctx, &registry, opts.lang, Some(&judging));
-    timings.insert("detect", t.elapsed().as_millis() as u64);
+    timings.end();
     // Ranks are the region's: where each hospital's risk would stand among the model's.
     for r in &mut result.ranks {
         r.rank = model.rank_of(r.risk_score);
@@ -178,7 +174,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         })
         .collect();
     let near_leads = crate::leads::case_leads(&ctx, &registry, &near, &result.ranks);
-    let t = Instant::now();
+    timings.stage("write");
     progress.step("writing the self-audit");
     report::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
     out.write(
@@ -201,8 +197,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         report::check_page(&registry, &result, &near_leads, &hospitals, opts.lang),
     )?;
     let s = &ingested.stats;
-    timings.insert("write", t.elapsed().as_millis() as u64);
-    timings.insert("total", start.elapsed().as_millis() as u64);
+    let timings = timings.finish();
     let summary = CheckSummary {
         software: "drg-audit",
         version: env!("CARGO_PKG_VERSION"),

@@ -1,9 +1,7 @@
 //! `drg-audit run`: ingest → derive → region → clusters → audit → report, with timings.
 //! [`analyse`] (everything up to the region) is shared with `bench`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use crate::audit::audit;
 use crate::catalog::Catalog;
@@ -13,6 +11,7 @@ use crate::derive::{self, DerivedCases};
 use crate::error::Result;
 use crate::indicators::{self, Ctx};
 use crate::ingest::{self, Ingested};
+use crate::progress::{Progress, Timings};
 use crate::region::Region;
 use crate::report::summary::{self, AuditSummary, InputFile, Summary};
 use crate::report::{self, OutputDir};
@@ -93,8 +92,8 @@ pub struct Analysis {
     pub ingested: Ingested,
     /// Derived fields.
     pub derived: DerivedCases,
-    /// Stage timings.
-    pub timings_ms: BTreeMap<&'static str, u64>,
+    /// Stage timings (catalogue, ingest, derive).
+    pub timings: Timings,
 }
 
 /// Resolves the configuration: file, else preset, else DRG points; `--period` wins.
@@ -112,52 +111,50 @@ pub fn load_config(opts: &RunOptions) -> Result<RegionConfig> {
 
 /// Reads and derives: everything up to the detectors.
 pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
-    analyse_with(opts, &crate::progress::Progress::silent(), None)
+    analyse_with(opts, &Progress::silent(), Timings::start(), None)
 }
 
-/// [`analyse`] with progress reporting; `scratch` holds a transcoded copy of the input
-/// (see [`ingest::read_cases_in`]).
+/// [`analyse`] with progress reporting, adding its stages to `timings`; `scratch` holds a
+/// transcoded copy of the input (see [`ingest::read_cases_in`]).
 pub fn analyse_with(
     opts: &RunOptions,
-    progress: &crate::progress::Progress,
+    progress: &Progress,
+    mut timings: Timings,
     scratch: Option<&Path>,
 ) -> Result<Analysis> {
-    let mut timings_ms = BTreeMap::new();
-    let t = Instant::now();
+    timings.stage("catalogue");
     let config = load_config(opts)?;
     let catalog = match &opts.groups {
         Some(p) => Catalog::from_file(p, &config)?,
         None => Catalog::bundled(&config)?,
     };
-    timings_ms.insert("catalogue", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    timings.stage("ingest");
     progress.step(&format!("reading {}", opts.cases.display()));
     let ingested = ingest::read_cases_in(&opts.cases, &catalog, scratch)?;
     ingest::check_reject_share(&ingested, opts.max_reject_share)?;
-    timings_ms.insert("ingest", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    timings.stage("derive");
     progress.step("deriving multipliers, bands, points and readmission links");
     let derived = derive::derive(&ingested.cases, &catalog, &config)?;
-    timings_ms.insert("derive", t.elapsed().as_millis() as u64);
+    timings.end();
     Ok(Analysis {
         config,
         catalog,
         ingested,
         derived,
-        timings_ms,
+        timings,
     })
 }
 
 /// Runs the audit and writes the outputs; returns the output folder.
 pub fn run(opts: &RunOptions) -> Result<PathBuf> {
-    let start = Instant::now();
-    let progress = crate::progress::Progress::new(opts.quiet);
+    let timings = Timings::start();
+    let progress = Progress::new(opts.quiet);
     require_inputs(opts)?;
     let out = OutputDir::create(&opts.out)?;
     // Input hashes are computed on a second thread while the main one reads the data.
     let hashing = std::thread::scope(|scope| {
         let hasher = scope.spawn(|| hash_inputs(opts));
-        let analysis = analyse_with(opts, &progress, Some(out.staging_path()));
+        let analysis = analyse_with(opts, &progress, timings, Some(out.staging_path()));
         (analysis, hasher.join())
     });
     let (analysis, hashed) = hashing;
@@ -166,21 +163,19 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         catalog,
         ingested,
         derived,
-        mut timings_ms,
+        mut timings,
     } = analysis?;
     let inputs = hashed.map_err(|_| crate::error::AuditError::Thread("input hashing"))??;
-    let t = Instant::now();
+    timings.stage("cluster");
     progress.step("clustering case patterns (K-Means)");
     let region = Region::new(&ingested.cases, &derived, &catalog, &config);
     let clusters = crate::cluster::cluster_region(&region, None)?;
     let ctx = Ctx::new(&region, clusters.as_ref(), opts.lang);
-    timings_ms.insert("cluster", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    timings.stage("detect");
     progress.step("testing indicators against same-level peers");
     let registry = indicators::registry();
     let result = audit(&ctx, &registry, opts.lang);
-    timings_ms.insert("detect", t.elapsed().as_millis() as u64);
-    let t = Instant::now();
+    timings.stage("write");
     progress.step("writing tables, report and workbook");
     report::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
     let mut summary = summary::build_summary(
@@ -189,7 +184,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         &catalog,
         &ingested,
         &derived,
-        timings_ms.clone(),
+        timings.ended().clone(),
     );
     summary.audit = Some(AuditSummary::of(&result));
     let report_input = crate::report::ReportInput {
@@ -224,10 +219,8 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
             opts.lang,
         )?,
     )?;
-    timings_ms.insert("write", t.elapsed().as_millis() as u64);
-    timings_ms.insert("total", start.elapsed().as_millis() as u64);
     let summary = Summary {
-        timings_ms,
+        timings_ms: timings.finish(),
         ..summary
     };
     out.write("summary.json", crate::json::pretty(&summary, "summary")?)?;

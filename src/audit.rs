@@ -69,3 +69,275 @@ pub fn audit_against(
         tables,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The judging chain on a three-hospital region: H1 and H2 code a family's heavy groups
+    //! at the regional rate, H3 codes most of its audited-year cases of that family into the
+    //! heaviest group at the light group's cost (upcoding). compare's q-values, the rank
+    //! order and the case leads are checked against what that region must give.
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::config::RegionConfig;
+    use crate::derive::{self, DerivedCases};
+    use crate::indicators;
+    use crate::ingest::table::StringTable;
+    use crate::ingest::{self, Ingested};
+    use crate::lang::Lang;
+    use crate::region::Region;
+
+    /// The owned parts of the fixture region.
+    struct Fixture {
+        ingested: Ingested,
+        derived: DerivedCases,
+        catalog: Catalog,
+        config: RegionConfig,
+    }
+
+    /// Deterministic noise in [0, 1) (a 64-bit LCG; the fixture must not change).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn fixture() -> Fixture {
+        let config = RegionConfig::default_drg();
+        // (code, weight, family, severity)
+        let groups = [
+            ("ES31", "2.0", "ES3", "1"),
+            ("ES33", "1.4", "ES3", "3"),
+            ("ES35", "1.0", "ES3", "5"),
+            ("GB21", "3.0", "GB2", "1"),
+            ("GB25", "1.5", "GB2", "5"),
+        ];
+        let table = StringTable {
+            headers: ["group_code", "weight", "family", "severity"]
+                .map(String::from)
+                .to_vec(),
+            rows: groups
+                .iter()
+                .map(|g| {
+                    vec![
+                        Some(g.0.into()),
+                        Some(g.1.into()),
+                        Some(g.2.into()),
+                        Some(g.3.into()),
+                    ]
+                })
+                .collect(),
+        };
+        let catalog =
+            Catalog::from_table(&table, std::path::Path::new("groups"), "fixture", &config)
+                .expect("fixture catalogue");
+        let mut rng = Lcg(9);
+        let mut csv = String::from(
+            "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n",
+        );
+        let mut n = 0;
+        for year in [2023, 2024] {
+            for h in ["H1", "H2", "H3"] {
+                for k in 0..400 {
+                    n += 1;
+                    let upcoding = h == "H3" && year == 2024;
+                    let u = rng.next();
+                    let (code, cost) = if k % 4 == 3 {
+                        // GB2: coded alike everywhere.
+                        if u < 0.3 {
+                            ("GB21", 30_000.0)
+                        } else {
+                            ("GB25", 15_000.0)
+                        }
+                    } else if upcoding {
+                        // Mostly light patients coded into the heaviest group.
+                        if u < 0.65 {
+                            ("ES31", 10_000.0)
+                        } else {
+                            ("ES35", 10_000.0)
+                        }
+                    } else if u < 0.15 {
+                        ("ES31", 20_000.0)
+                    } else if u < 0.35 {
+                        ("ES33", 14_000.0)
+                    } else {
+                        ("ES35", 10_000.0)
+                    };
+                    let cost = cost * (0.6 + 0.8 * rng.next());
+                    let month = 1 + (k % 12);
+                    let day = 1 + (k % 20);
+                    let los = 3 + (k % 6);
+                    csv.push_str(&format!(
+                        "C{n},{h},2,P{n},{year}-{month:02}-{day:02},{year}-{month:02}-{:02},{code},{cost:.2}\n",
+                        day + los
+                    ));
+                }
+            }
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("cases.csv");
+        std::fs::write(&path, csv).expect("write fixture");
+        let ingested = ingest::read_cases(&path, &catalog).expect("fixture reads");
+        assert!(ingested.rejects.is_empty(), "{:?}", ingested.rejects);
+        let derived = derive::derive(&ingested.cases, &catalog, &config).expect("derives");
+        Fixture {
+            ingested,
+            derived,
+            catalog,
+            config,
+        }
+    }
+
+    fn audited(f: &Fixture) -> (Audit, Vec<Box<dyn Indicator>>) {
+        let region = Region::new(&f.ingested.cases, &f.derived, &f.catalog, &f.config);
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let registry = indicators::registry();
+        (audit(&ctx, &registry, Lang::En), registry)
+    }
+
+    /// Benjamini–Hochberg step-up, written out: q of the i-th smallest of m p-values is
+    /// min over j ≥ i of p_(j) · m / j.
+    fn bh(p: &[f64]) -> Vec<f64> {
+        let m = p.len();
+        let mut order: Vec<usize> = (0..m).collect();
+        order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+        let mut q = vec![0.0; m];
+        let mut running = f64::INFINITY;
+        for (rank, &i) in order.iter().enumerate().rev() {
+            running = running.min(p[i] * m as f64 / (rank + 1) as f64).min(1.0);
+            q[i] = running;
+        }
+        q
+    }
+
+    #[test]
+    fn q_values_are_benjamini_hochberg_over_every_test_and_flags_follow_them() {
+        let f = fixture();
+        let (a, _) = audited(&f);
+        let p: Vec<f64> = a.findings.iter().map(|x| x.p).collect();
+        for (x, q) in a.findings.iter().zip(bh(&p)) {
+            assert!(
+                (x.q - q).abs() <= 1e-12 * q.max(1e-300),
+                "{} of hospital {}: q {} but BH gives {q}",
+                x.code,
+                x.hospital,
+                x.q
+            );
+        }
+        let threshold = f.config.detect.fdr_q;
+        for x in a.findings.iter().filter(|x| x.scored) {
+            assert_eq!(
+                x.flagged,
+                x.q <= threshold && x.evidence > 0.0,
+                "{} of hospital {}",
+                x.code,
+                x.hospital
+            );
+        }
+        let flagged = |h: u32, code: &str| {
+            a.findings
+                .iter()
+                .any(|x| x.hospital == h && x.code == code && x.flagged)
+        };
+        assert!(
+            flagged(2, "UPC_CHEAP_HEAVY"),
+            "H3's heavy cases cost the light ones'"
+        );
+        for h in [0, 1] {
+            assert!(
+                !a.findings
+                    .iter()
+                    .any(|x| x.hospital == h && x.flagged && x.code.starts_with("UPC_")),
+                "H{} codes at the regional rate",
+                h + 1
+            );
+        }
+    }
+
+    #[test]
+    fn hospitals_rank_by_risk_with_the_upcoder_first() {
+        let f = fixture();
+        let (a, _) = audited(&f);
+        let ids: Vec<&str> = a.ranks.iter().map(|r| r.hospital_id.as_str()).collect();
+        assert_eq!(ids[0], "H3");
+        assert_eq!(
+            a.ranks.iter().map(|r| r.rank).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        for w in a.ranks.windows(2) {
+            assert!(w[0].risk_score >= w[1].risk_score, "{ids:?}");
+        }
+        for r in &a.ranks {
+            // risk = the largest main score plus a tenth of the others and the cluster mix.
+            let main = [
+                r.upcoding_score,
+                r.point_chasing_score,
+                r.low_multiplier_score,
+            ];
+            let max = main.iter().copied().fold(0.0, f64::max);
+            let risk = max + 0.1 * (main.iter().sum::<f64>() - max + r.cluster_mix_score);
+            assert!(
+                (r.risk_score - risk).abs() < 2e-3,
+                "{}: {r:?}",
+                r.hospital_id
+            );
+        }
+        let h3 = &a.ranks[0];
+        assert!(h3.flags.contains("UPC_CHEAP_HEAVY"), "{}", h3.flags);
+        assert!(
+            h3.upcoding_score > 10.0 * a.ranks[1].upcoding_score.max(a.ranks[2].upcoding_score)
+        );
+        assert!(h3.est_excess_points > 0.0);
+    }
+
+    #[test]
+    fn case_leads_are_audited_cases_of_flagged_findings_by_rank_then_stake() {
+        let f = fixture();
+        let (a, _) = audited(&f);
+        assert!(!a.leads.is_empty());
+        let rank_of = |id: &str| a.ranks.iter().find(|r| r.hospital_id == id).map(|r| r.rank);
+        for l in &a.leads {
+            let flags = &a
+                .ranks
+                .iter()
+                .find(|r| r.hospital_id == l.hospital_id)
+                .unwrap()
+                .flags;
+            for code in l.findings.split(';') {
+                assert!(
+                    flags.split(';').any(|c| c == code),
+                    "{l:?} not among {flags}"
+                );
+            }
+            // The fixture numbers the 1,200 baseline cases first: leads are audited cases.
+            let n: u32 = l.case_id[1..].parse().unwrap();
+            assert!(n > 1200, "{l:?}");
+            if l.findings.contains("UPC_CHEAP_HEAVY") {
+                assert_eq!(
+                    l.group_code, "ES31",
+                    "only the heavy group has a lighter sibling here"
+                );
+            }
+        }
+        for w in a.leads.windows(2) {
+            let (r0, r1) = (rank_of(&w[0].hospital_id), rank_of(&w[1].hospital_id));
+            assert!(
+                r0 < r1 || (r0 == r1 && w[0].points_at_stake >= w[1].points_at_stake),
+                "{:?} before {:?}",
+                w[0],
+                w[1]
+            );
+        }
+        let per_finding = a
+            .leads
+            .iter()
+            .filter(|l| l.hospital_id == "H3" && l.findings.contains("UPC_CHEAP_HEAVY"))
+            .count();
+        assert!(per_finding > 0 && per_finding <= crate::leads::MAX_CASES_PER_FINDING);
+    }
+}

@@ -1,7 +1,10 @@
 //! drg-audit: audits hospitals paid by DRG or DIP case groups under a regional total budget.
 //!
-//! One pipeline, one module per stage (see `README.md`):
-//! ingest → derive → indicators → compare → score/rank → report.
+//! One pipeline, one module per stage (see `README.md`, "Layout"):
+//! ingest → derive → region → cluster → indicators → compare → rank/leads → audit →
+//! published model → report, driven by `cmd`. A module uses only modules before it in that
+//! order (configuration, catalogue and the pure helpers sit below them all);
+//! `tests/integration/layout.rs` enforces it.
 
 pub mod audit;
 pub mod catalog;

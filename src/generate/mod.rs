@@ -15,6 +15,10 @@
 //! Everything is a pure function of [`GenerateOptions`]: the same options give
 //! byte-identical files, because each hospital draws from its own ChaCha8 stream and
 //! nothing iterates a hash map on the way to the output.
+//!
+//! It shares no code with the analyser on purpose (not even the catalogue or the date
+//! parser): a generator that borrowed the analyser's rules would test them against
+//! themselves. `tests/integration/layout.rs` keeps it free of `crate::` imports.
 
 mod cases;
 mod catalog;

@@ -13,8 +13,6 @@ const LAYERS: &[&[&str]] = &[
     // region that borrowed the analyser's rules would test them against themselves).
     &[
         "error",
-        // Checks on input paths (a pipe or device must not block a read).
-        "files",
         "lang",
         "progress",
         "stats",
@@ -23,7 +21,9 @@ const LAYERS: &[&[&str]] = &[
         "peers",
         "generate",
     ],
-    &["schema", "config"],
+    // Checks on input paths (a pipe or device must not block a read).
+    &["files"],
+    &["schema", "config", "json"],
     &["catalog"],
     &["ingest"],
     // `Day` and the date parser live in `ingest::values`; `period` reads `--period` with it.

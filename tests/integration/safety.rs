@@ -170,6 +170,7 @@ fn csv_formula_injection_is_neutralised_in_outputs() {
         "--out",
         "out",
         "--quiet",
+        "--allow-rejects",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     for f in [

@@ -136,13 +136,48 @@ fn utf8_evidence(mut buf: &[u8]) -> (u64, u64) {
 /// Copies a UTF-8 file with invalid bytes, each replaced by U+FFFD; returns the number of
 /// invalid sequences and the first lines (1-based) holding one, for `summary.json`.
 pub fn transcode_utf8_lossy(src: &Path, dst: &Path) -> Result<(u64, Vec<u64>)> {
+    let (mut count, mut lines, mut line) = (0u64, Vec::new(), 1u64);
+    let decoder = encoding_rs::UTF_8.new_decoder_with_bom_removal();
+    transcode(src, dst, decoder, |text, replaced| {
+        if !replaced {
+            line += memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64;
+            return;
+        }
+        for c in text.chars() {
+            match c {
+                '\n' => line += 1,
+                '\u{FFFD}' => {
+                    count += 1;
+                    if lines.last() != Some(&line) && lines.len() < 20 {
+                        lines.push(line);
+                    }
+                }
+                _ => {}
+            }
+        }
+    })?;
+    Ok((count, lines))
+}
+
+/// Transcodes a GB18030 file into a UTF-8 file, streaming in blocks.
+pub fn transcode_gb18030(src: &Path, dst: &Path) -> Result<()> {
+    let decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+    transcode(src, dst, decoder, |_, _| {})
+}
+
+/// Streams `src` through `decoder` into the UTF-8 file `dst`; `seen` gets each decoded piece
+/// and whether the decoder replaced a malformed sequence in it.
+fn transcode(
+    src: &Path,
+    dst: &Path,
+    mut decoder: encoding_rs::Decoder,
+    mut seen: impl FnMut(&str, bool),
+) -> Result<()> {
     let mut input = File::open(src).map_err(|e| AuditError::io(src, e))?;
     let out = File::create(dst).map_err(|e| AuditError::io(dst, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, out);
-    let mut decoder = encoding_rs::UTF_8.new_decoder_with_bom_removal();
     let mut inbuf = vec![0u8; 1 << 20];
     let mut outbuf = String::with_capacity(3 << 20);
-    let (mut count, mut lines, mut line) = (0u64, Vec::new(), 1u64);
     loop {
         let n = input.read(&mut inbuf).map_err(|e| AuditError::io(src, e))?;
         let last = n == 0;
@@ -152,53 +187,7 @@ pub fn transcode_utf8_lossy(src: &Path, dst: &Path) -> Result<(u64, Vec<u64>)> {
             let (result, read, replaced) =
                 decoder.decode_to_string(&inbuf[consumed..n], &mut outbuf, last);
             consumed += read;
-            if replaced {
-                for c in outbuf.chars() {
-                    match c {
-                        '\n' => line += 1,
-                        '\u{FFFD}' => {
-                            count += 1;
-                            if lines.last() != Some(&line) && lines.len() < 20 {
-                                lines.push(line);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            } else {
-                line += memchr::memchr_iter(b'\n', outbuf.as_bytes()).count() as u64;
-            }
-            out.write_all(outbuf.as_bytes())
-                .map_err(|e| AuditError::io(dst, e))?;
-            if result == encoding_rs::CoderResult::InputEmpty {
-                break;
-            }
-        }
-        if last {
-            break;
-        }
-    }
-    out.flush().map_err(|e| AuditError::io(dst, e))?;
-    Ok((count, lines))
-}
-
-/// Transcodes a GB18030 file into a UTF-8 file, streaming in blocks.
-pub fn transcode_gb18030(src: &Path, dst: &Path) -> Result<()> {
-    let mut input = File::open(src).map_err(|e| AuditError::io(src, e))?;
-    let out = File::create(dst).map_err(|e| AuditError::io(dst, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, out);
-    let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
-    let mut inbuf = vec![0u8; 1 << 20];
-    let mut outbuf = String::with_capacity(3 << 20);
-    loop {
-        let n = input.read(&mut inbuf).map_err(|e| AuditError::io(src, e))?;
-        let last = n == 0;
-        let mut consumed = 0;
-        loop {
-            outbuf.clear();
-            let (result, read, _) =
-                decoder.decode_to_string(&inbuf[consumed..n], &mut outbuf, last);
-            consumed += read;
+            seen(&outbuf, replaced);
             out.write_all(outbuf.as_bytes())
                 .map_err(|e| AuditError::io(dst, e))?;
             if result == encoding_rs::CoderResult::InputEmpty {

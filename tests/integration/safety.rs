@@ -89,16 +89,7 @@ fn dangling_symlink_out_is_refused_and_leaves_no_staging() {
     w.write("cases.csv", csv_of(HEADER, &valid_rows()));
     w.write("groups.csv", GROUPS);
     std::os::unix::fs::symlink(w.path("nowhere"), w.path("out")).unwrap();
-    let o = w.run(&[
-        "run",
-        "--cases",
-        "cases.csv",
-        "--groups",
-        "groups.csv",
-        "--out",
-        "out",
-        "--quiet",
-    ]);
+    let o = w.run(&run_args("cases.csv", "out"));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
     let staging: Vec<_> = std::fs::read_dir(w.dir.path())
@@ -129,16 +120,7 @@ fn abandoned_staging_folders_are_removed_by_the_next_run() {
     w.write(".drg-audit-staging-999999999-abc/hospitals.csv", "x");
     std::fs::create_dir(w.path(".drg-audit-staging-lookalike")).unwrap();
     w.write(".drg-audit-staging-lookalike/notes.txt", "mine");
-    let o = w.run(&[
-        "run",
-        "--cases",
-        "cases.csv",
-        "--groups",
-        "groups.csv",
-        "--out",
-        "out",
-        "--quiet",
-    ]);
+    let o = w.run(&run_args("cases.csv", "out"));
     assert!(o.status.success(), "{}", stderr(&o));
     if std::path::Path::new("/proc/self").exists() {
         assert!(!w.path(".drg-audit-staging-999999999-abc").exists());
@@ -209,16 +191,7 @@ fn chinese_excel_dates_are_read_and_a_mostly_rejected_file_fails() {
         .collect();
     assert!(excel[0].contains("2023/1/2"), "{}", excel[0]);
     w.write("excel.csv", csv_of(HEADER, &excel));
-    let o = w.run(&[
-        "run",
-        "--cases",
-        "excel.csv",
-        "--groups",
-        "groups.csv",
-        "--out",
-        "a",
-        "--quiet",
-    ]);
+    let o = w.run(&run_args("excel.csv", "a"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(common::summary(&w.path("a"))["rows"]["rejected"], 0);
     // Most rows in a form no reader knows (month first): refused, nothing written.

@@ -200,3 +200,17 @@ pub fn tiny_region_model(dir: &Path) -> PathBuf {
     .expect("the tiny region runs");
     out.join("model.json")
 }
+
+/// `run --cases CASES --groups groups.csv --out OUT --quiet`, the common invocation.
+pub fn run_args<'a>(cases: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "run",
+        "--cases",
+        cases,
+        "--groups",
+        "groups.csv",
+        "--out",
+        out,
+        "--quiet",
+    ]
+}

@@ -209,16 +209,7 @@ fn a_missing_required_column_is_one_clear_line_and_a_failure() {
     let w = Workdir::new();
     w.write("groups.csv", GROUPS);
     w.write("cases.csv", "case_id,hospital_id\nC1,H1\n");
-    let o = w.run(&[
-        "run",
-        "--cases",
-        "cases.csv",
-        "--groups",
-        "groups.csv",
-        "--out",
-        "out",
-        "--quiet",
-    ]);
+    let o = w.run(&run_args("cases.csv", "out"));
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");

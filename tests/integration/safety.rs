@@ -1,7 +1,7 @@
 //! Hostile and messy inputs (issue 13): each test is named after the defect it guards. The
 //! fixtures are generated here; none is a committed blob.
 
-use crate::common::{self, GROUPS, HEADER, Workdir, csv_of, valid_rows};
+use crate::common::{self, GROUPS, HEADER, Workdir, csv_of, run_args, valid_rows};
 
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -244,19 +244,6 @@ fn many_rows(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("C{i},H1,市医院,3,P00100004{i:02},2024-01-02,2024-01-05,ES31,16000"))
         .collect()
-}
-
-fn run_args<'a>(cases: &'a str, out: &'a str) -> Vec<&'a str> {
-    vec![
-        "run",
-        "--cases",
-        cases,
-        "--groups",
-        "groups.csv",
-        "--out",
-        out,
-        "--quiet",
-    ]
 }
 
 /// Issue 13 item 5: a shifted row puts a patient id into another column; no reject reason,

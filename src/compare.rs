@@ -1,24 +1,36 @@
-//! Compare: turns each hospital's measure into a judged finding — ratio O/E, a z-score
-//! widened for over-dispersion (Spiegelhalter 2005 funnel plots), a one-sided p-value,
-//! the Benjamini–Hochberg q-value across every hospital × indicator test of the run, the
-//! PEPPER percentile among same-level peers, and the excess shrunk toward the peers so a
-//! handful of cases never looks like a large excess.
+//! Compare: turns each hospital's measure into a judged finding — ratio O/E, one standard
+//! error per finding (chance, the peer rates' own uncertainty and the between-hospital
+//! variance τ²) used by the z-score, the p-value, the funnel position and the chart; a
+//! one-sided p-value from the count's own law (binomial, Poisson or negative binomial
+//! matched to its mean and variance, [`stats::count_upper_p`]); the Benjamini–Hochberg
+//! q-value across every hospital × indicator test of the run; the PEPPER percentile among
+//! same-level peers; and the excess shrunk toward the peers (normal–normal on the ratio)
+//! with its 90 % interval, so a handful of cases never looks like a large excess.
+//!
+//! τ² is estimated by Paule–Mandel on a trimmed core of the tested hospitals
+//! ([`stats::robust_tau2`]), per hospital level where a level has
+//! [`MIN_LEVEL_HOSPITALS`], else pooled, and always applied: an honest region must come
+//! out clean, so the null includes the spread honest hospitals show.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::indicators::{Ctx, Detector, Direction, Indicator, Measure};
-use crate::stats::{self, Dispersion};
+use crate::indicators::{Ctx, Detector, Direction, Indicator, Measure, Tail};
+use crate::stats;
 
 /// Hospitals need this many expected events before they enter the over-dispersion estimate.
-const MIN_EXPECTED_FOR_DISPERSION: f64 = 5.0;
-/// Below this many expected events the exact Poisson tail is used when it is larger.
-const SMALL_EXPECTED: f64 = 10.0;
+const MIN_EXPECTED_FOR_DISPERSION: f64 = 1.0;
+/// A hospital level needs this many hospitals in the estimate for a τ² of its own.
+pub const MIN_LEVEL_HOSPITALS: usize = 15;
+/// A count finding needs this many observed events (a deficit: expected events) to be
+/// flagged: its p-value may be small, but no inspection team travels for fewer cases, and
+/// the rarest events are where a single patient's repeated stays break independence.
+pub const MIN_FLAG_EVENTS: f64 = 5.0;
 /// Evidence is capped here (z ≈ 40 is already beyond any doubt; keeps scores finite).
 const MAX_EVIDENCE: f64 = 40.0;
-/// Prior strength (cases) for shrinking excesses when the beta-binomial fit is unavailable.
-const DEFAULT_PRIOR_STRENGTH: f64 = 100.0;
+/// Normal quantile of a two-sided 90 % interval.
+const Z_90: f64 = 1.644_853_626_951_472_2;
 
 /// One hospital × indicator, judged.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +49,9 @@ pub struct Finding {
     pub direction: Direction,
     /// Whether it enters the detector score.
     pub scored: bool,
+    /// The law its p-value came from.
+    #[serde(skip)]
+    pub tail: Tail,
     /// Denominator.
     pub n: f64,
     /// Observed numerator.
@@ -45,8 +60,10 @@ pub struct Finding {
     pub expected: f64,
     /// O / E.
     pub ratio: f64,
-    /// Rate shrunk toward the expected rate (beta-binomial posterior mean).
+    /// Rate shrunk toward the expected rate (normal–normal posterior mean of O/E).
     pub shrunk_rate: f64,
+    /// Standard error of O/E under the null: chance, peer-rate uncertainty and τ².
+    pub se: f64,
     /// Raw z = (O − E) / √V.
     pub z_raw: f64,
     /// z on the ratio scale widened for over-dispersion.
@@ -65,6 +82,8 @@ pub struct Finding {
     pub excess: f64,
     /// Excess points = shrunk excess × mean points at stake per evidence case.
     pub excess_points: f64,
+    /// 90 % interval of the excess points (posterior of the shrunk excess), floored at 0.
+    pub excess_points_interval: (f64, f64),
     /// Excess points × point value.
     pub excess_yuan: f64,
     /// q ≤ fdr_q and in the suspicious direction.
@@ -73,6 +92,10 @@ pub struct Finding {
     pub detail: String,
     /// Cases left out because no peer had their group.
     pub no_peer_cases: f64,
+    /// Cases compared with all levels' peers because same-level peers were too few.
+    pub fallback_cases: f64,
+    /// Other tested hospitals of the same level (the peers behind the percentile).
+    pub peer_hospitals: usize,
 }
 
 /// Over-dispersion used for one indicator.
@@ -80,28 +103,68 @@ pub struct Finding {
 pub struct IndicatorDispersion {
     /// Finding code.
     pub code: &'static str,
-    /// Winsorised φ.
+    /// Winsorised φ (Spiegelhalter), for information: it is no longer what widens.
     pub phi: f64,
-    /// Additive τ² on the ratio scale (0 = none applied).
+    /// Pooled τ² on the ratio scale (Paule–Mandel, trimmed core).
     pub tau2: f64,
+    /// τ² applied to each hospital level 0–3 (the level's own, or the pooled one).
+    pub tau2_by_level: [f64; 4],
+    /// Robust centre applied to each level's expected counts (median O/E; 1 = none).
+    pub centre_by_level: [f64; 4],
+    /// Hospitals in the trimmed core the pooled τ² came from.
+    pub core_hospitals: usize,
     /// Hospitals tested.
     pub hospitals: usize,
+    /// How τ² was estimated, in words.
+    pub method: &'static str,
 }
+
+/// `method` of [`IndicatorDispersion`].
+const DISPERSION_METHOD: &str = "expected counts rescaled by the level's median O/E (hospitals \
+with E >= 10; robust to gaming peers); Paule-Mandel tau2 on the ratio O/E, centre 1, trimmed core \
+(|residual| <= 3 SE, truncated-normal target), per level with >= 15 hospitals, else pooled; \
+always applied";
 
 /// What judging needs from the whole region, per indicator: the over-dispersion, the
 /// shrinkage strength and the peers' rates (for the percentile). `run` computes it; the
 /// regional model publishes it so `check` judges a hospital the same way.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
-    /// Winsorised φ (`null` when too few hospitals to estimate it).
+    /// Winsorised φ (`null` when too few hospitals to estimate it); for information.
     #[serde(with = "crate::peers::nan_as_null")]
     pub phi: f64,
-    /// Additive τ² on the ratio scale (0 = none applied).
+    /// Pooled τ² on the ratio scale (for `CL_MIX_DIVERGENCE`: the per-case growth κ of
+    /// χ²/df among honest hospitals, χ² judged as `χ²/(1 + n·κ)`).
     pub tau2: f64,
-    /// Prior strength (cases) of the beta-binomial shrinkage.
-    pub strength: f64,
+    /// τ² applied by hospital level 0–3.
+    pub tau2_by_level: [f64; 4],
+    /// Robust centre by hospital level 0–3: the median O/E of the level's hospitals with
+    /// enough expected events; every expected count of the level is multiplied by it, so
+    /// that gaming peers, who inflate the peer rates, do not make honest hospitals look
+    /// low and themselves less high (1 = no correction).
+    pub centre_by_level: [f64; 4],
+    /// Hospitals in the trimmed core.
+    pub core_hospitals: usize,
+    /// Prior variance of the hospitals' true O/E (Paule–Mandel over every tested
+    /// hospital, gaming included): the shrinkage of excesses.
+    pub prior_tau2: f64,
     /// Tested hospitals' rates O/n by hospital level 0–3, ascending.
     pub peer_rates: [Vec<f64>; 4],
+}
+
+impl Default for Calibration {
+    /// No calibration: no between-hospital variance, no shrinkage, no recentring.
+    fn default() -> Self {
+        Self {
+            phi: f64::NAN,
+            tau2: 0.0,
+            tau2_by_level: [0.0; 4],
+            centre_by_level: [1.0; 4],
+            core_hospitals: 0,
+            prior_tau2: 0.0,
+            peer_rates: Default::default(),
+        }
+    }
 }
 
 /// The region's judging, kept for `check`: each indicator's calibration and the p-values of
@@ -158,21 +221,31 @@ pub fn compare(
     let threshold = ctx.config.detect.fdr_q;
     for (f, q) in findings.iter_mut().zip(q) {
         f.q = q;
-        f.flagged = q <= threshold && f.evidence > 0.0;
+        f.flagged = q <= threshold && f.evidence > 0.0 && enough_events(f);
     }
-    // Supporting (unscored) indicators flag only when a scored indicator of the same
-    // detector flags the same hospital: a heavier case mix alone is not a lead when cost
-    // and stay match it (the sicker-patients explanation).
-    let corroborated: std::collections::BTreeSet<(u32, Detector)> = findings
+    // Supporting (unscored) indicators flag only when a scored indicator that speaks to the
+    // same explanation flags the same hospital: a heavier case mix alone is not a lead when
+    // cost and stay match it (the sicker-patients explanation), and a costlier hospital has
+    // both fewer low-multiplier and more high-multiplier stays without padding any.
+    let flagged: std::collections::BTreeSet<(u32, &str)> = findings
         .iter()
         .filter(|f| f.flagged && f.scored)
-        .map(|f| (f.hospital, f.detector))
+        .map(|f| (f.hospital, f.code))
+        .collect();
+    let scored_codes: std::collections::BTreeMap<&str, Detector> = findings
+        .iter()
+        .filter(|f| f.scored)
+        .map(|f| (f.code, f.detector))
         .collect();
     for f in findings.iter_mut().filter(|f| f.flagged && !f.scored) {
-        if !corroborated.contains(&(f.hospital, f.detector)) {
+        let backed = scored_codes.iter().any(|(code, d)| {
+            corroborates(code, *d, f.code, f.detector) && flagged.contains(&(f.hospital, *code))
+        });
+        if !backed {
             f.flagged = false;
             f.detail = format!(
-                "not flagged alone: no resource-based indicator of the same detector is flagged{}",
+                "not flagged alone: {}{}",
+                corroboration_words(f.code),
                 if f.detail.is_empty() {
                     String::new()
                 } else {
@@ -188,6 +261,38 @@ pub fn compare(
             calibration,
             p_values,
         },
+    }
+}
+
+/// Whether a finding rests on enough events to be flagged ([`MIN_FLAG_EVENTS`]).
+fn enough_events(f: &Finding) -> bool {
+    if f.tail != Tail::Count {
+        return true;
+    }
+    match f.direction {
+        Direction::Excess => f.observed >= MIN_FLAG_EVENTS,
+        Direction::Deficit => f.expected >= MIN_FLAG_EVENTS,
+    }
+}
+
+/// Whether a flag of scored indicator `code` backs supporting indicator `supporting`: the
+/// threshold-share indicators need their own bunching test, the others any scored
+/// indicator of their detector.
+fn corroborates(code: &str, detector: Detector, supporting: &str, of: Detector) -> bool {
+    match supporting {
+        "LM_LOW_DEFICIT" => code == "LM_LOW_BUNCHING",
+        "PC_HIGH_MULTIPLIER" => code == "PC_HIGH_BUNCHING",
+        _ => detector == of,
+    }
+}
+
+fn corroboration_words(supporting: &str) -> &'static str {
+    match supporting {
+        "LM_LOW_DEFICIT" => "costs are not bunched just above the low threshold (LM_LOW_BUNCHING)",
+        "PC_HIGH_MULTIPLIER" => {
+            "costs are not bunched just above the high threshold (PC_HIGH_BUNCHING)"
+        }
+        _ => "no resource-based indicator of the same detector is flagged",
     }
 }
 
@@ -242,68 +347,36 @@ fn judge(
     let tested: Vec<usize> = (0..ms.len())
         .filter(|&h| ms[h].n > 0.0 && ms[h].e > 0.0 && ms[h].v > 0.0)
         .collect();
-    let ratio_se = |m: &Measure| m.v.sqrt() / m.e;
     let cal = given.unwrap_or_else(|| calibrate(ctx, ms, &tested));
-    let (phi, tau2, strength) = (cal.phi, cal.tau2, cal.strength);
-    let disp = if tau2 > 0.0 {
-        Dispersion::Additive(tau2)
-    } else {
-        Dispersion::None
-    };
     let point_value = ctx.derived.point_value.yuan_per_point;
     let findings = tested
         .iter()
         .map(|&h| {
-            let m = &ms[h];
-            let ratio = m.o / m.e;
-            let s = ratio_se(m);
-            let z = (ratio - 1.0) / disp.widen(s);
-            let z_raw = (m.o - m.e) / m.v.sqrt();
-            let mut p = match spec.direction {
-                Direction::Excess => stats::normal_sf(z),
-                Direction::Deficit => stats::normal_cdf(z),
-            };
-            if m.e < SMALL_EXPECTED && m.o.fract() == 0.0 {
-                let exact = match spec.direction {
-                    Direction::Excess => stats::poisson_upper_p(m.o as u64, m.e),
-                    Direction::Deficit => stats::poisson_lower_p(m.o as u64, m.e),
-                };
-                p = p.max(exact);
-            }
-            // Evidence is the z-equivalent of the final p-value (which includes the exact
-            // Poisson tail for small counts), so a tiny hospital's noisy z cannot outrank.
+            let level = (ctx.hospital_level[h] as usize).min(3);
+            let m = &recentred(&ms[h], cal.centre_by_level[level]);
+            let tau2 = cal.tau2_by_level[level];
+            let t = test(m, spec.direction, tau2);
             let suspicious = match spec.direction {
-                Direction::Excess => z > 0.0,
-                Direction::Deficit => z < 0.0,
+                Direction::Excess => t.z > 0.0,
+                Direction::Deficit => t.z < 0.0,
             };
+            // Evidence is the z-equivalent of the final p-value (from the count's own law),
+            // so a tiny hospital's noisy z cannot outrank.
             let evidence = if suspicious {
-                (-stats::normal_quantile(p)).clamp(0.0, MAX_EVIDENCE)
+                (-stats::normal_quantile(t.p)).clamp(0.0, MAX_EVIDENCE)
             } else {
                 0.0
             };
-            let shrink = m.n / (m.n + strength);
-            let expected_rate = m.e / m.n;
-            let shrunk_rate = expected_rate + (m.o - m.e) / m.n * shrink;
-            let excess = match spec.direction {
-                Direction::Excess => (m.o - m.e) * shrink,
-                Direction::Deficit => (m.e - m.o) * shrink,
-            }
-            .max(0.0);
-            let excess_points = excess * m.mean_stake();
-            let level = (ctx.hospital_level[h] as usize).min(3);
+            let shrunk = shrink(m, t.sampling_var, cal.prior_tau2, spec.direction);
+            let excess_points = shrunk.excess * m.mean_stake();
             let percentile = peer_percentile(
                 m.o / m.n,
                 &cal.peer_rates[level],
                 ctx.peers.own_included(h as u32),
             );
-            let funnel = match stats::ratio_limits(m.e, disp).classify(ratio) {
-                stats::FunnelPosition::Above998 => "above998",
-                stats::FunnelPosition::Above95 => "above95",
-                stats::FunnelPosition::Within => "within",
-                stats::FunnelPosition::Below95 => "below95",
-                stats::FunnelPosition::Below998 => "below998",
-                _ => "unknown",
-            };
+            let peer_hospitals = cal.peer_rates[level]
+                .len()
+                .saturating_sub(usize::from(ctx.peers.own_included(h as u32)));
             Finding {
                 hospital: h as u32,
                 indicator: k,
@@ -311,24 +384,32 @@ fn judge(
                 detector: spec.detector,
                 direction: spec.direction,
                 scored: spec.scored,
+                tail: m.tail,
                 n: m.n,
                 observed: m.o,
                 expected: m.e,
-                ratio,
-                shrunk_rate,
-                z_raw,
-                z,
-                p,
+                ratio: m.o / m.e,
+                shrunk_rate: shrunk.rate,
+                se: t.se,
+                z_raw: (m.o - m.e) / m.v.sqrt(),
+                z: t.z,
+                p: t.p,
                 q: f64::NAN,
                 peer_percentile: percentile,
-                funnel,
+                funnel: funnel_position(t.z),
                 evidence,
-                excess,
+                excess: shrunk.excess,
                 excess_points,
+                excess_points_interval: (
+                    shrunk.interval.0 * m.mean_stake(),
+                    shrunk.interval.1 * m.mean_stake(),
+                ),
                 excess_yuan: excess_points * point_value,
                 flagged: false,
                 detail: m.detail.clone(),
                 no_peer_cases: m.no_peer_cases,
+                fallback_cases: m.fallback_cases,
+                peer_hospitals,
             }
         })
         .collect();
@@ -336,61 +417,270 @@ fn judge(
         findings,
         IndicatorDispersion {
             code: spec.code,
-            phi,
-            tau2,
+            phi: cal.phi,
+            tau2: cal.tau2,
+            tau2_by_level: cal.tau2_by_level,
+            centre_by_level: cal.centre_by_level,
+            core_hospitals: cal.core_hospitals,
             hospitals: tested.len(),
+            method: DISPERSION_METHOD,
         },
         cal,
     )
 }
 
+/// One hospital's test: the ratio's null standard error, z and the one-sided p-value.
+struct Test {
+    /// Null SE of O/E (chance and peer-rate uncertainty, widened by τ²).
+    se: f64,
+    /// Null variance of O/E from chance and peer-rate uncertainty only.
+    sampling_var: f64,
+    z: f64,
+    p: f64,
+}
+
+fn test(m: &Measure, direction: Direction, tau2: f64) -> Test {
+    let sampling_var = m.v / (m.e * m.e);
+    if m.tail == Tail::ChiSquare {
+        // χ² on E = df degrees of freedom, scaled by the honest hospitals' growth of χ²/df
+        // with their number of cases (τ² holds κ here): a fixed small difference in case
+        // patterns grows χ² with n, and every hospital has one.
+        let scaled = m.o / (1.0 + m.n * tau2);
+        let p = stats::chi_square_sf(scaled, m.e);
+        return Test {
+            se: (2.0 / m.e).sqrt(),
+            sampling_var,
+            z: (scaled / m.e - 1.0) / (2.0 / m.e).sqrt(),
+            p,
+        };
+    }
+    let se = (sampling_var + tau2).sqrt();
+    let z = (m.o / m.e - 1.0) / se;
+    let p = match (m.tail, direction) {
+        (Tail::Count, Direction::Excess) => stats::count_upper_p(m.o, m.e, se * se * m.e * m.e),
+        (Tail::Count, Direction::Deficit) => stats::count_lower_p(m.o, m.e, se * se * m.e * m.e),
+        (_, Direction::Excess) => stats::normal_sf(z),
+        (_, Direction::Deficit) => stats::normal_cdf(z),
+    };
+    Test {
+        se,
+        sampling_var,
+        z,
+        p,
+    }
+}
+
+/// The funnel position of a z-score on the same standard error as the test.
+fn funnel_position(z: f64) -> &'static str {
+    if z.is_nan() {
+        "unknown"
+    } else if z > stats::Z_998 {
+        "above998"
+    } else if z > stats::Z_95 {
+        "above95"
+    } else if z < -stats::Z_998 {
+        "below998"
+    } else if z < -stats::Z_95 {
+        "below95"
+    } else {
+        "within"
+    }
+}
+
+/// A measure's excess shrunk toward its peers.
+struct Shrunk {
+    rate: f64,
+    excess: f64,
+    interval: (f64, f64),
+}
+
+/// Normal–normal shrinkage of O/E: the true ratio has prior N(1, τ²_prior) across the
+/// region's hospitals, the observed ratio sampling variance `s2`; the posterior mean is
+/// `1 + B(O/E − 1)` with `B = τ²/(τ² + s²)`, its variance `B·s²`. Works for counts and for
+/// weight sums alike (a beta-binomial fit does not: Σ weight is not a count).
+fn shrink(m: &Measure, s2: f64, prior_tau2: f64, direction: Direction) -> Shrunk {
+    let b = if prior_tau2 > 0.0 && s2.is_finite() {
+        prior_tau2 / (prior_tau2 + s2)
+    } else {
+        0.0
+    };
+    let ratio = 1.0 + b * (m.o / m.e - 1.0);
+    let sign = match direction {
+        Direction::Excess => 1.0,
+        Direction::Deficit => -1.0,
+    };
+    let mean = sign * m.e * (ratio - 1.0);
+    let half = Z_90 * m.e * (b * s2).sqrt();
+    Shrunk {
+        rate: m.e / m.n * ratio,
+        excess: mean.max(0.0),
+        interval: ((mean - half).max(0.0), (mean + half).max(0.0)),
+    }
+}
+
 /// The region's calibration of one indicator from its tested hospitals' measures.
 fn calibrate(ctx: &Ctx, ms: &[Measure], tested: &[usize]) -> Calibration {
-    let ratio_se = |m: &Measure| m.v.sqrt() / m.e;
-    // Over-dispersion from the hospitals with enough expected events.
+    let level_of = |h: usize| (ctx.hospital_level[h] as usize).min(3);
+    let mut peer_rates: [Vec<f64>; 4] = Default::default();
+    for &h in tested {
+        peer_rates[level_of(h)].push(ms[h].o / ms[h].n);
+    }
+    for r in &mut peer_rates {
+        r.sort_by(f64::total_cmp);
+    }
+    if tested
+        .first()
+        .is_some_and(|&h| ms[h].tail == Tail::ChiSquare)
+    {
+        let kappa = chi_square_growth(ms, tested);
+        return Calibration {
+            phi: f64::NAN,
+            tau2: kappa,
+            tau2_by_level: [kappa; 4],
+            centre_by_level: [1.0; 4],
+            core_hospitals: tested.len(),
+            prior_tau2: 0.0,
+            peer_rates,
+        };
+    }
+    let centre_by_level = centres(ctx, ms, tested);
+    let ms: Vec<Measure> = (0..ms.len())
+        .map(|h| {
+            let level = (ctx.hospital_level[h] as usize).min(3);
+            recentred(&ms[h], centre_by_level[level])
+        })
+        .collect();
     let big: Vec<usize> = tested
         .iter()
         .copied()
         .filter(|&h| ms[h].e >= MIN_EXPECTED_FOR_DISPERSION)
         .collect();
-    let z_big: Vec<f64> = big
+    let ratio = |h: usize| ms[h].o / ms[h].e;
+    let s2 = |h: usize| ms[h].v / (ms[h].e * ms[h].e);
+    let tau2_of = |hs: &[usize]| {
+        let y: Vec<f64> = hs.iter().map(|&h| ratio(h)).collect();
+        let s: Vec<f64> = hs.iter().map(|&h| s2(h)).collect();
+        stats::robust_tau2(&y, &s, 1.0)
+    };
+    let (pooled, core) = tau2_of(&big);
+    let pooled = if pooled.is_finite() { pooled } else { 0.0 };
+    let mut by_level = [pooled; 4];
+    for (lv, slot) in by_level.iter_mut().enumerate() {
+        let of_level: Vec<usize> = big.iter().copied().filter(|&h| level_of(h) == lv).collect();
+        if of_level.len() >= MIN_LEVEL_HOSPITALS
+            && let (t, _) = tau2_of(&of_level)
+            && t.is_finite()
+        {
+            *slot = t;
+        }
+    }
+    let prior_tau2 = {
+        let y: Vec<f64> = big.iter().map(|&h| ratio(h)).collect();
+        let s: Vec<f64> = big.iter().map(|&h| s2(h)).collect();
+        let t = stats::paule_mandel(&y, &s, 1.0, big.len() as f64);
+        if t.is_finite() { t } else { 0.0 }
+    };
+    // Spiegelhalter's winsorised φ, kept for information in summary.json.
+    let z: Vec<f64> = big
         .iter()
-        .map(|&h| (ms[h].o / ms[h].e - 1.0) / ratio_se(&ms[h]))
+        .map(|&h| (ratio(h) - 1.0) / s2(h).sqrt())
         .collect();
-    let s_big: Vec<f64> = big.iter().map(|&h| ratio_se(&ms[h])).collect();
     let phi = if big.len() >= 5 {
-        stats::overdispersion(&z_big, 0.1)
+        stats::overdispersion(&z, 0.1)
     } else {
         f64::NAN
     };
-    let tau2 =
-        if phi.is_finite() && phi > 1.0 && stats::overdispersion_p_value(phi, big.len()) < 0.05 {
-            stats::tau_squared(&s_big, phi)
-        } else {
-            0.0
-        };
-    // Shrinkage strength from a beta-binomial fit of the hospitals' counts.
-    let strength = {
-        let (x, n): (Vec<f64>, Vec<f64>) = tested
-            .iter()
-            .map(|&h| (ms[h].o.min(ms[h].n), ms[h].n))
-            .unzip();
-        stats::fit_beta_binomial(&x, &n)
-            .map(|f| f.prior.strength())
-            .unwrap_or(DEFAULT_PRIOR_STRENGTH)
-    };
-    let mut peer_rates: [Vec<f64>; 4] = Default::default();
-    for &h in tested {
-        let level = (ctx.hospital_level[h] as usize).min(3);
-        peer_rates[level].push(ms[h].o / ms[h].n);
-    }
-    for r in &mut peer_rates {
-        r.sort_by(f64::total_cmp);
-    }
     Calibration {
         phi,
-        tau2,
-        strength,
+        tau2: pooled,
+        tau2_by_level: by_level,
+        centre_by_level,
+        core_hospitals: core,
+        prior_tau2,
         peer_rates,
     }
+}
+
+/// Hospitals need this many expected events for their O/E to enter the robust centre (the
+/// median of a small count's ratio lies below its mean).
+const MIN_EXPECTED_FOR_CENTRE: f64 = 10.0;
+
+/// The robust centre of each level (see [`Calibration::centre_by_level`]): the median O/E
+/// of the level's hospitals with [`MIN_EXPECTED_FOR_CENTRE`], where it has
+/// [`MIN_LEVEL_HOSPITALS`] of them, else the median of all levels, else 1.
+fn centres(ctx: &Ctx, ms: &[Measure], tested: &[usize]) -> [f64; 4] {
+    let level_of = |h: usize| (ctx.hospital_level[h] as usize).min(3);
+    let eligible: Vec<usize> = tested
+        .iter()
+        .copied()
+        .filter(|&h| ms[h].e >= MIN_EXPECTED_FOR_CENTRE && ms[h].tail != Tail::ChiSquare)
+        .collect();
+    let median = |hs: &[usize]| {
+        let mut r: Vec<f64> = hs.iter().map(|&h| ms[h].o / ms[h].e).collect();
+        r.sort_by(f64::total_cmp);
+        let m = stats::quantile(&r, 0.5);
+        if m.is_finite() && m > 0.0 { m } else { 1.0 }
+    };
+    let pooled = if eligible.len() >= stats::heterogeneity::MIN_UNITS {
+        median(&eligible)
+    } else {
+        1.0
+    };
+    let mut out = [pooled; 4];
+    for (lv, slot) in out.iter_mut().enumerate() {
+        let of_level: Vec<usize> = eligible
+            .iter()
+            .copied()
+            .filter(|&h| level_of(h) == lv)
+            .collect();
+        if of_level.len() >= MIN_LEVEL_HOSPITALS {
+            *slot = median(&of_level);
+        }
+    }
+    out
+}
+
+/// A measure with its expected count multiplied by the robust centre `c` (a count's
+/// variance scales with it; a weight sum's spread does not).
+fn recentred(m: &Measure, c: f64) -> Measure {
+    let mut out = m.clone();
+    out.e *= c;
+    if m.tail == Tail::Count {
+        out.v *= c;
+    }
+    out
+}
+
+/// κ such that the honest hospitals' scaled χ² p-values, `P(χ²_df ≥ χ²/(1 + n·κ))`, have
+/// median ½: the robust (half the hospitals may game) growth of χ²/df with the number of
+/// cases. 0 when the unscaled p-values already have a median of ½ or more.
+fn chi_square_growth(ms: &[Measure], tested: &[usize]) -> f64 {
+    if tested.len() < stats::heterogeneity::MIN_UNITS {
+        return 0.0;
+    }
+    let median_p = |kappa: f64| {
+        let mut p: Vec<f64> = tested
+            .iter()
+            .map(|&h| stats::chi_square_sf(ms[h].o / (1.0 + ms[h].n * kappa), ms[h].e))
+            .collect();
+        p.sort_by(f64::total_cmp);
+        stats::quantile(&p, 0.5)
+    };
+    if median_p(0.0) >= 0.5 {
+        return 0.0;
+    }
+    let mut hi = 1e-6;
+    while median_p(hi) < 0.5 && hi < 1e6 {
+        hi *= 4.0;
+    }
+    let mut lo = 0.0;
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if median_p(mid) < 0.5 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
 }

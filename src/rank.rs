@@ -6,8 +6,12 @@
 //!   2,000-case hospital showing the same excess rate.
 //! - `risk_score` = the strongest of the three detector scores + a tenth of the other two and
 //!   of the cluster-mix score: one clear pattern is enough to inspect, more add a little.
-//! - Money: for each of the three detectors the largest shrunk excess among its *flagged*
-//!   findings (the indicators of one detector overlap, so they are not added up), summed.
+//! - Money: only *scored, flagged* findings of the three detectors carry money (a
+//!   supporting indicator such as the weight index is a sicker hospital's whole weight
+//!   excess, not its upcoding). Each finding's shrunk excess points are spread over its
+//!   evidence cases in proportion to their stakes; a case that is evidence for several
+//!   findings (a short cheap stay is a low-standard admission *and* a low-multiplier case)
+//!   counts once, at its largest share; the hospital's money is the sum over its cases.
 //!   The cluster mix overlaps all three, so it adds no money of its own.
 //! - Rank 1 = highest risk score; ties broken by yuan at stake, then hospital id.
 
@@ -83,6 +87,7 @@ pub fn rank(
     for f in findings {
         by_h[f.hospital as usize].push(f);
     }
+    let money = excess_points(ctx, registry, &by_h);
     let mut rows: Vec<HospitalRank> = (0..nh)
         .map(|h| {
             let fs = &by_h[h];
@@ -96,15 +101,7 @@ pub fn rank(
             let main = &scores[..3];
             let max = main.iter().copied().fold(0.0, f64::max);
             let risk = max + 0.1 * (main.iter().sum::<f64>() - max + scores[3]);
-            let excess: f64 = Detector::ALL[..3]
-                .iter()
-                .map(|d| {
-                    fs.iter()
-                        .filter(|f| f.detector == *d && f.flagged)
-                        .map(|f| f.excess_points)
-                        .fold(0.0, f64::max)
-                })
-                .sum();
+            let excess = money[h];
             let hosp = &ctx.cases.hospitals[h];
             HospitalRank {
                 hospital: h as u32,
@@ -140,6 +137,50 @@ pub fn rank(
         r.rank = i + 1;
     }
     rows
+}
+
+/// Whether a finding carries money: scored, flagged, of one of the three main detectors.
+pub fn carries_money(f: &Finding) -> bool {
+    f.scored && f.flagged && Detector::ALL[..3].contains(&f.detector) && f.excess_points > 0.0
+}
+
+/// Suspected excess points per hospital, each case counted once (module doc).
+fn excess_points(ctx: &Ctx, registry: &[Box<dyn Indicator>], by_h: &[Vec<&Finding>]) -> Vec<f64> {
+    let mut cases: Vec<Vec<usize>> = vec![Vec::new(); ctx.n_hospitals()];
+    for i in 0..ctx.cases.len() {
+        if ctx.audited(i) {
+            cases[ctx.hospital(i) as usize].push(i);
+        }
+    }
+    by_h.iter()
+        .enumerate()
+        .map(|(h, fs)| {
+            let mut per_case: rustc_hash::FxHashMap<usize, f64> = Default::default();
+            let mut unattributed = 0.0;
+            for f in fs.iter().filter(|f| carries_money(f)) {
+                let ind = &registry[f.indicator];
+                let hits: Vec<(usize, f64)> = cases[h]
+                    .iter()
+                    .filter_map(|&i| ind.case_lead(ctx, i).map(|s| (i, s)))
+                    .filter(|(_, s)| *s > 0.0)
+                    .collect();
+                let total: f64 = hits.iter().map(|(_, s)| s).sum();
+                if total <= 0.0 {
+                    unattributed += f.excess_points;
+                    continue;
+                }
+                for (i, s) in hits {
+                    let share = f.excess_points * s / total;
+                    let slot = per_case.entry(i).or_default();
+                    *slot = slot.max(share);
+                }
+            }
+            // Sum in case order so the total is the same bits whatever the hash order.
+            let mut shares: Vec<(usize, f64)> = per_case.into_iter().collect();
+            shares.sort_unstable_by_key(|(i, _)| *i);
+            unattributed + shares.iter().map(|(_, s)| s).sum::<f64>()
+        })
+        .collect()
 }
 
 /// The dilution of the point value by the ranked hospitals' suspected excess.
@@ -210,11 +251,12 @@ fn reason(fs: &[&Finding], registry: &[Box<dyn Indicator>], lang: Lang) -> Strin
 pub fn finding_sentence(f: &Finding, registry: &[Box<dyn Indicator>], lang: Lang) -> String {
     let spec = registry[f.indicator].spec();
     let share = |x: f64| if f.n > 0.0 { 100.0 * x / f.n } else { 0.0 };
-    let detail = if f.detail.is_empty() {
+    let mut detail = if f.detail.is_empty() {
         String::new()
     } else {
         format!("; {}", f.detail)
     };
+    detail.push_str(&peer_words(f, lang));
     let core = match (lang, f.code == "UPC_WEIGHT_INDEX") {
         (Lang::En, true) => format!(
             "{} ({}): claimed weight {:.1} against {:.1} expected from same-level peers for the same families (index {:.2}, z {:.1}, q {:.2e}){detail}",
@@ -261,6 +303,34 @@ pub fn finding_sentence(f: &Finding, registry: &[Box<dyn Indicator>], lang: Lang
         Lang::En => format!("{core}; ≈{:.0} excess points", f.excess_points),
     }
 }
+
+/// Where the peers came from, when not (only) from enough same-level hospitals.
+fn peer_words(f: &Finding, lang: Lang) -> String {
+    let mut out = String::new();
+    if f.fallback_cases > 0.0 && f.n > 0.0 {
+        let share = 100.0 * f.fallback_cases / f.n;
+        out.push_str(&match lang {
+            Lang::Zh => format!(
+                "；{:.0} 例（{share:.0}%）因同级医院病例不足改与全部级别比较",
+                f.fallback_cases
+            ),
+            Lang::En => format!(
+                "; {:.0} cases ({share:.0}%) compared with all levels (too few same-level peer cases)",
+                f.fallback_cases
+            ),
+        });
+    }
+    if f.peer_hospitals < MIN_PEER_HOSPITALS {
+        out.push_str(&match lang {
+            Lang::Zh => format!("；同级可比医院仅 {} 家", f.peer_hospitals),
+            Lang::En => format!("; only {} same-level peer hospitals", f.peer_hospitals),
+        });
+    }
+    out
+}
+
+/// Below this many same-level peer hospitals a reason says how few they are.
+pub const MIN_PEER_HOSPITALS: usize = 3;
 
 fn round(x: f64, digits: i32) -> f64 {
     let m = 10f64.powi(digits);

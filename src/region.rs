@@ -138,6 +138,14 @@ impl<'a> Region<'a> {
         self.cases.hospital[i]
     }
 
+    /// Whether stay `i` ended early for a reason of its own: a transfer (disposition 2),
+    /// a discharge against medical advice (4) or a death (5). Its short stay or low cost
+    /// says nothing about coding or admission policy, so the shortness, cheapness and
+    /// low-multiplier indicators leave it out of numerator and denominator alike.
+    pub fn early_exit(&self, i: usize) -> bool {
+        matches!(self.cases.disposition[i], 2 | 4 | 5)
+    }
+
     /// Number of hospitals.
     pub fn n_hospitals(&self) -> usize {
         self.cases.hospitals.len()

@@ -3,7 +3,7 @@
 //! groups. Needs the clustering stage; without it the indicator tests nobody.
 
 use super::context::say;
-use super::kinds::{Measure, Measured};
+use super::kinds::{Measure, Measured, Tail};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 
 /// Stays in suspicious clusters, against peers' share for the same groups.
@@ -163,16 +163,18 @@ impl MixDivergence {
                     return Measure::default();
                 }
                 let over = over_represented_words(ctx, cv, m, 3);
-                // χ² has mean df and variance 2·df under the null: judged as O = χ², E = df.
+                // Judged as a χ² on df degrees of freedom (`Tail::ChiSquare`), scaled by the
+                // region's honest growth of χ²/df with n (see `compare`).
                 Measure {
                     n: m.n,
                     o: m.chi2,
                     e: m.df as f64,
                     v: 2.0 * m.df as f64,
+                    tail: Tail::ChiSquare,
                     detail: say!(
                         ctx,
-                        "JS 散度 {:.3} 比特，χ² {:.1}（自由度 {}，p {:.1e}）{}",
-                        "Jensen–Shannon {:.3} bits, χ² {:.1} on {} df (p {:.1e}){}",
+                        "JS 散度 {:.3} 比特，χ² {:.1}（自由度 {}，未按区域异质性校正的 p {:.1e}）{}",
+                        "Jensen–Shannon {:.3} bits, χ² {:.1} on {} df (p {:.1e} before the region's heterogeneity scaling){}",
                         m.divergence,
                         m.chi2,
                         m.df,

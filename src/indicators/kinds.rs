@@ -35,8 +35,24 @@ pub struct Measure {
     pub stake_cases: f64,
     /// Eligible cases left out because no peer had a case in their stratum.
     pub no_peer_cases: f64,
+    /// Eligible cases compared with all levels' peers (same-level peers too few).
+    pub fallback_cases: f64,
+    /// How `o` is distributed under the null (which tail `compare` computes).
+    pub tail: Tail,
     /// Extra words for the reason (top groups, same-day gaps, growth, …).
     pub detail: String,
+}
+
+/// How a measure's numerator is distributed if the hospital behaved like its peers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tail {
+    /// A count of events: binomial, Poisson or negative binomial matched to `e` and `v`.
+    #[default]
+    Count,
+    /// A continuous sum (claimed weights): normal.
+    Normal,
+    /// Pearson χ² (`o`) on `e` degrees of freedom.
+    ChiSquare,
 }
 
 impl Measure {
@@ -87,16 +103,30 @@ pub struct BinaryIndicator {
 /// Same-level peers need this many cases in a stratum before their rate is used alone.
 pub const MIN_PEER_CASES: f64 = 10.0;
 
+/// A stratum's peer rate for one hospital.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerRate {
+    /// The rate: the peers' events over their cases.
+    pub rate: f64,
+    /// Uncertainty of that rate, an estimate from the peers' cases: the variance of its
+    /// Jeffreys posterior Beta(x + ½, n − x + ½), which stays positive when the few peer
+    /// cases of a stratum happen to show no event (computed from the stratum alone, so
+    /// `check` and `run` agree whatever else the model withholds).
+    pub var: f64,
+    /// Whether it came from all levels because same-level peers were too few.
+    pub fallback: bool,
+}
+
 /// The peers' rate for hospital `h`'s cases `own` in stratum `s` and period `p`: same-level
 /// peers when they have [`MIN_PEER_CASES`], else all levels; the hospital's own cases taken
 /// out when they are part of the sums. `None` when no peer has the stratum.
-fn peer_rate(
+pub(crate) fn peer_rate(
     ctx: &Ctx,
     table: &PeerTable,
     all: &FxHashMap<(u32, u8), Sums>,
     (h, s, p): (u32, u32, u8),
     own: &Sums,
-) -> Option<f64> {
+) -> Option<PeerRate> {
     let pp = ctx.peers.period(p);
     let mut lvl = table.get((ctx.hospital_level[h as usize], s, pp));
     let mut al = all.get(&(s, pp)).copied().unwrap_or_default();
@@ -104,12 +134,31 @@ fn peer_rate(
         lvl = lvl.minus(own);
         al = al.minus(own);
     }
-    if lvl.n >= MIN_PEER_CASES {
-        Some(lvl.x / lvl.n)
+    let (sums, fallback) = if lvl.n >= MIN_PEER_CASES {
+        (lvl, false)
     } else if al.n > 0.0 {
-        Some(al.x / al.n)
+        (al, true)
     } else {
-        None
+        return None;
+    };
+    let (a, b) = (sums.x + 0.5, (sums.n - sums.x).max(0.0) + 0.5);
+    Some(PeerRate {
+        rate: sums.x / sums.n,
+        var: a * b / ((a + b).powi(2) * (a + b + 1.0)),
+        fallback,
+    })
+}
+
+/// Adds `c` eligible cases at peer rate `r` to observed, expected and variance: chance
+/// (`n·p(1 − p)`) plus the peer rate's own uncertainty, which moves all `n` cases at once
+/// (`n²·var(p)`).
+fn add_stratum(o: &mut Ove, c: &Sums, r: &PeerRate) {
+    o.n += c.n;
+    o.o += c.x;
+    o.e += c.n * r.rate;
+    o.v += c.n * r.rate * (1.0 - r.rate) + c.n * c.n * r.var;
+    if r.fallback {
+        o.fallback += c.n;
     }
 }
 
@@ -159,16 +208,16 @@ impl Indicator for BinaryIndicator {
             ctx.hospital_level[h as usize]
         });
         let all = table.all_levels();
+        let mut sums = vec![Ove::default(); nh];
         for ((h, s, _), c) in keys {
-            let Some(p) = peer_rate(ctx, &table, &all, (h, s, 1), &c) else {
+            let Some(r) = peer_rate(ctx, &table, &all, (h, s, 1), &c) else {
                 out[h as usize].no_peer_cases += c.n;
                 continue;
             };
-            let m = &mut out[h as usize];
-            m.n += c.n;
-            m.o += c.x;
-            m.e += c.n * p;
-            m.v += c.n * p * (1.0 - p);
+            add_stratum(&mut sums[h as usize], &c, &r);
+        }
+        for (m, t) in out.iter_mut().zip(&sums) {
+            (m.n, m.o, m.e, m.v, m.fallback_cases) = (t.n, t.o, t.e, t.v, t.fallback);
         }
         if let Some(detail) = self.detail {
             for (h, m) in out.iter_mut().enumerate() {
@@ -216,13 +265,28 @@ pub struct ChangeIndicator {
 /// Own baseline needs this many eligible cases before a change is measured.
 pub const MIN_BASELINE_CASES: f64 = 20.0;
 
-/// Observed, expected and variance of one hospital in one period.
+/// Observed, expected and variance of one hospital (in one period).
 #[derive(Default, Clone, Copy)]
 struct Ove {
     n: f64,
     o: f64,
     e: f64,
     v: f64,
+    /// Cases whose peer rate came from all levels.
+    fallback: f64,
+}
+
+/// The conditional test of a change: if the hospital kept the same ratio to its peers in
+/// both periods, then given its total events `T = O_b + O_a`, the audited count is
+/// binomial with `T` trials and share `π = E_a/(E_a + E_b)` (the hospital's own ratio `r`
+/// cancels, so its level cannot make the test too sharp). Returns `(e, v) = (Tπ, Tπ(1 − π))`
+/// for `o = O_a`. The peer rates' own uncertainty is ignored here: it moves both periods
+/// alike. The binomial treats events as Poisson, which makes the test slightly
+/// conservative when the outcome is common.
+fn change_expectation(b: &Ove, a: &Ove) -> (f64, f64) {
+    let t = b.o + a.o;
+    let share = a.e / (a.e + b.e);
+    (t * share, t * share * (1.0 - share))
 }
 
 impl Indicator for ChangeIndicator {
@@ -265,33 +329,33 @@ impl Indicator for ChangeIndicator {
         });
         let all = table.all_levels();
         for ((h, s, p), c) in keys {
-            let Some(rate) = peer_rate(ctx, &table, &all, (h, s, p), &c) else {
+            let Some(r) = peer_rate(ctx, &table, &all, (h, s, p), &c) else {
                 continue;
             };
-            let o = &mut per[h as usize][p as usize];
-            o.n += c.n;
-            o.o += c.x;
-            o.e += c.n * rate;
-            o.v += c.n * rate * (1.0 - rate);
+            add_stratum(&mut per[h as usize][p as usize], &c, &r);
         }
         let measures = (0..nh)
             .map(|h| {
                 let [b, a] = per[h];
-                if a.n < 1.0 || b.n < MIN_BASELINE_CASES || b.e <= 0.0 || a.e <= 0.0 {
+                if a.n < 1.0
+                    || b.n < MIN_BASELINE_CASES
+                    || b.e <= 0.0
+                    || a.e <= 0.0
+                    || a.o + b.o <= 0.0
+                {
                     return Measure::default();
                 }
-                // Half an event added to the baseline so a zero baseline is not a zero forever.
-                let base_ratio = (b.o + 0.5) / (b.e + 0.5);
-                let e = a.e * base_ratio;
+                let (e, v) = change_expectation(&b, &a);
                 Measure {
                     n: a.n,
                     o: a.o,
                     e,
-                    v: a.v * base_ratio * base_ratio
-                        + e * e * (b.v.max(0.25) / (b.e + 0.5).powi(2)),
+                    v,
                     stake_sum: stake[h].0,
                     stake_cases: stake[h].1,
                     no_peer_cases: 0.0,
+                    fallback_cases: a.fallback + b.fallback,
+                    tail: Tail::Count,
                     detail: say!(
                         ctx,
                         "本院占比 {:.1}% → {:.1}%，相对同级 O/E {:.2} → {:.2}{}",
@@ -319,5 +383,58 @@ impl Indicator for ChangeIndicator {
 
     fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
         (self.why)(ctx, i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::count_upper_p;
+    use rand::{Rng, SeedableRng};
+
+    fn period(rng: &mut impl Rng, cases: usize, peer_rate: f64, own_ratio: f64) -> Ove {
+        let mut o = Ove::default();
+        for _ in 0..cases {
+            o.n += 1.0;
+            o.e += peer_rate;
+            o.v += peer_rate * (1.0 - peer_rate);
+            if rng.random_bool(peer_rate * own_ratio) {
+                o.o += 1.0;
+            }
+        }
+        o
+    }
+
+    /// Defect 3 of issue 10: with no change at all, a 2,000-stay hospital at r = 0.3 of its
+    /// peers' rate reached p < 0.001 7.3 % of the time (variance scaled with r², not r). The
+    /// conditional test must hold the nominal rate, whatever r.
+    #[test]
+    fn change_indicator_variance_holds_the_nominal_rate_at_any_own_ratio() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for own_ratio in [0.3, 1.0, 2.5] {
+            let runs = 4000;
+            let (mut below_001, mut below_01) = (0, 0);
+            for _ in 0..runs {
+                let b = period(&mut rng, 2000, 0.08, own_ratio);
+                let a = period(&mut rng, 2000, 0.08, own_ratio);
+                let (e, v) = change_expectation(&b, &a);
+                let p = count_upper_p(a.o, e, v);
+                below_001 += usize::from(p < 0.001);
+                below_01 += usize::from(p < 0.01);
+            }
+            let share = |k: usize| k as f64 / runs as f64;
+            // Nominal 0.1 % and 1 %; the bounds allow sampling noise (SE 0.05 % and 0.16 %).
+            assert!(
+                share(below_001) <= 0.0025,
+                "r {own_ratio}: {}",
+                share(below_001)
+            );
+            assert!(
+                share(below_01) <= 0.015,
+                "r {own_ratio}: {}",
+                share(below_01)
+            );
+            assert!(share(below_01) >= 0.003, "r {own_ratio}: too conservative");
+        }
     }
 }

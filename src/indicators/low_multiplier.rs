@@ -9,14 +9,13 @@ use super::kinds::BinaryIndicator;
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 use crate::derive::Band;
 
-fn all(_: &Ctx, _: usize) -> bool {
-    true
+/// Stays that did not end early (transfer, against advice, death): their low cost is the
+/// early end, not an admission or a coding choice.
+fn completed(ctx: &Ctx, i: usize) -> bool {
+    !ctx.early_exit(i)
 }
 fn by_group(ctx: &Ctx, i: usize) -> u32 {
     ctx.cases.group[i]
-}
-fn one_stratum(_: &Ctx, _: usize) -> u32 {
-    0
 }
 fn low(ctx: &Ctx, i: usize) -> bool {
     ctx.derived.band[i] == Band::Low
@@ -28,13 +27,16 @@ fn points(ctx: &Ctx, i: usize) -> f64 {
 fn padding_stake(ctx: &Ctx, i: usize) -> f64 {
     ctx.base_points(i) * (1.0 - ctx.config.multiplier.low)
 }
-fn near_low(ctx: &Ctx, i: usize) -> bool {
+/// Low band or just above it: padding moves a case from anywhere in the low band to just
+/// over the threshold, so the window is the whole band below (the hole) and the strip
+/// above (the pile).
+fn below_or_just_above_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
         ctx.config.multiplier.low,
         ctx.config.detect.bunching_width,
         ctx.derived.multiplier[i],
     );
-    m >= l * (1.0 - w) && m < l * (1.0 + w)
+    m < l * (1.0 + w) && !ctx.early_exit(i)
 }
 fn just_above_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
@@ -90,6 +92,7 @@ fn why_just_above(ctx: &Ctx, i: usize) -> String {
 const fn spec(
     code: &'static str,
     direction: Direction,
+    scored: bool,
     name_en: &'static str,
     name_zh: &'static str,
     numerator: &'static str,
@@ -100,7 +103,7 @@ const fn spec(
         code,
         detector: Detector::LowMultiplier,
         direction,
-        scored: true,
+        scored,
         name_en,
         name_zh,
         numerator,
@@ -116,13 +119,14 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             spec: spec(
                 "LM_LOW_EXCESS",
                 Direction::Excess,
+                true,
                 "Too many low-multiplier cases",
                 "低倍率病例过多",
                 "stays with multiplier < low threshold",
-                "audited stays",
+                "audited stays, transfers, deaths and discharges against advice left out",
                 "same-level peers' share per group",
             ),
-            eligible: all,
+            eligible: completed,
             outcome: low,
             stratum: by_group,
             lead: None,
@@ -134,13 +138,14 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             spec: spec(
                 "LM_LOW_DEFICIT",
                 Direction::Deficit,
+                false,
                 "Too few low-multiplier cases",
                 "低倍率病例过少",
                 "stays with multiplier < low threshold",
-                "audited stays",
+                "audited stays, transfers, deaths and discharges against advice left out",
                 "same-level peers' share per group",
             ),
-            eligible: all,
+            eligible: completed,
             outcome: low,
             stratum: by_group,
             lead: Some(just_above_low),
@@ -152,15 +157,16 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             spec: spec(
                 "LM_LOW_BUNCHING",
                 Direction::Excess,
+                true,
                 "Costs bunched just above the low threshold",
                 "低倍率阈值上方聚集",
                 "stays with multiplier in [L, L × (1 + w))",
-                "stays with multiplier in [L × (1 − w), L × (1 + w))",
-                "same-level peers' share above the threshold in the same window",
+                "stays with multiplier < L × (1 + w) (transfers, deaths, against advice left out)",
+                "same-level peers' share just above the threshold, same group",
             ),
-            eligible: near_low,
+            eligible: below_or_just_above_low,
             outcome: above_low,
-            stratum: one_stratum,
+            stratum: by_group,
             lead: None,
             stake: padding_stake,
             detail: None,

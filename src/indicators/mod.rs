@@ -16,7 +16,7 @@ pub mod upcoding;
 use serde::Serialize;
 
 pub use context::Ctx;
-pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
+pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, Tail};
 
 /// The three detectors a finding feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

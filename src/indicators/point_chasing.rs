@@ -10,14 +10,16 @@ use crate::derive::Band;
 fn all(_: &Ctx, _: usize) -> bool {
     true
 }
+/// Stays that did not end early (transfer, against advice, death): a short stay that ended
+/// in a transfer or a death is not a low-standard admission.
+fn completed(ctx: &Ctx, i: usize) -> bool {
+    !ctx.early_exit(i)
+}
 fn by_family(ctx: &Ctx, i: usize) -> u32 {
     ctx.derived.family[i]
 }
 fn by_group(ctx: &Ctx, i: usize) -> u32 {
     ctx.cases.group[i]
-}
-fn one_stratum(_: &Ctx, _: usize) -> u32 {
-    0
 }
 fn points(ctx: &Ctx, i: usize) -> f64 {
     ctx.derived.points[i]
@@ -180,10 +182,10 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 "Low-standard admissions: short, cheap stays in light medical groups",
                 "低标入院",
                 "stays ≤ low_standard_max_los days in a light medical group at multiplier < low_standard_max_multiplier",
-                "audited stays",
+                "audited stays, transfers, deaths and discharges against advice left out",
                 "same-level peers' share per group",
             ),
-            eligible: all,
+            eligible: completed,
             outcome: low_standard,
             stratum: by_group,
             lead: None,
@@ -198,10 +200,10 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 "Growth concentrated in short stays (share against own baseline, net of peers)",
                 "短住院占比上升",
                 "audited stays ≤ low_standard_max_los days",
-                "audited stays",
+                "audited stays, transfers, deaths and discharges against advice left out",
                 "own baseline share + same-level peers' change",
             ),
-            eligible: all,
+            eligible: completed,
             outcome: short_stay,
             stratum: by_group,
             stake: points,
@@ -211,7 +213,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
         Box::new(BinaryIndicator {
             spec: spec(
                 "PC_HIGH_MULTIPLIER",
-                true,
+                false,
                 "High-multiplier share",
                 "高倍率病例占比",
                 "high- and extreme-multiplier stays",
@@ -234,11 +236,11 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 "高倍率阈值上方聚集",
                 "stays with multiplier in [T, T × (1 + w))",
                 "stays with multiplier in [T × (1 − w), T × (1 + w))",
-                "same-level peers' share above the threshold in the same window",
+                "same-level peers' share above the threshold in the same window, same group",
             ),
             eligible: near_high,
             outcome: above_high,
-            stratum: one_stratum,
+            stratum: by_group,
             lead: None,
             stake: high_extra,
             detail: None,

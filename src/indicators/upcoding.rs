@@ -9,12 +9,16 @@
 use rustc_hash::FxHashMap;
 
 use super::context::say;
-use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
+use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, Tail};
 use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
 use crate::peers::{self, Sums};
 
 fn upper(ctx: &Ctx, i: usize) -> bool {
     ctx.has_lower_sibling[ctx.cases.group[i] as usize]
+}
+/// A heavier-group stay that did not end early (transfer, against advice, death).
+fn upper_completed(ctx: &Ctx, i: usize) -> bool {
+    upper(ctx, i) && !ctx.early_exit(i)
 }
 fn in_multi_family(ctx: &Ctx, i: usize) -> bool {
     ctx.multi_group_family[ctx.derived.family[i] as usize]
@@ -202,10 +206,10 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 "Heavier-group stays shorter than 0.8 × the group's mean stay",
                 "高权重组短住院",
                 "heavier-group cases with LOS < short_stay_ratio × benchmark LOS",
-                "cases in groups that have a lighter sibling",
+                "cases in groups that have a lighter sibling, transfers, deaths and discharges against advice left out",
                 "same-level peers' share per group",
             ),
-            eligible: upper,
+            eligible: upper_completed,
             outcome: short_stay,
             stratum: by_group,
             lead: None,
@@ -220,10 +224,10 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 "Heavier-group cases costing no more than the lighter sibling's benchmark",
                 "高权重组低费用",
                 "heavier-group cases with cost ≤ the lighter sibling's benchmark cost",
-                "cases in groups that have a lighter sibling",
+                "cases in groups that have a lighter sibling, transfers, deaths and discharges against advice left out",
                 "same-level peers' share per group",
             ),
-            eligible: upper,
+            eligible: upper_completed,
             outcome: cheap_as_sibling,
             stratum: by_group,
             lead: None,
@@ -320,9 +324,11 @@ impl Indicator for WeightIndex {
             o.n += m.n;
             o.o += m.x;
             o.e += m.n * mean;
-            o.v += m.n * var;
+            // Chance, plus the peers' mean weight being itself an estimate from t.n cases.
+            o.v += m.n * var + m.n * m.n * var / t.n;
         }
         for (h, o) in out.iter_mut().enumerate() {
+            o.tail = Tail::Normal;
             // Points at stake: the excess weight in points, carried by the hospital's cases.
             let ppw = ctx.config.points.per_weight
                 * ctx

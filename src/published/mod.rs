@@ -16,6 +16,8 @@
 //! (`digest`, see [`crate::published::validate`]): a model edited after `run` wrote it is
 //! refused, and every field is checked on load ([`RegionModel::read`]), so a damaged or
 //! tampered model gives one line naming the field instead of a panic or a silent misuse.
+//! Version 3 changed the calibration (Paule–Mandel τ² per level, normal–normal shrinkage
+//! prior instead of a beta-binomial strength): a version-2 model would judge differently.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,7 +45,7 @@ use validate::{FIX, MAX_MODEL_BYTES};
 pub const MODEL_FORMAT: &str = "drg-audit regional model";
 /// Version of the layout; bumped on any change a reader must know about (2: the content
 /// digest, and peer cells of too few hospitals or stays suppressed).
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 /// The regional model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -769,7 +769,19 @@ fn indicators(m: &RegionModel, codes: &[&str]) -> Check {
             num(&f("phi"), cal.phi, 0.0, false, 1e9)?;
         }
         num(&f("tau2"), cal.tau2, 0.0, false, 1e9)?;
-        num(&f("strength"), cal.strength, 0.0, false, 1e300)?;
+        num(&f("prior_tau2"), cal.prior_tau2, 0.0, false, 1e9)?;
+        for (lv, t) in cal.tau2_by_level.iter().enumerate() {
+            num(&f(&format!("tau2_by_level[{lv}]")), *t, 0.0, false, 1e9)?;
+        }
+        for (lv, c) in cal.centre_by_level.iter().enumerate() {
+            num(&f(&format!("centre_by_level[{lv}]")), *c, 1e-9, true, 1e9)?;
+        }
+        if cal.core_hospitals > n_h {
+            return bad(
+                f("core_hospitals"),
+                format!("is {}, more than the {n_h} hospitals", cal.core_hospitals),
+            );
+        }
         let mut tested = 0;
         for (lv, rates) in cal.peer_rates.iter().enumerate() {
             tested += rates.len();

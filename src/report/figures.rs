@@ -6,7 +6,7 @@ use super::{Lang, ReportInput};
 use crate::charts::{self, Bubble, FunnelLimitsCurve, FunnelPoint, Size, StackedBar};
 use crate::indicators::IndicatorSpec;
 use crate::rank::HospitalRank;
-use crate::stats::{self, Dispersion};
+use crate::stats;
 
 const WIDE: Size = Size {
     width: 960,
@@ -189,11 +189,20 @@ pub fn funnel(lang: Lang, input: &ReportInput, k: usize, spec: &IndicatorSpec) -
             highlight: f.flagged,
         })
         .collect();
+    // The limits use the test's own standard error: τ² plus chance, whose size for a given E
+    // is the median of the findings' (E·SE² − E·τ²): about 1 for a rare event, less for a
+    // common one, more where the peer rates are uncertain.
     let tau2 = input.audit.dispersion.get(k).map_or(0.0, |d| d.tau2);
-    let disp = if tau2 > 0.0 {
-        Dispersion::Additive(tau2)
+    let mut chance: Vec<f64> = fs
+        .iter()
+        .map(|f| f.expected * (f.se * f.se - tau2).max(0.0))
+        .filter(|c| c.is_finite())
+        .collect();
+    chance.sort_by(f64::total_cmp);
+    let chance = if chance.is_empty() {
+        1.0
     } else {
-        Dispersion::None
+        stats::quantile(&chance, 0.5)
     };
     let lo = fs
         .iter()
@@ -208,12 +217,15 @@ pub fn funnel(lang: Lang, input: &ReportInput, k: usize, spec: &IndicatorSpec) -
     let grid: Vec<f64> = (0..=60)
         .map(|i| lo * (hi / lo).powf(i as f64 / 60.0))
         .collect();
-    let lim: Vec<_> = grid.iter().map(|e| stats::ratio_limits(*e, disp)).collect();
+    let lim: Vec<_> = grid
+        .iter()
+        .map(|e| stats::limits_from_se(1.0, (chance / e + tau2).sqrt(), stats::Dispersion::None))
+        .collect();
     let curve = FunnelLimitsCurve {
         expected: grid.clone(),
-        lower95: lim.iter().map(|l| l.lower95).collect(),
+        lower95: lim.iter().map(|l| l.lower95.max(0.0)).collect(),
         upper95: lim.iter().map(|l| l.upper95).collect(),
-        lower998: lim.iter().map(|l| l.lower998).collect(),
+        lower998: lim.iter().map(|l| l.lower998.max(0.0)).collect(),
         upper998: lim.iter().map(|l| l.upper998).collect(),
     };
     let title = format!("{} · {}", spec.code, lang.tr(spec.name_zh, spec.name_en));

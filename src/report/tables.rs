@@ -62,6 +62,15 @@ struct FindingRow<'a> {
     flagged: bool,
     scored: bool,
     reason: String,
+    /// Null standard error of O/E (chance, peer-rate uncertainty, τ²): the funnel's.
+    se: f64,
+    /// 90 % interval of the excess points.
+    excess_points_low: f64,
+    excess_points_high: f64,
+    /// Other tested hospitals of the same level.
+    peer_hospitals: usize,
+    /// Cases compared with all levels because same-level peers were too few.
+    fallback_cases: f64,
 }
 
 fn r(x: f64, d: i32) -> f64 {
@@ -135,6 +144,11 @@ pub fn findings_csv(
                 flagged: f.flagged,
                 scored: f.scored,
                 reason: finding_sentence(f, registry, lang),
+                se: r(f.se, 5),
+                excess_points_low: r(f.excess_points_interval.0, 1),
+                excess_points_high: r(f.excess_points_interval.1, 1),
+                peer_hospitals: f.peer_hospitals,
+                fallback_cases: r(f.fallback_cases, 0),
             }
         })
         .collect();

@@ -11,7 +11,7 @@
 //! All functions return `NaN` for arguments outside their domain instead of
 //! panicking.
 
-use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Normal, Poisson};
+use statrs::distribution::{Binomial, ChiSquared, ContinuousCDF, DiscreteCDF, Normal, Poisson};
 use statrs::function::erf::erfc;
 
 /// Upper tail of the standard normal, `P(Z ≥ z)`: the one-sided p-value for a
@@ -141,6 +141,21 @@ pub fn binomial_lower_p(successes: u64, trials: u64, p: f64) -> f64 {
     }
     match Binomial::new(p, trials) {
         Ok(d) => d.cdf(successes),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Upper tail `P(χ²_df ≥ x)` (`df` may be fractional). `NaN` for `df ≤ 0` or a `NaN`
+/// argument; 1 for `x ≤ 0`.
+pub fn chi_square_sf(x: f64, df: f64) -> f64 {
+    if x.is_nan() || !(df > 0.0) {
+        return f64::NAN;
+    }
+    if x <= 0.0 {
+        return 1.0;
+    }
+    match ChiSquared::new(df) {
+        Ok(d) => d.sf(x),
         Err(_) => f64::NAN,
     }
 }

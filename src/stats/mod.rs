@@ -49,13 +49,15 @@
 pub mod distribution;
 pub mod fdr;
 pub mod funnel;
+pub mod heterogeneity;
 pub mod percentile;
 pub mod shrinkage;
 pub mod standardise;
+pub mod tails;
 
 pub use distribution::{
-    binomial_lower_p, binomial_upper_p, normal_cdf, normal_quantile, normal_sf, poisson_lower_p,
-    poisson_upper_p,
+    binomial_lower_p, binomial_upper_p, chi_square_sf, normal_cdf, normal_quantile, normal_sf,
+    poisson_lower_p, poisson_upper_p,
 };
 pub use fdr::bh_qvalues;
 pub use funnel::{
@@ -63,12 +65,14 @@ pub use funnel::{
     overdispersion, overdispersion_p_value, proportion_limits, ratio_limits, ratio_limits_sqrt,
     tau_squared,
 };
+pub use heterogeneity::{paule_mandel, robust_tau2};
 pub use percentile::{percentile_rank, quantile, sorted_finite};
 pub use shrinkage::{
     BetaBinomialFit, BetaPrior, MAX_PRIOR_STRENGTH, MIN_PRIOR_STRENGTH, PriorBasis,
     fit_beta_binomial, fit_beta_binomial_with_cap,
 };
 pub use standardise::{IndirectStandardisation, leave_one_out_rate};
+pub use tails::{count_lower_p, count_upper_p};
 
 /// Errors for inputs that are malformed rather than merely degenerate.
 ///

@@ -29,7 +29,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Write a synthetic region with known gaming (cases.csv, groups.csv, truth files).
     Generate(GenerateArgs),
-    /// Score a finished run against a generator's truth_hospitals.csv.
+    /// Score a finished run against a generator's truth_hospitals.csv, or (--grid N) audit
+    /// N generated scenario regions and print accuracy or calibration tables.
     Evaluate(EvaluateArgs),
     /// Time ingest and derived fields on generated data (N cases).
     Bench(BenchArgs),

@@ -29,7 +29,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Write a synthetic region with known gaming (cases.csv, groups.csv, truth files).
     Generate(GenerateArgs),
-    /// Score a finished run against a generator's truth_hospitals.csv.
+    /// Score a finished run against a generator's truth_hospitals.csv, or (--grid N) audit
+    /// N generated scenario regions and print accuracy or calibration tables.
     Evaluate(EvaluateArgs),
     /// Time ingest and derived fields on generated data (N cases).
     Bench(BenchArgs),
@@ -156,15 +157,36 @@ pub struct GenerateArgs {
     pub gbk: bool,
 }
 
-/// `evaluate`.
+/// `evaluate`: one finished run against its truth file, or (`--grid N`) many generated
+/// regions audited in turn.
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
     /// A finished run's output folder.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[arg(long, required_unless_present = "grid", conflicts_with = "grid")]
+    pub run: Option<PathBuf>,
     /// The generator's truth_hospitals.csv.
+    #[arg(long, required_unless_present = "grid", conflicts_with = "grid")]
+    pub truth: Option<PathBuf>,
+    /// Generate N regions from the scenario families (random sizes, schemes, gaming and
+    /// confounders), audit each with the default configuration and print accuracy and
+    /// calibration tables: the acceptance benchmark of issue 10.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub grid: Option<u64>,
+    /// Seed of the first region of the grid (region i has seed + i).
+    #[arg(long, default_value_t = 1, requires = "grid")]
+    pub seed: u64,
+    /// The same regions with every gaming hospital honest: calibration of the null.
+    #[arg(long, requires = "grid")]
+    pub no_gaming: bool,
+    /// Also write the table as grid.json and grid.csv into this folder.
+    #[arg(long, requires = "grid")]
+    pub out: Option<PathBuf>,
+    /// Stays per year of every region instead of the drawn 15,000–40,000 (tests).
+    #[arg(long, hide = true, requires = "grid")]
+    pub grid_cases_per_year: Option<usize>,
+    /// No progress lines on stderr.
     #[arg(long)]
-    pub truth: PathBuf,
+    pub quiet: bool,
 }
 
 /// `bench`.

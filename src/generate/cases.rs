@@ -9,7 +9,7 @@ use rand_distr::StandardNormal;
 use super::catalog::{Catalogue, Kind};
 use super::gaming;
 use super::hospitals::{Hospital, Role};
-use super::{GamingPattern, GenerateOptions};
+use super::{CatalogueColumns, GamingPattern, GenerateOptions, PlannedFlag};
 
 /// Marks an absent procedure code.
 pub(crate) const NO_CODE: u32 = u32::MAX;
@@ -137,6 +137,12 @@ pub(crate) struct Ctx<'a> {
     pub last_day: i32,
     /// Cumulative family popularity per level (index level − 1).
     family_cdf: [Vec<f64>; 3],
+    /// The same for a children's hospital and a rehabilitation hospital, whose
+    /// patients differ from their level's.
+    childrens_cdf: [Vec<f64>; 3],
+    rehabilitation_cdf: [Vec<f64>; 3],
+    /// The low-multiplier threshold the region pays on (what padders aim above).
+    pub low_threshold: f64,
     /// Cumulative group choice inside each family, per profile.
     group_cdf: [Vec<Vec<f64>>; 4],
     /// Cumulative choice among the light medical groups, per level.
@@ -188,6 +194,38 @@ fn family_pop(cat: &Catalogue, f: usize, level: u8) -> f64 {
         return 0.0;
     }
     fam.base_pop * kind_factor * fam.anchor_rw.max(0.05).powf(-exponent)
+}
+
+/// How much a specialist hospital wants a family, against its level's general mix.
+fn specialty_factor(cat: &Catalogue, f: usize, role: Role) -> f64 {
+    let fam = &cat.families[f];
+    match role {
+        // Children: no obstetrics or adult genital organs; newborns, respiratory,
+        // digestive and ENT illness common; less circulatory and joint disease.
+        Role::Childrens => match fam.mdc {
+            b'O' | b'N' | b'M' => 0.0,
+            b'P' => 8.0,
+            b'E' => 2.5,
+            b'D' => 2.0,
+            b'G' => 1.5,
+            b'F' => 0.15,
+            b'I' => 0.5,
+            _ if fam.kind == Kind::Surgical => 0.5,
+            _ => 1.0,
+        },
+        // Rehabilitation: medical care only, mostly after stroke and for the spine and
+        // joints.
+        Role::Rehabilitation => match (fam.kind, fam.mdc) {
+            (Kind::Medical, b'B') => 5.0,
+            (Kind::Medical, b'I') => 4.0,
+            (Kind::Medical, b'F') => 1.5,
+            (Kind::Medical, b'E') => 0.8,
+            (Kind::Medical, b'O' | b'P') => 0.0,
+            (Kind::Medical, _) => 0.15,
+            _ => 0.0,
+        },
+        _ => 1.0,
+    }
 }
 
 fn group_weights(cat: &Catalogue, f: usize, profile: usize) -> Vec<f64> {
@@ -252,6 +290,17 @@ impl<'a> Ctx<'a> {
         let last_day = years.last().map_or(0, |y| y.start + y.len - 1);
         let family_cdf = [1u8, 2, 3]
             .map(|level| cumulative((0..cat.families.len()).map(|f| family_pop(cat, f, level))));
+        let specialty_cdf = |role: Role| {
+            [1u8, 2, 3].map(|level| {
+                cumulative((0..cat.families.len()).map(|f| {
+                    family_pop(cat, f, level).max(0.01)
+                        * f64::from(u8::from(Some(f) != cat.chemo_family))
+                        * specialty_factor(cat, f, role)
+                }))
+            })
+        };
+        let childrens_cdf = specialty_cdf(Role::Childrens);
+        let rehabilitation_cdf = specialty_cdf(Role::Rehabilitation);
         let group_cdf = [0usize, 1, 2, 3].map(|p| {
             (0..cat.families.len())
                 .map(|f| cumulative(group_weights(cat, f, p).into_iter()))
@@ -271,7 +320,9 @@ impl<'a> Ctx<'a> {
                 let mut acc = 0.0;
                 roster
                     .iter()
-                    .filter(|t| t.index != h.index && !t.is_tiny() && t.level >= h.level)
+                    .filter(|t| {
+                        t.index != h.index && t.base_role.takes_referrals() && t.level >= h.level
+                    })
                     .map(|t| {
                         acc += t.units;
                         (acc, t.index)
@@ -289,6 +340,9 @@ impl<'a> Ctx<'a> {
             years,
             last_day,
             family_cdf,
+            childrens_cdf,
+            rehabilitation_cdf,
+            low_threshold: opts.low_threshold.unwrap_or_else(|| cat.low_threshold()),
             group_cdf,
             light_cdf,
             referral_cdf,
@@ -296,8 +350,24 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn sample_family(&self, level: u8, rng: &mut impl Rng) -> usize {
-        sample_cdf(&self.family_cdf[usize::from(level.clamp(1, 3) - 1)], rng)
+    /// The benchmark cost a hospital of `level` is paid against for `group`: the
+    /// catalogue's published one, or the level's mean (what a baseline-year benchmark
+    /// of same-level hospitals estimates).
+    pub fn payment_benchmark(&self, group: usize, level: u8) -> f64 {
+        match self.opts.catalogue {
+            CatalogueColumns::WithBenchmarks => self.cat.published_benchmark(group),
+            _ => self.cat.expected_cost(group, level),
+        }
+    }
+
+    /// A family for a stay at hospital `h`: its level's mix, or its specialty's.
+    pub fn sample_family(&self, h: &Hospital, rng: &mut impl Rng) -> usize {
+        let cdfs = match h.base_role {
+            Role::Childrens => &self.childrens_cdf,
+            Role::Rehabilitation => &self.rehabilitation_cdf,
+            _ => &self.family_cdf,
+        };
+        sample_cdf(&cdfs[usize::from(h.level.clamp(1, 3) - 1)], rng)
     }
 
     pub fn sample_group(&self, family: usize, profile: usize, rng: &mut impl Rng) -> usize {
@@ -342,6 +412,12 @@ impl HospState<'_> {
             }
         };
         let (age, sex) = match mdc {
+            // A children's hospital's patients are children whatever the family (its
+            // mix has no obstetrics or adult genital organs).
+            b'P' if self.h.base_role == Role::Childrens => (0, rng.random_range(1..=2)),
+            _ if self.h.base_role == Role::Childrens => {
+                (rng.random_range(0..15), rng.random_range(1..=2))
+            }
             b'O' => (rng.random_range(20..43), 2),
             b'P' => (0, rng.random_range(1..=2)),
             b'N' => (adult(rng), 2),
@@ -615,7 +691,9 @@ pub(crate) fn make_stay(
     let cat = ctx.cat;
     let g = &cat.groups[group];
     let fam = &cat.families[g.family];
-    let expected = cat.expected_cost(group, target.level);
+    // An efficient, TCM or rehabilitation hospital treats the same group at its own
+    // cost and pace (factors 1 elsewhere).
+    let expected = cat.expected_cost(group, target.level) * target.cost_factor();
 
     let u: f64 = rng.random();
     let (m, los, disposition) = if u < P_LOW {
@@ -661,7 +739,7 @@ pub(crate) fn make_stay(
         };
         (m, los, disposition)
     };
-    let los = (los as i32).clamp(1, 150);
+    let los = ((los * target.los_factor()).round() as i32).clamp(1, 150);
     let year = civil_from_days(admit).0;
     let age = (year - patient.birth_year).clamp(0, 110);
 
@@ -718,10 +796,12 @@ fn year_volume(ctx: &Ctx<'_>, h: &Hospital, yi: usize, base: f64, rng: &mut impl
     if h.is_tiny() {
         return rng.random_range(15..=40);
     }
-    let growth = if h.base_role == Role::HonestGrowth && yi + 1 == ctx.years.len() && yi > 0 {
-        1.35
-    } else {
-        1.0
+    let audited = yi + 1 == ctx.years.len() && yi > 0;
+    let growth = match h.base_role {
+        Role::HonestGrowth if audited => 1.35,
+        // A merged hospital's patients arrive with it: twice the volume, same mix.
+        Role::Merger if audited => 2.0,
+        _ => 1.0,
     };
     (base * rng.random_range(0.97..1.04) * growth).round() as usize
 }
@@ -757,7 +837,7 @@ fn generate_hospital<'a>(ctx: &Ctx<'a>, h: &'a Hospital) -> HospitalOut {
             regular = n - chemo;
         }
         for _ in 0..regular {
-            let f = ctx.sample_family(h.level, &mut st.rng);
+            let f = ctx.sample_family(h, &mut st.rng);
             let group = ctx.sample_group(f, profile, &mut st.rng);
             let admit = span.start + st.rng.random_range(0..span.len);
             let patient =
@@ -810,7 +890,7 @@ fn natural_readmission(
     let th = &ctx.roster[target];
     let mut f = family;
     if rng.random::<f64>() < 0.5 {
-        let other = ctx.sample_family(th.level, rng);
+        let other = ctx.sample_family(th, rng);
         if compatible(patient, ctx.cat.families[other].mdc, year) {
             f = other;
         }
@@ -837,7 +917,7 @@ fn chemo_cycles(ctx: &Ctx<'_>, st: &mut HospState<'_>, span: &YearSpan, stays: u
         let cycles = st.rng.random_range(4..=8);
         let mut admit = span.start + st.rng.random_range(0..span.len);
         let template = make_stay(&mut st.rng, ctx, st.h, group, admit, &patient);
-        for _ in 0..cycles {
+        for cycle in 0..cycles {
             if admit > ctx.last_day || made >= stays {
                 break;
             }
@@ -851,7 +931,11 @@ fn chemo_cycles(ctx: &Ctx<'_>, st: &mut HospState<'_>, span: &YearSpan, stays: u
             case.cost_cents =
                 (expected * (0.2 * std_normal(rng) - 0.02).exp() * 100.0).round() as i64;
             case.disposition = 1;
-            case.planned = true;
+            // 出院31天内再住院计划 is set at the discharge that plans the next cycle.
+            case.planned = match ctx.opts.planned_flag {
+                PlannedFlag::EveryCycle => true,
+                PlannedFlag::BeforeNextCycle => cycle + 1 < cycles,
+            };
             case.age = (civil_from_days(admit).0 - patient.birth_year).clamp(0, 110) as u8;
             case.fee_seed = rng.random();
             st.cases.push(case);

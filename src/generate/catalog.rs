@@ -560,6 +560,12 @@ impl Catalogue {
         COST_PER_RW * self.groups[group].rw * level_cost_factor(level)
     }
 
+    /// The regional benchmark cost a catalogue publishes for a group: the cost of its
+    /// weight at a secondary hospital (level factor 1).
+    pub fn published_benchmark(&self, group: usize) -> f64 {
+        COST_PER_RW * self.groups[group].rw
+    }
+
     /// Low-multiplier threshold of the scheme.
     pub fn low_threshold(&self) -> f64 {
         match self.scheme {

@@ -1,8 +1,9 @@
 //! Gaming injection. Each pattern alters or adds stays at its hospital from its
 //! start year on and marks them in `Case::pattern` (the case-level ground truth).
 //!
-//! Thresholds are relative to the generator's expected mean cost of the case's
-//! (group, level), which is what the analyzer's baseline-year benchmark estimates.
+//! Thresholds are relative to the benchmark the hospital is paid on: the catalogue's
+//! published benchmark when it has one, else the generator's expected mean cost of the
+//! case's (group, level), which is what the analyzer's baseline-year benchmark estimates.
 
 use rand::Rng;
 
@@ -59,8 +60,9 @@ pub(crate) fn apply(
     }
     if let Some(spec) = h.active(GamingPattern::LowThresholdPadding, year) {
         let p = spec.intensity;
-        let expected = ctx.cat.expected_cost(case.group as usize, h.level);
-        let low = ctx.cat.low_threshold();
+        let expected = ctx.payment_benchmark(case.group as usize, h.level);
+        // The threshold the region really pays on, whatever the audit is configured with.
+        let low = ctx.low_threshold;
         if (case.cost_cents as f64 / 100.0) < low * expected && st.rng.random::<f64>() < p {
             // Just over the threshold: enough for full points, little enough to
             // look like an ordinary cheap case.
@@ -70,7 +72,7 @@ pub(crate) fn apply(
     }
     if let Some(spec) = h.active(GamingPattern::HighPadding, year) {
         let p = spec.intensity;
-        let expected = ctx.cat.expected_cost(case.group as usize, h.level);
+        let expected = ctx.payment_benchmark(case.group as usize, h.level);
         let high = ctx.cat.high_threshold(case.group as usize);
         let ratio = case.cost_cents as f64 / 100.0 / expected;
         if (1.2..high).contains(&ratio) && st.rng.random::<f64>() < p {

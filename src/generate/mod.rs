@@ -24,7 +24,11 @@ mod cases;
 mod catalog;
 mod gaming;
 mod hospitals;
+pub mod scenario;
 mod writer;
+
+pub use hospitals::{HospitalSpec, Role};
+pub use scenario::Scenario;
 
 #[cfg(test)]
 mod tests;
@@ -89,6 +93,43 @@ pub enum OutputEncoding {
     Utf8,
     /// GB18030 (a superset of GBK), as written by `encoding_rs::GB18030`.
     Gbk,
+}
+
+/// Columns of `groups.csv` (CONTRACT §2: only `group_code` and `weight` are required).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatalogueColumns {
+    /// `group_code, weight, family, severity, group_name`: no benchmarks, so the
+    /// analyzer derives them from the baseline year (the default).
+    Standard,
+    /// `group_code, weight` only: family, severity and benchmarks are all left to the
+    /// analyzer.
+    Minimal,
+    /// Standard plus `benchmark_cost` and `benchmark_los`: a published regional average
+    /// per group (the cost of a secondary hospital, whose level factor is 1).
+    WithBenchmarks,
+}
+
+impl CatalogueColumns {
+    /// Name in the grid's scenario descriptions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogueColumns::Standard => "standard",
+            CatalogueColumns::Minimal => "minimal",
+            CatalogueColumns::WithBenchmarks => "with_benchmarks",
+        }
+    }
+}
+
+/// Which chemotherapy stays carry `planned_readmission_31d` = 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedFlag {
+    /// Every cycle, the last one included (the default region, kept for its bytes).
+    EveryCycle,
+    /// The stays after whose discharge another cycle is planned: the flag is set at the
+    /// earlier stay's discharge (出院31天内再住院计划), so a course's last cycle has 0.
+    BeforeNextCycle,
 }
 
 /// A gaming behaviour the generator can inject.
@@ -169,6 +210,15 @@ pub struct GenerateOptions {
     pub encoding: OutputEncoding,
     /// Gaming to inject (default: [`default_gaming`] for the last default year).
     pub gaming: Vec<GamingSpec>,
+    /// The hospitals; `None` = the default 43-hospital roster.
+    pub roster: Option<Vec<HospitalSpec>>,
+    /// The low-multiplier threshold the region really pays on, which padders aim just
+    /// above; `None` = the scheme's national default (DRG 0.4, DIP 0.5).
+    pub low_threshold: Option<f64>,
+    /// Columns of `groups.csv`.
+    pub catalogue: CatalogueColumns,
+    /// Which chemotherapy cycles are flagged as followed by a planned readmission.
+    pub planned_flag: PlannedFlag,
 }
 
 impl Default for GenerateOptions {
@@ -183,6 +233,10 @@ impl Default for GenerateOptions {
             header_style: HeaderStyle::Canonical,
             encoding: OutputEncoding::Utf8,
             gaming,
+            roster: None,
+            low_threshold: None,
+            catalogue: CatalogueColumns::Standard,
+            planned_flag: PlannedFlag::EveryCycle,
         }
     }
 }
@@ -289,6 +343,34 @@ fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
             "cases per year {} is out of range: use 1 to 50,000,000",
             opts.cases_per_year
         ));
+    }
+    if let Some(t) = opts.low_threshold
+        && !(t > 0.0 && t < 1.0)
+    {
+        return invalid(format!(
+            "low-multiplier threshold {t} must be between 0 and 1 (exclusive)"
+        ));
+    }
+    if let Some(roster) = &opts.roster {
+        if roster.is_empty() || roster.len() > 999 {
+            return invalid(format!(
+                "a roster of {} hospitals: give 1 to 999",
+                roster.len()
+            ));
+        }
+        for (i, h) in roster.iter().enumerate() {
+            if !(1..=3).contains(&h.level)
+                || h.role == Role::Gaming
+                || h.units.is_nan()
+                || h.units < 0.0
+            {
+                return invalid(format!(
+                    "roster entry {} ({}): level must be 1–3, units ≥ 0, and the role honest (gaming is given separately)",
+                    i + 1,
+                    h.name
+                ));
+            }
+        }
     }
     for g in &opts.gaming {
         if !(0.0..=1.0).contains(&g.intensity) {

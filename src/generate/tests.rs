@@ -447,3 +447,349 @@ fn invalid_options_are_rejected() {
         Some(GamingPattern::SplitStays)
     );
 }
+
+// ---- Scenario families (the evaluation grid) ----
+
+use super::scenario::{self, Scenario};
+
+#[test]
+fn scenario_draws_stay_within_their_stated_ranges() {
+    for seed in 0..300 {
+        let s = Scenario::draw(seed, false);
+        let n = s.hospitals.len();
+        assert!(
+            (scenario::HOSPITALS.0..=scenario::HOSPITALS.1).contains(&n),
+            "seed {seed}: {n} hospitals"
+        );
+        assert!(
+            (scenario::CASES_PER_YEAR.0..=scenario::CASES_PER_YEAR.1).contains(&s.cases_per_year)
+        );
+        assert!(matches!(s.years.len(), 2 | 3));
+        assert_eq!(*s.years.last().unwrap(), scenario::AUDITED_YEAR);
+        assert!(
+            s.gaming_hospitals() >= scenario::GAMING_HOSPITALS.0,
+            "seed {seed}"
+        );
+        let default_low = match s.scheme {
+            Scheme::Drg => LOW_THRESHOLD_DRG,
+            Scheme::Dip => LOW_THRESHOLD_DIP,
+        };
+        assert_eq!(s.threshold_shifted, s.low_threshold != default_low);
+        for g in &s.gaming {
+            let (lo, hi) = scenario::intensity_range(g.pattern);
+            assert!(
+                (lo..=hi).contains(&g.intensity),
+                "seed {seed}: {} at {} outside {lo}–{hi}",
+                g.pattern.as_str(),
+                g.intensity
+            );
+            let i: usize = g.hospital_id[1..].parse().unwrap();
+            assert_eq!(
+                s.hospitals[i - 1].role,
+                Role::Clean,
+                "gaming only at clean hospitals"
+            );
+            assert!(g.start_year == scenario::AUDITED_YEAR || g.start_year < s.years[0]);
+        }
+        // The generator accepts every drawn scenario.
+        validate(&s.options()).unwrap();
+    }
+}
+
+#[test]
+fn every_family_appears_over_many_seeds() {
+    let (mut roles, mut patterns, mut catalogues) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    let (mut contaminated, mut shifted, mut persistent, mut dip, mut three_years) = (0, 0, 0, 0, 0);
+    for seed in 0..200 {
+        let s = Scenario::draw(seed, false);
+        roles.extend(s.hospitals.iter().map(|h| h.role));
+        patterns.extend(s.gaming.iter().map(|g| g.pattern));
+        catalogues.push(s.catalogue);
+        contaminated += usize::from(s.contamination.is_some());
+        shifted += usize::from(s.threshold_shifted);
+        persistent += usize::from(s.gaming.iter().any(|g| g.start_year < s.years[0]));
+        dip += usize::from(s.scheme == Scheme::Dip);
+        three_years += usize::from(s.years.len() == 3);
+    }
+    assert_eq!(roles.len(), 10, "every honest role: {roles:?}");
+    assert_eq!(patterns.len(), GamingPattern::ALL.len());
+    for c in [
+        CatalogueColumns::Standard,
+        CatalogueColumns::Minimal,
+        CatalogueColumns::WithBenchmarks,
+    ] {
+        assert!(catalogues.contains(&c), "{c:?}");
+    }
+    for (what, n) in [
+        ("contamination", contaminated),
+        ("shifted threshold", shifted),
+        ("persistent gaming", persistent),
+        ("DIP", dip),
+        ("three years", three_years),
+    ] {
+        assert!((20..180).contains(&n), "{what}: {n} of 200");
+    }
+}
+
+#[test]
+fn no_gaming_is_the_same_region_with_every_hospital_honest() {
+    for seed in [1, 2, 3, 1000, 2000] {
+        let (g, h) = (Scenario::draw(seed, false), Scenario::draw(seed, true));
+        assert!(!g.gaming.is_empty());
+        assert!(h.gaming.is_empty() && h.contamination.is_none());
+        assert_eq!(
+            (&g.hospitals, &g.years, g.scheme, g.cases_per_year),
+            (&h.hospitals, &h.years, h.scheme, h.cases_per_year)
+        );
+        assert_eq!(
+            (g.low_threshold, g.catalogue),
+            (h.low_threshold, h.catalogue)
+        );
+    }
+    let s = Scenario::draw(1, true);
+    let dir = tempfile::tempdir().unwrap();
+    let r = generate(
+        &GenerateOptions {
+            cases_per_year: 3_000,
+            ..s.options()
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(r.gamed_cases, 0);
+    let truth = Table::read(&dir.path().join("truth_hospitals.csv"));
+    let role = truth.col("role");
+    assert!(truth.rows.iter().all(|r| r[role] != "gaming"));
+}
+
+/// A roster with one hospital of every honest role next to ordinary peers.
+fn every_role_roster() -> Vec<HospitalSpec> {
+    let mut roster = Vec::new();
+    let mut push = |role, level, units: f64, n: usize| {
+        for k in 0..n {
+            roster.push(HospitalSpec {
+                name: format!("{}{k}", role_name(role)),
+                level,
+                role,
+                units,
+            });
+        }
+    };
+    push(Role::Clean, 3, 8.0, 4);
+    push(Role::Clean, 2, 2.5, 10);
+    push(Role::Clean, 1, 0.8, 8);
+    push(Role::SickerTertiary, 3, 10.0, 1);
+    push(Role::OncologyCentre, 3, 4.0, 1);
+    push(Role::Efficient, 2, 2.5, 1);
+    push(Role::Rehabilitation, 2, 2.5, 1);
+    push(Role::Merger, 2, 2.5, 1);
+    push(Role::HonestGrowth, 2, 2.5, 1);
+    push(Role::Childrens, 3, 4.0, 1);
+    push(Role::Tcm, 2, 2.5, 1);
+    push(Role::TinyClinic, 1, 0.0, 2);
+    roster
+}
+
+fn role_name(role: Role) -> &'static str {
+    role.as_str().trim_start_matches("confounder_")
+}
+
+#[test]
+fn padders_aim_at_the_threshold_the_region_pays_on() {
+    for (low, scheme) in [(0.3, Scheme::Drg), (0.5, Scheme::Drg), (0.4, Scheme::Dip)] {
+        let roster = every_role_roster();
+        let dir = tempfile::tempdir().unwrap();
+        let o = GenerateOptions {
+            seed: 5,
+            cases_per_year: 20_000,
+            scheme,
+            roster: Some(roster),
+            low_threshold: Some(low),
+            gaming: vec![GamingSpec {
+                hospital_id: "H001".into(),
+                pattern: GamingPattern::LowThresholdPadding,
+                intensity: 0.9,
+                start_year: 2024,
+            }],
+            ..GenerateOptions::default()
+        };
+        generate(&o, dir.path()).unwrap();
+        let cat = Catalogue::build(scheme);
+        let group: BTreeMap<&str, usize> = cat
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.code.as_str(), i))
+            .collect();
+        let padded: BTreeSet<String> = Table::read(&dir.path().join("truth_cases.csv"))
+            .rows
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let cases = Table::read(&dir.path().join("cases.csv"));
+        let (id, g, cost, level) = (
+            cases.col("case_id"),
+            cases.col("group_code"),
+            cases.col("total_cost"),
+            cases.col("hospital_level"),
+        );
+        let mut n = 0;
+        for r in cases.rows.iter().filter(|r| padded.contains(&r[id])) {
+            let lv: u8 = r[level].parse().unwrap();
+            let ratio =
+                cents(&r[cost]) as f64 / 100.0 / cat.expected_cost(group[r[g].as_str()], lv);
+            assert!(
+                (low - 1e-6..=low * 1.12 + 1e-3).contains(&ratio),
+                "threshold {low}: a padded case at multiplier {ratio:.3}"
+            );
+            n += 1;
+        }
+        assert!(n > 10, "threshold {low}: only {n} padded cases");
+    }
+}
+
+#[test]
+fn confounders_behave_as_their_family_says() {
+    let roster = every_role_roster();
+    let dir = tempfile::tempdir().unwrap();
+    let o = GenerateOptions {
+        seed: 11,
+        cases_per_year: 20_000,
+        roster: Some(roster.clone()),
+        gaming: Vec::new(),
+        planned_flag: PlannedFlag::BeforeNextCycle,
+        ..GenerateOptions::default()
+    };
+    let r = generate(&o, dir.path()).unwrap();
+    assert_eq!(r.gamed_cases, 0, "confounders are honest");
+    let cases = Table::read(&dir.path().join("cases.csv"));
+    let (hid, los, cost, age, admit, discharge, planned, patient, weight_of) = (
+        cases.col("hospital_id"),
+        cases.col("los_days"),
+        cases.col("total_cost"),
+        cases.col("age"),
+        cases.col("admit_date"),
+        cases.col("discharge_date"),
+        cases.col("planned_readmission_31d"),
+        cases.col("patient_id"),
+        cases.col("group_code"),
+    );
+    let cat = Catalogue::build(Scheme::Drg);
+    let rw: BTreeMap<&str, f64> = cat.groups.iter().map(|g| (g.code.as_str(), g.rw)).collect();
+    let id_of = |role: Role| -> Vec<String> {
+        roster
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.role == role)
+            .map(|(i, _)| format!("H{:03}", i + 1))
+            .collect()
+    };
+    let secondary_clean: Vec<String> = roster
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.role == Role::Clean && h.level == 2)
+        .map(|(i, _)| format!("H{:03}", i + 1))
+        .collect();
+    // Mean LOS and cost per unit of weight at a set of hospitals.
+    let means = |ids: &[String]| {
+        let rows: Vec<&Vec<String>> = cases
+            .rows
+            .iter()
+            .filter(|r| ids.contains(&r[hid]))
+            .collect();
+        let n = rows.len() as f64;
+        let l = rows
+            .iter()
+            .map(|r| r[los].parse::<f64>().unwrap())
+            .sum::<f64>()
+            / n;
+        let c = rows
+            .iter()
+            .map(|r| cents(&r[cost]) as f64 / 100.0 / rw[r[weight_of].as_str()])
+            .sum::<f64>()
+            / n;
+        (l, c)
+    };
+    let (peer_los, peer_cost) = means(&secondary_clean);
+    let (eff_los, eff_cost) = means(&id_of(Role::Efficient));
+    assert!(eff_los < 0.85 * peer_los && eff_cost < 0.9 * peer_cost);
+    let (tcm_los, tcm_cost) = means(&id_of(Role::Tcm));
+    assert!(tcm_los > 1.1 * peer_los && tcm_cost < 0.95 * peer_cost);
+    let (rehab_los, _) = means(&id_of(Role::Rehabilitation));
+    assert!(rehab_los > 1.6 * peer_los, "{rehab_los} vs {peer_los}");
+    let children = id_of(Role::Childrens);
+    let child_rows: Vec<&Vec<String>> = cases
+        .rows
+        .iter()
+        .filter(|r| children.contains(&r[hid]))
+        .collect();
+    // Readmissions referred in from elsewhere are adults; the hospital's own are children.
+    let young = child_rows
+        .iter()
+        .filter(|r| r[age].parse::<u32>().unwrap() < 15)
+        .count();
+    assert!(young as f64 > 0.97 * child_rows.len() as f64);
+    // Merger: the audited year holds about twice the baseline's stays.
+    let merger = id_of(Role::Merger);
+    let per_year = |y: &str| {
+        cases
+            .rows
+            .iter()
+            .filter(|r| merger.contains(&r[hid]) && r[discharge].starts_with(y))
+            .count() as f64
+    };
+    let growth = per_year("2024") / per_year("2023");
+    assert!((1.7..2.4).contains(&growth), "merger growth {growth}");
+    // Oncology: a course's stays are flagged at the discharge that plans the next cycle,
+    // so most courses end on an unflagged stay.
+    let onc = id_of(Role::OncologyCentre);
+    let mut last: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for r in cases
+        .rows
+        .iter()
+        .filter(|r| onc.contains(&r[hid]) && r[planned] == "1")
+    {
+        last.entry(&r[patient]).or_insert(("", ""));
+    }
+    for r in cases.rows.iter().filter(|r| onc.contains(&r[hid])) {
+        if let Some(e) = last.get_mut(r[patient].as_str())
+            && r[admit].as_str() > e.0
+        {
+            *e = (&r[admit], &r[planned]);
+        }
+    }
+    let ends_unflagged = last.values().filter(|(_, p)| *p == "0").count();
+    assert!(
+        ends_unflagged as f64 > 0.6 * last.len() as f64,
+        "{ends_unflagged} of {} courses end unflagged",
+        last.len()
+    );
+}
+
+#[test]
+fn catalogue_columns_follow_the_option() {
+    for (columns, header) in [
+        (CatalogueColumns::Minimal, "group_code,weight"),
+        (
+            CatalogueColumns::WithBenchmarks,
+            "group_code,weight,family,severity,benchmark_cost,benchmark_los,group_name",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = GenerateOptions {
+            cases_per_year: 2_000,
+            catalogue: columns,
+            ..GenerateOptions::default()
+        };
+        generate(&o, dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("groups.csv")).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(header));
+        let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(first.len(), header.split(',').count());
+        if columns == CatalogueColumns::WithBenchmarks {
+            assert!(first[4].parse::<f64>().unwrap() > 0.0);
+            assert!(first[5].parse::<f64>().unwrap() > 0.0);
+        }
+    }
+}

@@ -13,7 +13,9 @@ use encoding_rs::GB18030;
 use super::cases::{Case, DEPTS, NO_CODE, Region, civil_from_days};
 use super::catalog::{Catalogue, Kind};
 use super::hospitals::Hospital;
-use super::{GenerateError, GenerateOptions, HeaderStyle, OutputEncoding, Scheme};
+use super::{
+    CatalogueColumns, GenerateError, GenerateOptions, HeaderStyle, OutputEncoding, Scheme,
+};
 
 /// Canonical `cases.csv` columns with their Chinese labels (CONTRACT §1).
 const CASE_COLUMNS: [(&str, &str); 37] = [
@@ -329,7 +331,7 @@ pub(crate) fn write_cases(
             b.push(',');
             b.push_str(&h.id);
             b.push(',');
-            b.push_str(h.name);
+            b.push_str(&h.name);
             b.push(',');
             push_uint(b, u64::from(h.level));
             b.push(',');
@@ -399,19 +401,33 @@ pub(crate) fn write_groups(
     out_dir: &Path,
 ) -> Result<usize, GenerateError> {
     let mut sink = Sink::create(join_path(out_dir, "groups.csv"), opts.encoding)?;
-    sink.buf
-        .push_str("group_code,weight,family,severity,group_name\n");
-    for g in &cat.groups {
+    let columns = opts.catalogue;
+    sink.buf.push_str(match columns {
+        CatalogueColumns::Standard => "group_code,weight,family,severity,group_name\n",
+        CatalogueColumns::Minimal => "group_code,weight\n",
+        CatalogueColumns::WithBenchmarks => {
+            "group_code,weight,family,severity,benchmark_cost,benchmark_los,group_name\n"
+        }
+    });
+    for (i, g) in cat.groups.iter().enumerate() {
         let b = &mut sink.buf;
         push_field(b, &g.code);
         b.push(',');
         b.push_str(&g.weight_text);
-        b.push(',');
-        push_field(b, &cat.families[g.family].code);
-        b.push(',');
-        push_uint(b, u64::from(g.severity));
-        b.push(',');
-        push_field(b, &g.name);
+        if columns != CatalogueColumns::Minimal {
+            b.push(',');
+            push_field(b, &cat.families[g.family].code);
+            b.push(',');
+            push_uint(b, u64::from(g.severity));
+            if columns == CatalogueColumns::WithBenchmarks {
+                b.push(',');
+                push_cents(b, (cat.published_benchmark(i) * 100.0).round() as i64);
+                b.push(',');
+                push_cents(b, (g.los_mean * 100.0).round() as i64);
+            }
+            b.push(',');
+            push_field(b, &g.name);
+        }
         b.push('\n');
     }
     sink.finish()?;
@@ -435,7 +451,7 @@ pub(crate) fn write_truth_hospitals(
         let b = &mut sink.buf;
         b.push_str(&h.id);
         b.push(',');
-        push_field(b, h.name);
+        push_field(b, &h.name);
         b.push(',');
         push_uint(b, u64::from(h.level));
         b.push(',');

@@ -7,6 +7,7 @@ mod clusters;
 mod common;
 mod detectors;
 mod generate;
+mod grid;
 mod ingest;
 mod layout;
 mod model_safety;

@@ -1,5 +1,8 @@
 //! `evaluate`: scores a finished run against the generator's ground truth — ROC-AUC per
 //! detector and overall, precision@k and recall@k, and where the legitimate confounders rank.
+//! [`grid`] scores many generated regions at once (`evaluate --grid`).
+
+pub mod grid;
 
 use std::collections::BTreeMap;
 use std::path::Path;

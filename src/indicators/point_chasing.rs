@@ -1,6 +1,9 @@
 //! Point-chasing (冲点, 刷点): more points from the same patients — split stays, admissions
 //! that need no bed, padding costs into the high band. Planned readmissions (the 31-day
-//! plan flag, e.g. chemotherapy cycles) are never counted as splitting.
+//! plan flag recorded at the *earlier* discharge, e.g. chemotherapy cycles) are not counted
+//! as splitting; because the flag excuses a readmission, the flag itself is audited too
+//! (`PC_PLANNED_FLAG`, supporting: its share by family against peers, and how many flags
+//! sit outside chemotherapy/radiotherapy stays).
 
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator};
@@ -30,6 +33,17 @@ fn readmission(ctx: &Ctx, i: usize) -> bool {
 }
 fn quick_readmission(ctx: &Ctx, i: usize) -> bool {
     ctx.unplanned_readmission(i) && ctx.derived.days_since_prev[i] <= 1
+}
+fn planned_flag_column(ctx: &Ctx, _: usize) -> bool {
+    ctx.cases.has("planned_readmission_31d")
+}
+fn planned_flag(ctx: &Ctx, i: usize) -> bool {
+    ctx.cases.planned[i]
+}
+fn no_stake(_: &Ctx, _: usize) -> f64 {
+    // Which flagged discharge excused a real split is not known from the flag alone; the
+    // points of the excused stays are in the data-quality section, not claimed as excess.
+    0.0
 }
 fn short_stay(ctx: &Ctx, i: usize) -> bool {
     ctx.cases.los[i] <= ctx.config.detect.low_standard_max_los
@@ -73,6 +87,36 @@ fn readmission_detail(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
         "{quick} 例间隔 0–1 天，{same_family} 例与前次住院同病组族",
         "{quick} at a 0–1 day gap, {same_family} in the same family as the first stay"
     )
+}
+
+fn planned_flag_detail(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
+    let outside = evidence
+        .iter()
+        .filter(|&&i| !ctx.derived.treatment_cycle[i])
+        .count();
+    say!(
+        ctx,
+        "{} 个计划再住院标志，其中 {outside} 个不在放化疗病例上",
+        "{} planned-readmission flags, {outside} outside chemotherapy/radiotherapy stays",
+        evidence.len()
+    )
+}
+
+fn why_planned_flag(ctx: &Ctx, i: usize) -> String {
+    let family = &ctx.catalog.families[ctx.derived.family[i] as usize];
+    if ctx.derived.treatment_cycle[i] {
+        say!(
+            ctx,
+            "出院时标记 31 天内计划再住院（{family}，放化疗）",
+            "discharged with the 31-day readmission plan flag ({family}, a treatment cycle)"
+        )
+    } else {
+        say!(
+            ctx,
+            "出院时标记 31 天内计划再住院，但 {family} 不是放化疗病组族",
+            "discharged with the 31-day readmission plan flag, but {family} is not a chemotherapy/radiotherapy family"
+        )
+    }
 }
 
 fn growth(ctx: &Ctx, h: usize) -> String {
@@ -143,7 +187,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 true,
                 "Unplanned readmission to the same hospital within the window",
                 "非计划再入院",
-                "stays admitted ≤ window days after the same patient's discharge from the same hospital, neither stay flagged planned",
+                "stays admitted ≤ window days after the same patient's last discharge from the same hospital (stays elsewhere in between do not break the link), that discharge not flagged planned; stays overlapping an earlier stay excluded",
                 "audited stays",
                 "same-level peers' share per family",
             ),
@@ -172,6 +216,24 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             stake: points,
             detail: None,
             why: why_readmission,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "PC_PLANNED_FLAG",
+                false,
+                "Discharges flagged as followed by a planned readmission",
+                "计划再住院标志占比",
+                "audited stays discharged with planned_readmission_31d = 1",
+                "audited stays (needs planned_readmission_31d)",
+                "same-level peers' share per family",
+            ),
+            eligible: planned_flag_column,
+            outcome: planned_flag,
+            stratum: by_family,
+            lead: None,
+            stake: no_stake,
+            detail: Some(planned_flag_detail),
+            why: why_planned_flag,
         }),
         Box::new(BinaryIndicator {
             spec: spec(

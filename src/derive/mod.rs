@@ -89,11 +89,11 @@ pub struct DerivedCases {
     pub points: Vec<f64>,
     /// LOS / benchmark LOS.
     pub los_ratio: Vec<f64>,
-    /// Number of secondary diagnoses.
+    /// Number of distinct secondary diagnosis codes.
     pub n_secondary: Vec<u16>,
-    /// Secondary diagnoses that are CC (including MCC).
+    /// Distinct secondary diagnoses that are CC (including MCC).
     pub n_cc: Vec<u16>,
-    /// Secondary diagnoses that are MCC.
+    /// Distinct secondary diagnoses that are MCC.
     pub n_mcc: Vec<u16>,
     /// The same patient's most recent earlier stay at the same hospital, [`NONE_U32`] if
     /// none (an intervening stay elsewhere does not break the link: see `readmission.rs`).
@@ -290,6 +290,9 @@ pub fn points_of(base: f64, multiplier: f64, band: Band, high_threshold: f64) ->
     }
 }
 
+/// Per case: distinct secondary codes, distinct CCs (MCCs included) and distinct MCCs; and
+/// the number of distinct codes the dictionary does not know. A code listed twice is one
+/// diagnosis: counting it twice would turn a single-CC case into a two-CC one.
 fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
     let flags: Vec<reference::CcFlags> = cases
         .codes
@@ -302,11 +305,22 @@ fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
     let mut n_secondary = Vec::with_capacity(n);
     let mut n_cc = Vec::with_capacity(n);
     let mut n_mcc = Vec::with_capacity(n);
+    let mut distinct: Vec<u32> = Vec::new();
     for i in 0..n {
-        let list = cases.secondary.of(i);
-        n_secondary.push(list.len().min(u16::MAX as usize) as u16);
-        n_cc.push(list.iter().filter(|k| flags[**k as usize].cc).count() as u16);
-        n_mcc.push(list.iter().filter(|k| flags[**k as usize].mcc).count() as u16);
+        distinct.clear();
+        distinct.extend_from_slice(cases.secondary.of(i));
+        distinct.sort_unstable();
+        distinct.dedup();
+        let count = |f: fn(&reference::CcFlags) -> bool| {
+            distinct
+                .iter()
+                .filter(|k| f(&flags[**k as usize]))
+                .count()
+                .min(u16::MAX as usize) as u16
+        };
+        n_secondary.push(distinct.len().min(u16::MAX as usize) as u16);
+        n_cc.push(count(|f| f.cc));
+        n_mcc.push(count(|f| f.mcc));
     }
     (n_secondary, n_cc, n_mcc, unknown)
 }

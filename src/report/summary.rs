@@ -353,6 +353,8 @@ pub struct AuditSummary {
     pub dilution: Dilution,
     /// Over-dispersion per indicator.
     pub dispersion: Vec<IndicatorDispersion>,
+    /// Indicators no hospital could be tested on, and why.
+    pub untested: Vec<crate::indicators::Untested>,
 }
 
 impl AuditSummary {
@@ -365,6 +367,7 @@ impl AuditSummary {
             cases_for_review: result.leads.len(),
             dilution: result.dilution.clone(),
             dispersion: result.dispersion.clone(),
+            untested: result.untested.clone(),
         }
     }
 }

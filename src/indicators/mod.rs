@@ -103,6 +103,33 @@ pub trait Indicator: Sync {
     }
 }
 
+/// An indicator that knows why it may be untestable on a region: `inner` measures, `reason`
+/// answers [`Indicator::untestable`].
+pub(crate) struct Explained<I> {
+    /// The indicator.
+    pub inner: I,
+    /// Why it cannot be tested, when it cannot.
+    pub reason: fn(&Ctx) -> Option<String>,
+}
+
+impl<I: Indicator> Indicator for Explained<I> {
+    fn spec(&self) -> &IndicatorSpec {
+        self.inner.spec()
+    }
+    fn measure(&self, ctx: &Ctx) -> Measured {
+        self.inner.measure(ctx)
+    }
+    fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
+        self.inner.case_lead(ctx, i)
+    }
+    fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
+        self.inner.case_reason(ctx, i)
+    }
+    fn untestable(&self, ctx: &Ctx) -> Option<String> {
+        (self.reason)(ctx)
+    }
+}
+
 /// An indicator no hospital could be tested on, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Untested {

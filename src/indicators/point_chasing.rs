@@ -7,7 +7,7 @@
 
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator};
-use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::derive::Band;
 
 fn all(_: &Ctx, _: usize) -> bool {
@@ -119,6 +119,31 @@ fn why_planned_flag(ctx: &Ctx, i: usize) -> String {
     }
 }
 
+/// Why `PC_PLANNED_FLAG` cannot be tested on a region, when it cannot.
+fn planned_flag_untestable(ctx: &Ctx) -> Option<String> {
+    if !ctx.cases.has("planned_readmission_31d") {
+        return Some(say!(
+            ctx,
+            "输入没有 planned_readmission_31d（出院31天内再住院计划）列：所有再住院都按非计划计",
+            "the input has no planned_readmission_31d column (出院31天内再住院计划): every readmission counts as unplanned"
+        ));
+    }
+    let flagged = (0..ctx.cases.len()).any(|i| ctx.audited(i) && ctx.cases.planned[i]);
+    Some(if flagged {
+        say!(
+            ctx,
+            "标志只出现在同级及全部对照医院均无标志的病组族中（期望数为 0），无法计算比值；非放化疗病例上的标志数见数据质量",
+            "the flags sit only in families where no peer flags a stay (expected count 0), so no ratio can be formed; flags outside chemotherapy/radiotherapy are counted under data quality"
+        )
+    } else {
+        say!(
+            ctx,
+            "审核期没有病例带计划再住院标志",
+            "no audited stay carries the planned-readmission flag"
+        )
+    })
+}
+
 fn growth(ctx: &Ctx, h: usize) -> String {
     ctx.growth_words(h)
 }
@@ -217,23 +242,26 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             detail: None,
             why: why_readmission,
         }),
-        Box::new(BinaryIndicator {
-            spec: spec(
-                "PC_PLANNED_FLAG",
-                false,
-                "Discharges flagged as followed by a planned readmission",
-                "计划再住院标志占比",
-                "audited stays discharged with planned_readmission_31d = 1",
-                "audited stays (needs planned_readmission_31d)",
-                "same-level peers' share per family",
-            ),
-            eligible: planned_flag_column,
-            outcome: planned_flag,
-            stratum: by_family,
-            lead: None,
-            stake: no_stake,
-            detail: Some(planned_flag_detail),
-            why: why_planned_flag,
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "PC_PLANNED_FLAG",
+                    false,
+                    "Discharges flagged as followed by a planned readmission",
+                    "计划再住院标志占比",
+                    "audited stays discharged with planned_readmission_31d = 1",
+                    "audited stays (needs planned_readmission_31d)",
+                    "same-level peers' share per family",
+                ),
+                eligible: planned_flag_column,
+                outcome: planned_flag,
+                stratum: by_family,
+                lead: None,
+                stake: no_stake,
+                detail: Some(planned_flag_detail),
+                why: why_planned_flag,
+            },
+            reason: planned_flag_untestable,
         }),
         Box::new(BinaryIndicator {
             spec: spec(

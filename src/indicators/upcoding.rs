@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured};
-use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::peers::{self, Sums};
 
 fn upper(ctx: &Ctx, i: usize) -> bool {
@@ -196,56 +196,40 @@ fn why_single_cc(ctx: &Ctx, i: usize) -> String {
     }
 }
 
-/// `UPC_SINGLE_CC`: a [`BinaryIndicator`] that can say why it cannot be tested.
-struct SingleCc(BinaryIndicator);
-
-impl Indicator for SingleCc {
-    fn spec(&self) -> &IndicatorSpec {
-        self.0.spec()
+/// Why `UPC_SINGLE_CC` cannot be tested on a region, when it cannot.
+fn single_cc_untestable(ctx: &Ctx) -> Option<String> {
+    if !ctx.cases.has("secondary_diagnoses") {
+        return Some(say!(
+            ctx,
+            "输入没有 secondary_diagnoses（其他诊断编码）列，无法判断严重程度依赖几个并发症编码",
+            "the input has no secondary_diagnoses column (其他诊断编码), so what a severity rests on cannot be counted"
+        ));
     }
-    fn measure(&self, ctx: &Ctx) -> Measured {
-        self.0.measure(ctx)
+    let split: Vec<usize> = (0..ctx.cases.len())
+        .filter(|&i| ctx.audited(i) && matches!(ctx.derived.severity[i], 1 | 3))
+        .collect();
+    if split.is_empty() {
+        return Some(say!(
+            ctx,
+            "审核期没有严重程度为 1 或 3 的病例（分组目录未按并发症分级，如 DIP）",
+            "no audited case is in a severity-1 or severity-3 group (the catalogue is not split by CC/MCC, as in DIP)"
+        ));
     }
-    fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
-        self.0.case_lead(ctx, i)
+    let recognised = split.iter().any(|&i| {
+        ctx.cases
+            .secondary
+            .of(i)
+            .iter()
+            .any(|k| crate::reference::cc_flags(&ctx.cases.codes.codes[*k as usize]).known)
+    });
+    if !recognised {
+        return Some(say!(
+            ctx,
+            "严重程度 1/3 病例的其他诊断编码均不在 ICD-10 字典中（编码版本不符？）",
+            "none of the severity-1/3 cases' secondary codes is in the ICD-10 dictionary (another coding edition?)"
+        ));
     }
-    fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
-        self.0.case_reason(ctx, i)
-    }
-    fn untestable(&self, ctx: &Ctx) -> Option<String> {
-        if !ctx.cases.has("secondary_diagnoses") {
-            return Some(say!(
-                ctx,
-                "输入没有 secondary_diagnoses（其他诊断编码）列，无法判断严重程度依赖几个并发症编码",
-                "the input has no secondary_diagnoses column (其他诊断编码), so what a severity rests on cannot be counted"
-            ));
-        }
-        let split: Vec<usize> = (0..ctx.cases.len())
-            .filter(|&i| ctx.audited(i) && matches!(ctx.derived.severity[i], 1 | 3))
-            .collect();
-        if split.is_empty() {
-            return Some(say!(
-                ctx,
-                "审核期没有严重程度为 1 或 3 的病例（分组目录未按并发症分级，如 DIP）",
-                "no audited case is in a severity-1 or severity-3 group (the catalogue is not split by CC/MCC, as in DIP)"
-            ));
-        }
-        let recognised = split.iter().any(|&i| {
-            ctx.cases
-                .secondary
-                .of(i)
-                .iter()
-                .any(|k| crate::reference::cc_flags(&ctx.cases.codes.codes[*k as usize]).known)
-        });
-        if !recognised {
-            return Some(say!(
-                ctx,
-                "严重程度 1/3 病例的其他诊断编码均不在 ICD-10 字典中（编码版本不符？）",
-                "none of the severity-1/3 cases' secondary codes is in the ICD-10 dictionary (another coding edition?)"
-            ));
-        }
-        None
-    }
+    None
 }
 
 const fn spec(
@@ -328,24 +312,27 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             detail: None,
             why: why_cheap,
         }),
-        Box::new(SingleCc(BinaryIndicator {
-            spec: spec(
-                "UPC_SINGLE_CC",
-                true,
-                "Severity resting on a single CC/MCC code, or on none",
-                "单一并发症定级",
-                "severity-1 cases with at most one distinct MCC, severity-3 cases with at most one distinct CC (none recognised: the strongest lead, or a dictionary mismatch)",
-                "severity-1/3 cases (needs secondary_diagnoses)",
-                "same-level peers' share per group",
-            ),
-            eligible: severity_split,
-            outcome: single_cc,
-            stratum: by_group,
-            lead: None,
-            stake,
-            detail: Some(favourite_code),
-            why: why_single_cc,
-        })),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "UPC_SINGLE_CC",
+                    true,
+                    "Severity resting on a single CC/MCC code, or on none",
+                    "单一并发症定级",
+                    "severity-1 cases with at most one distinct MCC, severity-3 cases with at most one distinct CC (none recognised: the strongest lead, or a dictionary mismatch)",
+                    "severity-1/3 cases (needs secondary_diagnoses)",
+                    "same-level peers' share per group",
+                ),
+                eligible: severity_split,
+                outcome: single_cc,
+                stratum: by_group,
+                lead: None,
+                stake,
+                detail: Some(favourite_code),
+                why: why_single_cc,
+            },
+            reason: single_cc_untestable,
+        }),
         Box::new(ChangeIndicator {
             spec: spec(
                 "UPC_HEAVY_SHARE_JUMP",

@@ -89,7 +89,7 @@ pub struct DerivedCases {
     pub points: Vec<f64>,
     /// LOS / benchmark LOS.
     pub los_ratio: Vec<f64>,
-    /// Number of distinct secondary diagnosis codes.
+    /// Number of secondary diagnosis codes, as coded.
     pub n_secondary: Vec<u16>,
     /// Distinct secondary diagnoses that are CC (including MCC).
     pub n_cc: Vec<u16>,
@@ -290,7 +290,7 @@ pub fn points_of(base: f64, multiplier: f64, band: Band, high_threshold: f64) ->
     }
 }
 
-/// Per case: distinct secondary codes, distinct CCs (MCCs included) and distinct MCCs; and
+/// Per case: secondary codes as coded, distinct CCs (MCCs included) and distinct MCCs; and
 /// the number of distinct codes the dictionary does not know. A code listed twice is one
 /// diagnosis: counting it twice would turn a single-CC case into a two-CC one.
 fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
@@ -318,7 +318,8 @@ fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
                 .count()
                 .min(u16::MAX as usize) as u16
         };
-        n_secondary.push(distinct.len().min(u16::MAX as usize) as u16);
+        // As coded (the clustering feature counts what the coder wrote).
+        n_secondary.push(cases.secondary.of(i).len().min(u16::MAX as usize) as u16);
         n_cc.push(count(|f| f.cc));
         n_mcc.push(count(|f| f.mcc));
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::compare::{self, Finding, IndicatorDispersion};
-use crate::indicators::{Ctx, Indicator};
+use crate::indicators::{self, Ctx, Indicator, Untested};
 use crate::leads::{self, CaseLead};
 use crate::rank::{self, Dilution, HospitalRank};
 
@@ -28,6 +28,8 @@ pub struct Audit {
     pub judging: compare::Judging,
     /// The peer tables the indicators summed from the region, by finding code.
     pub tables: BTreeMap<String, crate::peers::PeerTable>,
+    /// Indicators no hospital could be tested on, with the reason (registry order).
+    pub untested: Vec<Untested>,
 }
 
 /// Runs every indicator, judges, ranks and lists case leads.
@@ -56,6 +58,12 @@ pub fn audit_against(
         dispersion,
         judging,
     } = compare::compare(ctx, registry, &measures, published);
+    let untested = registry
+        .iter()
+        .zip(&dispersion)
+        .filter(|(_, d)| d.hospitals == 0)
+        .map(|(ind, _)| indicators::untested(ctx, ind.as_ref()))
+        .collect();
     let ranks = rank::rank(ctx, registry, &findings, lang);
     let dilution = rank::dilution(ctx, &ranks);
     let leads = leads::case_leads(ctx, registry, &findings, &ranks);
@@ -67,6 +75,7 @@ pub fn audit_against(
         leads,
         judging,
         tables,
+        untested,
     }
 }
 

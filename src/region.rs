@@ -7,7 +7,7 @@
 use crate::catalog::Catalog;
 use crate::config::{RegionConfig, Scheme};
 use crate::derive::DerivedCases;
-use crate::ingest::{Cases, NONE_U32};
+use crate::ingest::Cases;
 use crate::peers::PeerSource;
 use crate::period::PeriodTag;
 
@@ -212,25 +212,26 @@ impl<'a> Region<'a> {
         out
     }
 
-    /// Whether case `i` is an unplanned readmission to the same hospital within the window.
+    /// Whether case `i` is an unplanned readmission to the same hospital within the window:
+    /// linked to the patient's last earlier stay there (see `derive/readmission.rs`), no
+    /// overlap, and no plan recorded at that earlier discharge. The flag (出院31天内再住院计划)
+    /// is written when the patient leaves, so only the *earlier* stay's flag counts: one on
+    /// the readmission itself would let a hospital excuse the second half of a split stay.
     pub fn unplanned_readmission(&self, i: usize) -> bool {
-        let p = self.derived.prev_stay[i];
-        p != NONE_U32
-            && self
-                .derived
-                .is_readmission(self.cases, i, self.config.readmission.window_days)
-            && !self.cases.planned[p as usize]
-            && !self.cases.planned[i]
+        self.readmission(i) && !self.cases.planned[self.derived.prev_stay[i] as usize]
     }
 
-    /// Whether case `i` is a planned readmission to the same hospital within the window.
+    /// Whether case `i` is a planned readmission to the same hospital within the window (the
+    /// earlier stay was discharged with the 31-day plan flag).
     pub fn planned_readmission(&self, i: usize) -> bool {
-        let p = self.derived.prev_stay[i];
-        p != NONE_U32
-            && self
-                .derived
-                .is_readmission(self.cases, i, self.config.readmission.window_days)
-            && (self.cases.planned[p as usize] || self.cases.planned[i])
+        self.readmission(i) && self.cases.planned[self.derived.prev_stay[i] as usize]
+    }
+
+    /// Whether case `i` is a readmission to the same hospital within the window, planned
+    /// or not.
+    fn readmission(&self, i: usize) -> bool {
+        self.derived
+            .is_readmission(i, self.config.readmission.window_days)
     }
 }
 
@@ -273,4 +274,170 @@ fn light_medical_groups(
             medical && g.weight <= cut
         })
         .collect()
+}
+
+/// A tiny region read from CSV text, for the unit tests of the stages that read a
+/// [`Region`] (readmission links here, the indicators' predicates).
+#[cfg(test)]
+pub(crate) mod testkit {
+    use crate::catalog::Catalog;
+    use crate::config::RegionConfig;
+    use crate::derive::{self, DerivedCases};
+    use crate::ingest::table::StringTable;
+    use crate::ingest::{self, Ingested};
+
+    /// The owned parts of a fixture region.
+    pub struct Fixture {
+        /// Ingested cases.
+        pub ingested: Ingested,
+        /// Derived fields.
+        pub derived: DerivedCases,
+        /// Catalogue: ES31/ES33/ES35 (one family by severity), RE11/RE15 (chemotherapy).
+        pub catalog: Catalog,
+        /// DRG defaults (15-day readmission window).
+        pub config: RegionConfig,
+    }
+
+    impl Fixture {
+        /// The region judged against itself.
+        pub fn region(&self) -> super::Region<'_> {
+            super::Region::new(
+                &self.ingested.cases,
+                &self.derived,
+                &self.catalog,
+                &self.config,
+            )
+        }
+        /// Index of the case with this `case_id`.
+        pub fn case(&self, id: &str) -> usize {
+            let c = &self.ingested.cases.case_id;
+            (0..self.ingested.cases.len())
+                .find(|&i| c.get(i) == id)
+                .unwrap_or_else(|| panic!("no case {id}"))
+        }
+    }
+
+    /// Reads `csv` (header included) against the fixture catalogue.
+    pub fn fixture(csv: &str) -> Fixture {
+        let config = RegionConfig::default_drg();
+        let groups = [
+            ("ES31", "2.0", "ES3", "1"),
+            ("ES33", "1.4", "ES3", "3"),
+            ("ES35", "1.0", "ES3", "5"),
+            ("RE11", "1.2", "RE1", "1"),
+            ("RE15", "0.8", "RE1", "5"),
+        ];
+        let table = StringTable {
+            headers: ["group_code", "weight", "family", "severity"]
+                .map(String::from)
+                .to_vec(),
+            rows: groups
+                .iter()
+                .map(|g| {
+                    vec![
+                        Some(g.0.into()),
+                        Some(g.1.into()),
+                        Some(g.2.into()),
+                        Some(g.3.into()),
+                    ]
+                })
+                .collect(),
+        };
+        let catalog =
+            Catalog::from_table(&table, std::path::Path::new("groups"), "fixture", &config)
+                .expect("fixture catalogue");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("cases.csv");
+        std::fs::write(&path, csv).expect("write fixture");
+        let ingested = ingest::read_cases(&path, &catalog).expect("fixture reads");
+        assert!(ingested.rejects.is_empty(), "{:?}", ingested.rejects);
+        let derived = derive::derive(&ingested.cases, &catalog, &config).expect("derives");
+        Fixture {
+            ingested,
+            derived,
+            catalog,
+            config,
+        }
+    }
+}
+
+#[cfg(test)]
+mod readmission_tests {
+    use super::testkit::fixture;
+
+    const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,planned_readmission_31d\n";
+
+    /// Issue 10, defect 8: the plan (出院31天内再住院计划) is recorded at the earlier
+    /// discharge. A flag on the readmission itself must not excuse it, or a hospital erases
+    /// its split stays by flagging their second halves.
+    #[test]
+    fn issue10_8_planned_flag_is_read_on_the_earlier_stay() {
+        let f = fixture(&format!(
+            "{HEADER}\
+             A1,H1,3,P1,2024-03-01,2024-03-05,ES35,5000,1\n\
+             A2,H1,3,P1,2024-03-10,2024-03-12,ES35,5000,0\n\
+             B1,H1,3,P2,2024-03-01,2024-03-05,ES35,5000,0\n\
+             B2,H1,3,P2,2024-03-10,2024-03-12,ES35,5000,1\n"
+        ));
+        let r = f.region();
+        let (a2, b2) = (f.case("A2"), f.case("B2"));
+        assert!(
+            !r.unplanned_readmission(a2) && r.planned_readmission(a2),
+            "planned at the first discharge"
+        );
+        assert!(
+            r.unplanned_readmission(b2) && !r.planned_readmission(b2),
+            "flagged only on the readmission: still unplanned"
+        );
+    }
+
+    /// Issue 10, defect 9: A → B → A within the window. The split-stay indicator asks
+    /// whether hospital A billed one episode twice, so A's second stay links to A's first
+    /// stay even though the patient was at B in between.
+    #[test]
+    fn issue10_9_readmission_after_a_stay_elsewhere_links_to_the_same_hospital() {
+        let f = fixture(&format!(
+            "{HEADER}\
+             A1,H1,3,P1,2024-03-01,2024-03-05,ES35,5000,0\n\
+             B1,H2,2,P1,2024-03-06,2024-03-08,ES35,5000,0\n\
+             A2,H1,3,P1,2024-03-10,2024-03-12,ES35,5000,0\n"
+        ));
+        let r = f.region();
+        let (a1, a2, b1) = (f.case("A1"), f.case("A2"), f.case("B1"));
+        assert!(
+            r.unplanned_readmission(a2),
+            "A2 readmits to H1 5 days after A1"
+        );
+        assert_eq!(f.derived.prev_stay[a2] as usize, a1);
+        assert_eq!(f.derived.days_since_prev[a2], 5);
+        assert!(!r.unplanned_readmission(b1), "B1 is H2's first stay");
+    }
+
+    /// Issue 10, defect 9: a stay admitted before the patient's previous discharge is an
+    /// overlap (a data error, or two hospitals billing one patient at once), not a 0–1 day
+    /// readmission.
+    #[test]
+    fn issue10_9_overlapping_stays_are_not_readmissions() {
+        let f = fixture(&format!(
+            "{HEADER}\
+             A1,H1,3,P1,2024-03-01,2024-03-10,ES35,5000,0\n\
+             A2,H1,3,P1,2024-03-05,2024-03-12,ES35,5000,0\n\
+             C1,H1,3,P2,2024-03-01,2024-03-20,ES35,5000,0\n\
+             C2,H2,2,P2,2024-03-02,2024-03-04,ES35,5000,0\n\
+             C3,H1,3,P2,2024-03-06,2024-03-08,ES35,5000,0\n\
+             D1,H1,3,P3,2024-03-01,2024-03-05,ES35,5000,0\n\
+             D2,H1,3,P3,2024-03-05,2024-03-07,ES35,5000,0\n"
+        ));
+        let r = f.region();
+        for id in ["A2", "C3"] {
+            assert!(
+                !r.unplanned_readmission(f.case(id)),
+                "{id} overlaps an earlier stay"
+            );
+        }
+        assert!(
+            r.unplanned_readmission(f.case("D2")),
+            "admitted on the day of discharge: a 0-day readmission, not an overlap"
+        );
+    }
 }

@@ -21,7 +21,11 @@ use crate::period::{self, PeriodTag, Periods};
 use crate::reference;
 
 mod benchmark;
+mod readmission;
 pub use benchmark::{BenchmarkSource, Benchmarks};
+pub use readmission::{
+    CYCLE_ADRGS, CYCLE_DIAGNOSES, Links, is_cycle_diagnosis, is_cycle_family, link_readmissions,
+};
 
 /// Multiplier band (倍率区间).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -85,16 +89,23 @@ pub struct DerivedCases {
     pub points: Vec<f64>,
     /// LOS / benchmark LOS.
     pub los_ratio: Vec<f64>,
-    /// Number of secondary diagnoses.
+    /// Number of secondary diagnosis codes, as coded.
     pub n_secondary: Vec<u16>,
-    /// Secondary diagnoses that are CC (including MCC).
+    /// Distinct secondary diagnoses that are CC (including MCC).
     pub n_cc: Vec<u16>,
-    /// Secondary diagnoses that are MCC.
+    /// Distinct secondary diagnoses that are MCC.
     pub n_mcc: Vec<u16>,
-    /// The same patient's previous stay (any hospital), [`NONE_U32`] if none.
+    /// The same patient's most recent earlier stay at the same hospital, [`NONE_U32`] if
+    /// none (an intervening stay elsewhere does not break the link: see `readmission.rs`).
     pub prev_stay: Vec<u32>,
-    /// Days from the previous discharge to this admission (`i32::MAX` if none).
+    /// Days from that stay's discharge to this admission (`i32::MAX` if none).
     pub days_since_prev: Vec<i32>,
+    /// The same patient's earlier stay (any hospital) still open at this admission,
+    /// [`NONE_U32`] if none: an overlap, left out of the readmission indicators.
+    pub overlapped: Vec<u32>,
+    /// Treatment-cycle stays (chemotherapy/radiotherapy families or a Z51.0–Z51.2 main
+    /// diagnosis), where a planned-readmission flag is expected.
+    pub treatment_cycle: Vec<bool>,
     /// Benchmarks used.
     pub benchmarks: Benchmarks,
     /// The point value.
@@ -113,12 +124,15 @@ impl DerivedCases {
         self.band.is_empty()
     }
     /// Whether case `i` was admitted within `window` days of the same patient's discharge from
-    /// the same hospital.
-    pub fn is_readmission(&self, cases: &Cases, i: usize, window: u32) -> bool {
-        let p = self.prev_stay[i];
-        p != NONE_U32
-            && self.days_since_prev[i] <= window as i32
-            && cases.hospital[p as usize] == cases.hospital[i]
+    /// the same hospital, without overlapping any earlier stay of the patient.
+    pub fn is_readmission(&self, i: usize, window: u32) -> bool {
+        self.prev_stay[i] != NONE_U32
+            && self.overlapped[i] == NONE_U32
+            && (0..=window as i32).contains(&self.days_since_prev[i])
+    }
+    /// Whether case `i` overlaps an earlier stay of the same patient.
+    pub fn is_overlap(&self, i: usize) -> bool {
+        self.overlapped[i] != NONE_U32
     }
 }
 
@@ -220,7 +234,12 @@ pub fn derive_with(
         });
 
     let (n_secondary, n_cc, n_mcc, unknown_codes) = count_cc(cases);
-    let (prev_stay, days_since_prev) = link_readmissions(cases);
+    let Links {
+        prev_stay,
+        days_since_prev,
+        overlapped,
+    } = link_readmissions(cases);
+    let treatment_cycle = readmission::treatment_cycle(cases, catalog, &family);
     let point_value = match fixed {
         Some(f) => f.point_value.clone(),
         None => point_value(config, &period, &points, &cases.cost),
@@ -241,6 +260,8 @@ pub fn derive_with(
         n_mcc,
         prev_stay,
         days_since_prev,
+        overlapped,
+        treatment_cycle,
         benchmarks,
         point_value,
         unknown_codes,
@@ -269,6 +290,9 @@ pub fn points_of(base: f64, multiplier: f64, band: Band, high_threshold: f64) ->
     }
 }
 
+/// Per case: secondary codes as coded, distinct CCs (MCCs included) and distinct MCCs; and
+/// the number of distinct codes the dictionary does not know. A code listed twice is one
+/// diagnosis: counting it twice would turn a single-CC case into a two-CC one.
 fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
     let flags: Vec<reference::CcFlags> = cases
         .codes
@@ -281,58 +305,25 @@ fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
     let mut n_secondary = Vec::with_capacity(n);
     let mut n_cc = Vec::with_capacity(n);
     let mut n_mcc = Vec::with_capacity(n);
+    let mut distinct: Vec<u32> = Vec::new();
     for i in 0..n {
-        let list = cases.secondary.of(i);
-        n_secondary.push(list.len().min(u16::MAX as usize) as u16);
-        n_cc.push(list.iter().filter(|k| flags[**k as usize].cc).count() as u16);
-        n_mcc.push(list.iter().filter(|k| flags[**k as usize].mcc).count() as u16);
+        distinct.clear();
+        distinct.extend_from_slice(cases.secondary.of(i));
+        distinct.sort_unstable();
+        distinct.dedup();
+        let count = |f: fn(&reference::CcFlags) -> bool| {
+            distinct
+                .iter()
+                .filter(|k| f(&flags[**k as usize]))
+                .count()
+                .min(u16::MAX as usize) as u16
+        };
+        // As coded (the clustering feature counts what the coder wrote).
+        n_secondary.push(cases.secondary.of(i).len().min(u16::MAX as usize) as u16);
+        n_cc.push(count(|f| f.cc));
+        n_mcc.push(count(|f| f.mcc));
     }
     (n_secondary, n_cc, n_mcc, unknown)
-}
-
-/// Links each stay to the same patient's previous stay (by admission, then discharge, then
-/// input line, so ties resolve the same way every run).
-pub fn link_readmissions(cases: &Cases) -> (Vec<u32>, Vec<i32>) {
-    let n = cases.len();
-    let order: Vec<u32> = if cases.line.is_sorted_by(|a, b| a < b) {
-        // Lines grow with the case index, so the index breaks ties as the line does: sort
-        // one packed key per case (contiguous, compared as integers) instead of gathering
-        // four columns at every comparison. Keys are distinct, so the order is the same.
-        let flip = |d: i32| u128::from(d.cast_unsigned() ^ 0x8000_0000);
-        let mut keys: Vec<u128> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                u128::from(cases.patient[i]) << 96
-                    | flip(cases.admit[i]) << 64
-                    | flip(cases.discharge[i]) << 32
-                    | i as u128
-            })
-            .collect();
-        keys.par_sort_unstable();
-        keys.into_par_iter().map(|k| k as u32).collect()
-    } else {
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.par_sort_unstable_by_key(|&i| {
-            let i = i as usize;
-            (
-                cases.patient[i],
-                cases.admit[i],
-                cases.discharge[i],
-                cases.line[i],
-            )
-        });
-        order
-    };
-    let mut prev = vec![NONE_U32; n];
-    let mut gap = vec![i32::MAX; n];
-    for w in order.windows(2) {
-        let (a, b) = (w[0] as usize, w[1] as usize);
-        if cases.patient[a] == cases.patient[b] {
-            prev[b] = a as u32;
-            gap[b] = cases.admit[b] - cases.discharge[a];
-        }
-    }
-    (prev, gap)
 }
 
 fn point_value(
@@ -431,15 +422,35 @@ mod link_tests {
     }
 
     #[test]
-    fn readmissions_link_to_the_same_patients_previous_stay() {
-        // Patient 0: stays at days 0-5 and 6-8 (gap 1) in H1, then 40-42 in H2 (gap 32).
-        // Patient 1: one stay. Input order is shuffled on purpose.
-        let c = cases(&[(0, 0, 6, 8), (1, 1, 3, 4), (1, 0, 40, 42), (0, 0, 0, 5)]);
-        let (prev, gap) = link_readmissions(&c);
-        assert_eq!(prev, vec![3, NONE_U32, 0, NONE_U32]);
-        assert_eq!(gap[0], 1);
-        assert_eq!(gap[2], 32);
-        assert_eq!(gap[1], i32::MAX);
+    fn readmissions_link_to_the_same_patients_previous_stay_at_the_same_hospital() {
+        // Patient 0: stays at days 0-5 and 6-8 (gap 1) in H1, 40-42 in H2 (its first there),
+        // then 45-47 in H1 (gap 37 to the 6-8 stay). Patient 1: one stay. Input order is
+        // shuffled on purpose.
+        let c = cases(&[
+            (0, 0, 6, 8),
+            (1, 1, 3, 4),
+            (1, 0, 40, 42),
+            (0, 0, 0, 5),
+            (0, 0, 45, 47),
+        ]);
+        let l = link_readmissions(&c);
+        assert_eq!(l.prev_stay, vec![3, NONE_U32, NONE_U32, NONE_U32, 0]);
+        assert_eq!(l.days_since_prev[0], 1);
+        assert_eq!(l.days_since_prev[4], 37);
+        assert_eq!(l.days_since_prev[1], i32::MAX);
+        assert_eq!(l.overlapped, vec![NONE_U32; 5]);
+    }
+
+    #[test]
+    fn an_overlap_names_the_earlier_stay_discharged_last() {
+        // Patient 0: H1 0-30, H2 5-8 (overlaps the H1 stay), H1 10-12 (overlaps it too,
+        // though not the H2 stay), H1 30-32 (admitted on the day of discharge: no overlap).
+        let c = cases(&[(0, 0, 0, 30), (1, 0, 5, 8), (0, 0, 10, 12), (0, 0, 30, 32)]);
+        let l = link_readmissions(&c);
+        assert_eq!(l.overlapped, vec![NONE_U32, 0, 0, NONE_U32]);
+        assert_eq!(l.prev_stay[2], 0);
+        assert_eq!(l.days_since_prev[2], -20);
+        assert_eq!((l.prev_stay[3], l.days_since_prev[3]), (2, 18));
     }
 
     #[test]

@@ -95,6 +95,63 @@ pub trait Indicator: Sync {
     fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64>;
     /// Why case `i` is evidence, in a few words with its numbers.
     fn case_reason(&self, ctx: &Ctx, i: usize) -> String;
+    /// Why the indicator cannot be tested on this region (a column missing, no eligible
+    /// case), in the run's language; `None` when it can, or when it has no specific reason.
+    /// Asked only when no hospital was tested, so the report says why instead of "no data".
+    fn untestable(&self, _ctx: &Ctx) -> Option<String> {
+        None
+    }
+}
+
+/// An indicator that knows why it may be untestable on a region: `inner` measures, `reason`
+/// answers [`Indicator::untestable`].
+pub(crate) struct Explained<I> {
+    /// The indicator.
+    pub inner: I,
+    /// Why it cannot be tested, when it cannot.
+    pub reason: fn(&Ctx) -> Option<String>,
+}
+
+impl<I: Indicator> Indicator for Explained<I> {
+    fn spec(&self) -> &IndicatorSpec {
+        self.inner.spec()
+    }
+    fn measure(&self, ctx: &Ctx) -> Measured {
+        self.inner.measure(ctx)
+    }
+    fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
+        self.inner.case_lead(ctx, i)
+    }
+    fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
+        self.inner.case_reason(ctx, i)
+    }
+    fn untestable(&self, ctx: &Ctx) -> Option<String> {
+        (self.reason)(ctx)
+    }
+}
+
+/// An indicator no hospital could be tested on, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Untested {
+    /// Finding code.
+    pub code: &'static str,
+    /// Why, in one sentence (the run's language).
+    pub reason: String,
+}
+
+/// Why indicator `ind` was not tested on any hospital: its own reason, or the generic one.
+pub fn untested(ctx: &Ctx, ind: &dyn Indicator) -> Untested {
+    let reason = ind.untestable(ctx).unwrap_or_else(|| {
+        context::say!(
+            ctx,
+            "没有医院同时具备合格病例和可比的同级对照",
+            "no hospital had eligible audited cases with peers to compare them with"
+        )
+    });
+    Untested {
+        code: ind.spec().code,
+        reason,
+    }
 }
 
 /// The registry: every indicator the run computes, in report order.

@@ -1,10 +1,13 @@
 //! Point-chasing (冲点, 刷点): more points from the same patients — split stays, admissions
 //! that need no bed, padding costs into the high band. Planned readmissions (the 31-day
-//! plan flag, e.g. chemotherapy cycles) are never counted as splitting.
+//! plan flag recorded at the *earlier* discharge, e.g. chemotherapy cycles) are not counted
+//! as splitting; because the flag excuses a readmission, the flag itself is audited too
+//! (`PC_PLANNED_FLAG`, supporting: its share by family against peers, and how many flags
+//! sit outside chemotherapy/radiotherapy stays).
 
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator};
-use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::derive::Band;
 
 fn all(_: &Ctx, _: usize) -> bool {
@@ -32,6 +35,17 @@ fn readmission(ctx: &Ctx, i: usize) -> bool {
 }
 fn quick_readmission(ctx: &Ctx, i: usize) -> bool {
     ctx.unplanned_readmission(i) && ctx.derived.days_since_prev[i] <= 1
+}
+fn planned_flag_column(ctx: &Ctx, _: usize) -> bool {
+    ctx.cases.has("planned_readmission_31d")
+}
+fn planned_flag(ctx: &Ctx, i: usize) -> bool {
+    ctx.cases.planned[i]
+}
+fn no_stake(_: &Ctx, _: usize) -> f64 {
+    // Which flagged discharge excused a real split is not known from the flag alone; the
+    // points of the excused stays are in the data-quality section, not claimed as excess.
+    0.0
 }
 fn short_stay(ctx: &Ctx, i: usize) -> bool {
     ctx.cases.los[i] <= ctx.config.detect.low_standard_max_los
@@ -75,6 +89,61 @@ fn readmission_detail(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
         "{quick} 例间隔 0–1 天，{same_family} 例与前次住院同病组族",
         "{quick} at a 0–1 day gap, {same_family} in the same family as the first stay"
     )
+}
+
+fn planned_flag_detail(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
+    let outside = evidence
+        .iter()
+        .filter(|&&i| !ctx.derived.treatment_cycle[i])
+        .count();
+    say!(
+        ctx,
+        "{} 个计划再住院标志，其中 {outside} 个不在放化疗病例上",
+        "{} planned-readmission flags, {outside} outside chemotherapy/radiotherapy stays",
+        evidence.len()
+    )
+}
+
+fn why_planned_flag(ctx: &Ctx, i: usize) -> String {
+    let family = &ctx.catalog.families[ctx.derived.family[i] as usize];
+    if ctx.derived.treatment_cycle[i] {
+        say!(
+            ctx,
+            "出院时标记 31 天内计划再住院（{family}，放化疗）",
+            "discharged with the 31-day readmission plan flag ({family}, a treatment cycle)"
+        )
+    } else {
+        say!(
+            ctx,
+            "出院时标记 31 天内计划再住院，但 {family} 不是放化疗病组族",
+            "discharged with the 31-day readmission plan flag, but {family} is not a chemotherapy/radiotherapy family"
+        )
+    }
+}
+
+/// Why `PC_PLANNED_FLAG` cannot be tested on a region, when it cannot.
+fn planned_flag_untestable(ctx: &Ctx) -> Option<String> {
+    if !ctx.cases.has("planned_readmission_31d") {
+        return Some(say!(
+            ctx,
+            "输入没有 planned_readmission_31d（出院31天内再住院计划）列：所有再住院都按非计划计",
+            "the input has no planned_readmission_31d column (出院31天内再住院计划): every readmission counts as unplanned"
+        ));
+    }
+    let flagged = (0..ctx.cases.len()).any(|i| ctx.audited(i) && ctx.cases.planned[i]);
+    Some(if flagged {
+        say!(
+            ctx,
+            "标志只出现在同级及全部对照医院均无标志的病组族中（期望数为 0），无法计算比值；非放化疗病例上的标志数见数据质量",
+            "the flags sit only in families where no peer flags a stay (expected count 0), so no ratio can be formed; flags outside chemotherapy/radiotherapy are counted under data quality"
+        )
+    } else {
+        say!(
+            ctx,
+            "审核期没有病例带计划再住院标志",
+            "no audited stay carries the planned-readmission flag"
+        )
+    })
 }
 
 fn growth(ctx: &Ctx, h: usize) -> String {
@@ -145,7 +214,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 true,
                 "Unplanned readmission to the same hospital within the window",
                 "非计划再入院",
-                "stays admitted ≤ window days after the same patient's discharge from the same hospital, neither stay flagged planned",
+                "stays admitted ≤ window days after the same patient's last discharge from the same hospital (stays elsewhere in between do not break the link), that discharge not flagged planned; stays overlapping an earlier stay excluded",
                 "audited stays",
                 "same-level peers' share per family",
             ),
@@ -174,6 +243,27 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             stake: points,
             detail: None,
             why: why_readmission,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "PC_PLANNED_FLAG",
+                    false,
+                    "Discharges flagged as followed by a planned readmission",
+                    "计划再住院标志占比",
+                    "audited stays discharged with planned_readmission_31d = 1",
+                    "audited stays (needs planned_readmission_31d)",
+                    "same-level peers' share per family",
+                ),
+                eligible: planned_flag_column,
+                outcome: planned_flag,
+                stratum: by_family,
+                lead: None,
+                stake: no_stake,
+                detail: Some(planned_flag_detail),
+                why: why_planned_flag,
+            },
+            reason: planned_flag_untestable,
         }),
         Box::new(BinaryIndicator {
             spec: spec(

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, Tail};
-use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::peers::{self, Sums};
 
 fn upper(ctx: &Ctx, i: usize) -> bool {
@@ -45,17 +45,37 @@ fn cheap_as_sibling(ctx: &Ctx, i: usize) -> bool {
 fn severity_split(ctx: &Ctx, i: usize) -> bool {
     matches!(ctx.derived.severity[i], 1 | 3) && ctx.cases.has("secondary_diagnoses")
 }
-fn single_cc(ctx: &Ctx, i: usize) -> bool {
+/// Distinct recognised codes that carry case `i`'s severity: MCCs for severity 1, CCs
+/// (MCCs included) for severity 3.
+fn severity_codes(ctx: &Ctx, i: usize) -> u16 {
     match ctx.derived.severity[i] {
-        1 => ctx.derived.n_mcc[i] == 1,
-        3 => ctx.derived.n_cc[i] == 1,
-        _ => false,
+        1 => ctx.derived.n_mcc[i],
+        3 => ctx.derived.n_cc[i],
+        _ => u16::MAX,
     }
+}
+/// Severity 1/3 resting on at most one distinct code: exactly one (a single lever code),
+/// or none the dictionary recognises (the strongest lead, or a dictionary mismatch).
+fn single_cc(ctx: &Ctx, i: usize) -> bool {
+    severity_codes(ctx, i) <= 1
 }
 
 /// The most frequent CC/MCC code among a hospital's single-CC cases.
 fn favourite_code(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
     let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
+    let zero = evidence
+        .iter()
+        .filter(|&&i| severity_codes(ctx, i) == 0)
+        .count();
+    let none_recognised = if zero > 0 {
+        say!(
+            ctx,
+            "；{zero} 例无任何可识别的并发症编码",
+            "; {zero} with no recognised CC/MCC code at all"
+        )
+    } else {
+        String::new()
+    };
     for &i in evidence {
         let flagging = ctx.cases.secondary.of(i).iter().find(|k| {
             let f = crate::reference::cc_flags(&ctx.cases.codes.codes[**k as usize]);
@@ -78,12 +98,15 @@ fn favourite_code(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
     }) {
         Some((k, n)) if !evidence.is_empty() => say!(
             ctx,
-            "最常见的单一并发症编码 {}（占此类病例 {:.0}%）",
-            "most frequent sole CC/MCC code {} ({:.0}% of these cases)",
+            "最常见的单一并发症编码 {}（占此类病例 {:.0}%）{}",
+            "most frequent sole CC/MCC code {} ({:.0}% of these cases){}",
             ctx.cases.codes.codes[k as usize],
-            100.0 * n as f64 / evidence.len() as f64
+            100.0 * n as f64 / evidence.len() as f64,
+            none_recognised
         ),
-        _ => String::new(),
+        _ => none_recognised
+            .trim_start_matches(['；', ';', ' '])
+            .to_string(),
     }
 }
 
@@ -146,13 +169,71 @@ fn why_single_cc(ctx: &Ctx, i: usize) -> String {
                 f.cc
             }
         });
-    say!(
-        ctx,
-        "严重程度 {} 仅依赖单一编码 {}",
-        "severity {} rests on the single code {}",
-        ctx.derived.severity[i],
-        code.unwrap_or("-")
-    )
+    match code {
+        Some(code) => say!(
+            ctx,
+            "严重程度 {} 仅依赖单一编码 {}",
+            "severity {} rests on the single code {}",
+            ctx.derived.severity[i],
+            code
+        ),
+        None => {
+            let list = ctx.cases.secondary.of(i);
+            let unknown = list
+                .iter()
+                .filter(|k| !crate::reference::cc_flags(&ctx.cases.codes.codes[**k as usize]).known)
+                .count();
+            say!(
+                ctx,
+                "严重程度 {} 无任何可识别的{}编码（{} 个其他诊断，其中 {} 个不在 ICD-10 字典中：核对编码或字典版本）",
+                "severity {} with no recognised {} code ({} secondary codes, {} not in the ICD-10 dictionary: check the coding or the dictionary edition)",
+                ctx.derived.severity[i],
+                if ctx.derived.severity[i] == 1 {
+                    "MCC"
+                } else {
+                    "CC"
+                },
+                list.len(),
+                unknown
+            )
+        }
+    }
+}
+
+/// Why `UPC_SINGLE_CC` cannot be tested on a region, when it cannot.
+fn single_cc_untestable(ctx: &Ctx) -> Option<String> {
+    if !ctx.cases.has("secondary_diagnoses") {
+        return Some(say!(
+            ctx,
+            "输入没有 secondary_diagnoses（其他诊断编码）列，无法判断严重程度依赖几个并发症编码",
+            "the input has no secondary_diagnoses column (其他诊断编码), so what a severity rests on cannot be counted"
+        ));
+    }
+    let split: Vec<usize> = (0..ctx.cases.len())
+        .filter(|&i| ctx.audited(i) && matches!(ctx.derived.severity[i], 1 | 3))
+        .collect();
+    if split.is_empty() {
+        return Some(say!(
+            ctx,
+            "审核期没有严重程度为 1 或 3 的病例（分组目录未按并发症分级，如 DIP）",
+            "no audited case is in a severity-1 or severity-3 group (the catalogue is not split by CC/MCC, as in DIP)"
+        ));
+    }
+    let recognised = split.iter().any(|&i| {
+        ctx.cases
+            .secondary
+            .of(i)
+            .iter()
+            .any(|k| crate::reference::cc_flags(&ctx.cases.codes.codes[*k as usize]).known)
+    });
+    if !recognised {
+        return Some(say!(
+            ctx,
+            "严重程度 1/3 病例的其他诊断编码均不在 ICD-10 字典中（编码版本不符？）",
+            "none of the severity-1/3 cases' secondary codes is in the ICD-10 dictionary (another coding edition?)"
+        ));
+    }
+    None
 }
 
 const fn spec(
@@ -235,23 +316,26 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             detail: None,
             why: why_cheap,
         }),
-        Box::new(BinaryIndicator {
-            spec: spec(
-                "UPC_SINGLE_CC",
-                true,
-                "Severity resting on a single CC/MCC code",
-                "单一并发症定级",
-                "severity-1 cases with exactly one MCC, severity-3 cases with exactly one CC",
-                "severity-1/3 cases (needs secondary_diagnoses)",
-                "same-level peers' share per group",
-            ),
-            eligible: severity_split,
-            outcome: single_cc,
-            stratum: by_group,
-            lead: None,
-            stake,
-            detail: Some(favourite_code),
-            why: why_single_cc,
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "UPC_SINGLE_CC",
+                    true,
+                    "Severity resting on a single CC/MCC code, or on none",
+                    "单一并发症定级",
+                    "severity-1 cases with at most one distinct MCC, severity-3 cases with at most one distinct CC (none recognised: the strongest lead, or a dictionary mismatch)",
+                    "severity-1/3 cases (needs secondary_diagnoses)",
+                    "same-level peers' share per group",
+                ),
+                eligible: severity_split,
+                outcome: single_cc,
+                stratum: by_group,
+                lead: None,
+                stake,
+                detail: Some(favourite_code),
+                why: why_single_cc,
+            },
+            reason: single_cc_untestable,
         }),
         Box::new(ChangeIndicator {
             spec: spec(
@@ -351,5 +435,96 @@ impl Indicator for WeightIndex {
 
     fn case_reason(&self, _ctx: &Ctx, _i: usize) -> String {
         String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::Lang;
+    use crate::region::testkit::fixture;
+
+    const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n";
+
+    /// Issue 10, defect 10: a severity-1/3 case with no recognised MCC/CC at all is the
+    /// strongest lead (or a dictionary mismatch) and belongs in the numerator.
+    #[test]
+    fn issue10_10_single_cc_includes_zero_cc_cases() {
+        // J18.900 is a CC (not an MCC), I50.906 an MCC; XYZ.999 is in no dictionary.
+        let f = fixture(&format!(
+            "{HEADER}\
+             S1,H1,3,P1,2024-03-01,2024-03-05,ES33,9000,XYZ.999\n\
+             S2,H1,3,P2,2024-03-01,2024-03-05,ES31,9000,J18.900\n\
+             S3,H1,3,P3,2024-03-01,2024-03-05,ES33,9000,J18.900\n\
+             S4,H1,3,P4,2024-03-01,2024-03-05,ES31,9000,I50.906;J18.900\n\
+             S5,H1,3,P5,2024-03-01,2024-03-05,ES33,9000,J18.900;I50.906\n"
+        ));
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        for (id, single) in [
+            ("S1", true),
+            ("S2", true),
+            ("S3", true),
+            ("S4", true),
+            ("S5", false),
+        ] {
+            assert_eq!(single_cc(&ctx, f.case(id)), single, "{id}");
+        }
+    }
+
+    /// Issue 10, defect 10: the same secondary code listed twice is one diagnosis.
+    #[test]
+    fn issue10_10_single_cc_counts_a_duplicated_code_once() {
+        let f = fixture(&format!(
+            "{HEADER}\
+             S1,H1,3,P1,2024-03-01,2024-03-05,ES33,9000,J18.900;J18.900\n\
+             S2,H1,3,P2,2024-03-01,2024-03-05,ES31,9000,I50.906;I50.906;J18.900\n"
+        ));
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        assert!(single_cc(&ctx, f.case("S1")), "one distinct CC");
+        assert!(single_cc(&ctx, f.case("S2")), "one distinct MCC");
+        assert_eq!(f.derived.n_cc[f.case("S1")], 1);
+        assert_eq!(f.derived.n_mcc[f.case("S2")], 1);
+    }
+}
+
+#[cfg(test)]
+mod untestable_tests {
+    use super::*;
+    use crate::lang::Lang;
+    use crate::region::testkit::fixture;
+
+    fn reason(csv: &str) -> Option<String> {
+        let f = fixture(csv);
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let all = indicators();
+        let ind = all
+            .iter()
+            .find(|i| i.spec().code == "UPC_SINGLE_CC")
+            .expect("registered");
+        ind.untestable(&ctx)
+    }
+
+    #[test]
+    fn single_cc_says_which_input_it_lacks() {
+        let base = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost";
+        let why = reason(&format!(
+            "{base}\nS1,H1,3,P1,2024-03-01,2024-03-05,ES33,9000\n"
+        ));
+        assert!(why.is_some_and(|w| w.contains("no secondary_diagnoses column")));
+        let why = reason(&format!(
+            "{base},secondary_diagnoses\nS1,H1,3,P1,2024-03-01,2024-03-05,ES35,9000,J18.900\n"
+        ));
+        assert!(why.is_some_and(|w| w.contains("severity-1 or severity-3")));
+        let why = reason(&format!(
+            "{base},secondary_diagnoses\nS1,H1,3,P1,2024-03-01,2024-03-05,ES33,9000,XYZ.1\n"
+        ));
+        assert!(why.is_some_and(|w| w.contains("not") && w.contains("dictionary")));
+        let why = reason(&format!(
+            "{base},secondary_diagnoses\nS1,H1,3,P1,2024-03-01,2024-03-05,ES33,9000,J18.900\n"
+        ));
+        assert_eq!(why, None);
     }
 }

@@ -1,6 +1,7 @@
 //! The data-quality section of `report.html`: rows read / analysed / rejected, periods,
-//! grouping coverage and the multiplier band mix per hospital level. Every value taken from
-//! the input is HTML-escaped.
+//! grouping coverage, the multiplier band mix per hospital level, and the readmission links
+//! (overlapping stays, where the planned-readmission flag sits). Every value taken from the
+//! input is HTML-escaped.
 
 use std::fmt::Write;
 
@@ -11,6 +12,9 @@ use crate::report::page::{Cell, esc, num, table};
 
 /// Rejected rows shown on the page (all of them are in `rejects.csv`).
 const SHOWN_REJECTS: usize = 50;
+
+/// Hospitals shown per readmission table (all of them are in `summary.json`).
+const SHOWN_HOSPITALS: usize = 20;
 
 /// Renders the data-quality section (an HTML fragment).
 pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
@@ -117,6 +121,7 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
         )
     );
     h.push_str(&table(&headers, &rows));
+    h.push_str(&readmissions(summary, lang));
     if !rejects.is_empty() {
         let _ = write!(
             h,
@@ -143,6 +148,124 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
                 "case_id",
                 t("列", "Column"),
                 t("原因", "Reason"),
+            ],
+            &rows,
+        ));
+    }
+    h
+}
+
+/// Readmission links: counts, overlapping stays by hospital, planned flags outside
+/// treatment cycles by hospital.
+fn readmissions(summary: &Summary, lang: Lang) -> String {
+    let t = |zh, en| lang.tr(zh, en);
+    let q = &summary.readmissions;
+    let f = &q.planned_flag;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<h3>{}</h3>",
+        t(
+            "再住院关联（审核期，同一医院）",
+            "Readmission links (audited, same hospital)"
+        )
+    );
+    h.push_str(&table(
+        &[
+            t("窗口（天）", "Window (days)"),
+            t("非计划再住院", "Unplanned readmissions"),
+            t(
+                "计划再住院（前次出院已标记）",
+                "Planned (flag at the earlier discharge)",
+            ),
+            t("住院时间重叠", "Overlapping stays"),
+            t("其中同一医院", "of which same hospital"),
+            t("计划再住院标志", "Planned flags"),
+            t("其中非放化疗", "of which outside chemo/radiotherapy"),
+        ],
+        &[vec![
+            Cell::Num(q.window_days as f64, 0),
+            Cell::Num(q.unplanned as f64, 0),
+            Cell::Num(q.planned as f64, 0),
+            Cell::Num(q.overlapping_stays as f64, 0),
+            Cell::Num(q.overlapping_same_hospital as f64, 0),
+            if f.column {
+                Cell::Num(f.flagged_stays as f64, 0)
+            } else {
+                Cell::Text(t("无此列", "no column").into())
+            },
+            Cell::Num(f.outside_treatment_cycles as f64, 0),
+        ]],
+    ));
+    let _ = write!(
+        h,
+        "<p class=\"muted\">{}</p>",
+        t(
+            "入院早于同一患者前次住院出院的病例记为重叠（数据错误，或同一患者同时被两家医院结算），不计入再住院指标。计划再住院标志以前次出院时的记录为准；标志占比与同级医院按病组族比较见 PC_PLANNED_FLAG。",
+            "A stay admitted before the discharge of the same patient's earlier stay is an overlap (a data error, or two claims for one patient at once) and is left out of the readmission indicators. The planned-readmission flag counts on the earlier discharge; its share against same-level peers by family is PC_PLANNED_FLAG."
+        )
+    );
+    if !q.overlaps_by_hospital.is_empty() {
+        let rows: Vec<Vec<Cell>> = q
+            .overlaps_by_hospital
+            .iter()
+            .take(SHOWN_HOSPITALS)
+            .map(|o| {
+                vec![
+                    Cell::Text(o.hospital_id.clone()),
+                    Cell::Num(o.stays as f64, 0),
+                    Cell::Num(o.same_hospital as f64, 0),
+                ]
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<h3>{} ({} / {})</h3>",
+            t("住院时间重叠，按医院", "Overlapping stays by hospital"),
+            num(rows.len() as f64, 0),
+            num(q.overlaps_by_hospital.len() as f64, 0)
+        );
+        h.push_str(&table(
+            &[
+                t("医院", "Hospital"),
+                t("重叠病例", "Overlapping stays"),
+                t("与本院住院重叠", "Overlapping its own stay"),
+            ],
+            &rows,
+        ));
+    }
+    if !f.by_hospital.is_empty() {
+        let rows: Vec<Vec<Cell>> = f
+            .by_hospital
+            .iter()
+            .take(SHOWN_HOSPITALS)
+            .map(|p| {
+                vec![
+                    Cell::Text(p.hospital_id.clone()),
+                    Cell::Num(p.stays as f64, 0),
+                    Cell::Num(p.flagged as f64, 0),
+                    Cell::Num(p.outside_treatment_cycles as f64, 0),
+                    Cell::Num(p.readmissions_excused as f64, 0),
+                ]
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<h3>{} ({} / {})</h3>",
+            t(
+                "非放化疗病例上的计划再住院标志，按医院",
+                "Planned flags outside chemotherapy/radiotherapy, by hospital"
+            ),
+            num(rows.len() as f64, 0),
+            num(f.by_hospital.len() as f64, 0)
+        );
+        h.push_str(&table(
+            &[
+                t("医院", "Hospital"),
+                t("病例", "Stays"),
+                t("标志", "Flagged"),
+                t("非放化疗", "Outside treatment cycles"),
+                t("被豁免的再住院", "Readmissions excused"),
             ],
             &rows,
         ));

@@ -184,6 +184,16 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
         h.push_str(&figures::funnel(lang, input, k, ind.spec()));
     }
     h.push_str("</div>");
+    // An indicator without a funnel says why, one line each.
+    for u in &a.untested {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{} {}: {}</p>",
+            esc(u.code),
+            t("未检验", "not tested"),
+            esc(&u.reason)
+        );
+    }
 
     // Data quality.
     h.push_str(&dataquality::section(s, input.rejects, lang));

@@ -132,12 +132,162 @@ pub struct Summary {
     pub band_mix: Vec<BandMix>,
     /// Distinct secondary-diagnosis codes not in the ICD-10 dictionary.
     pub unknown_diagnosis_codes: usize,
+    /// Readmission links of the audited period: overlapping stays and the planned flag.
+    pub readmissions: ReadmissionQuality,
     /// The effective configuration.
     pub config: RegionConfig,
     /// Detector results (tests, flags, dilution, over-dispersion).
     pub audit: Option<AuditSummary>,
     /// Wall time per stage in milliseconds (the one non-deterministic part).
     pub timings_ms: BTreeMap<&'static str, u64>,
+}
+
+/// Readmission data quality (audited period): how many same-hospital readmissions the
+/// window links, how many the earlier stay's planned flag excuses, stays that overlap an
+/// earlier stay of the same patient (left out of the readmission indicators), and where
+/// the planned flag sits.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadmissionQuality {
+    /// The readmission window (days).
+    pub window_days: u32,
+    /// Same-hospital readmissions within the window, earlier discharge not flagged planned.
+    pub unplanned: u64,
+    /// Same-hospital readmissions within the window excused by the earlier stay's flag.
+    pub planned: u64,
+    /// Stays admitted before the discharge of an earlier stay of the same patient.
+    pub overlapping_stays: u64,
+    /// Of them, overlapping a stay at the same hospital.
+    pub overlapping_same_hospital: u64,
+    /// Hospitals with overlapping stays, most first (ties: hospital id).
+    pub overlaps_by_hospital: Vec<HospitalOverlaps>,
+    /// The planned-readmission flag.
+    pub planned_flag: PlannedFlagQuality,
+}
+
+/// One hospital's overlapping stays.
+#[derive(Debug, Clone, Serialize)]
+pub struct HospitalOverlaps {
+    /// Hospital id.
+    pub hospital_id: String,
+    /// Its audited stays that overlap an earlier stay of the same patient.
+    pub stays: u64,
+    /// Of them, overlapping one of its own stays.
+    pub same_hospital: u64,
+}
+
+/// Where the planned-readmission flag (出院31天内再住院计划) sits.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedFlagQuality {
+    /// Whether the input has the column (without it every readmission counts as unplanned).
+    pub column: bool,
+    /// Audited stays discharged with the flag.
+    pub flagged_stays: u64,
+    /// Of them, not treatment-cycle stays (chemotherapy/radiotherapy families, Z51.0–Z51.2).
+    pub outside_treatment_cycles: u64,
+    /// Hospitals with flags outside treatment cycles, most first (ties: hospital id).
+    pub by_hospital: Vec<HospitalPlannedFlags>,
+}
+
+/// One hospital's planned flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct HospitalPlannedFlags {
+    /// Hospital id.
+    pub hospital_id: String,
+    /// Audited stays.
+    pub stays: u64,
+    /// Audited stays discharged with the flag.
+    pub flagged: u64,
+    /// Of them, outside treatment cycles.
+    pub outside_treatment_cycles: u64,
+    /// Readmissions within the window the flags excused.
+    pub readmissions_excused: u64,
+}
+
+/// Counts the readmission links, overlaps and planned flags of the audited period.
+pub fn readmission_quality(
+    cases: &Cases,
+    derived: &DerivedCases,
+    config: &RegionConfig,
+) -> ReadmissionQuality {
+    let window = config.readmission.window_days;
+    let nh = cases.hospitals.len();
+    // Per hospital: stays, overlaps, same-hospital overlaps, flags, flags outside, excused.
+    let mut per = vec![[0u64; 6]; nh];
+    let (mut unplanned, mut planned) = (0, 0);
+    for i in 0..cases.len() {
+        if derived.period[i] != PeriodTag::Audited {
+            continue;
+        }
+        let h = cases.hospital[i] as usize;
+        let c = &mut per[h];
+        c[0] += 1;
+        if derived.is_overlap(i) {
+            c[1] += 1;
+            if cases.hospital[derived.overlapped[i] as usize] == cases.hospital[i]
+                || derived.days_since_prev[i] < 0
+            {
+                c[2] += 1;
+            }
+        }
+        if cases.planned[i] {
+            c[3] += 1;
+            if !derived.treatment_cycle[i] {
+                c[4] += 1;
+            }
+        }
+        if derived.is_readmission(i, window) {
+            if cases.planned[derived.prev_stay[i] as usize] {
+                planned += 1;
+                c[5] += 1;
+            } else {
+                unplanned += 1;
+            }
+        }
+    }
+    let id = |h: usize| cases.hospitals[h].id.clone();
+    let mut overlaps: Vec<HospitalOverlaps> = (0..nh)
+        .filter(|&h| per[h][1] > 0)
+        .map(|h| HospitalOverlaps {
+            hospital_id: id(h),
+            stays: per[h][1],
+            same_hospital: per[h][2],
+        })
+        .collect();
+    overlaps.sort_by(|a, b| {
+        b.stays
+            .cmp(&a.stays)
+            .then(a.hospital_id.cmp(&b.hospital_id))
+    });
+    let mut flags: Vec<HospitalPlannedFlags> = (0..nh)
+        .filter(|&h| per[h][4] > 0)
+        .map(|h| HospitalPlannedFlags {
+            hospital_id: id(h),
+            stays: per[h][0],
+            flagged: per[h][3],
+            outside_treatment_cycles: per[h][4],
+            readmissions_excused: per[h][5],
+        })
+        .collect();
+    flags.sort_by(|a, b| {
+        b.outside_treatment_cycles
+            .cmp(&a.outside_treatment_cycles)
+            .then(a.hospital_id.cmp(&b.hospital_id))
+    });
+    let total = |k: usize| per.iter().map(|c| c[k]).sum::<u64>();
+    ReadmissionQuality {
+        window_days: window,
+        unplanned,
+        planned,
+        overlapping_stays: total(1),
+        overlapping_same_hospital: total(2),
+        overlaps_by_hospital: overlaps,
+        planned_flag: PlannedFlagQuality {
+            column: cases.has("planned_readmission_31d"),
+            flagged_stays: total(3),
+            outside_treatment_cycles: total(4),
+            by_hospital: flags,
+        },
+    }
 }
 
 /// Counts analysed cases per period.
@@ -203,6 +353,8 @@ pub struct AuditSummary {
     pub dilution: Dilution,
     /// Over-dispersion per indicator.
     pub dispersion: Vec<IndicatorDispersion>,
+    /// Indicators no hospital could be tested on, and why.
+    pub untested: Vec<crate::indicators::Untested>,
 }
 
 impl AuditSummary {
@@ -215,6 +367,7 @@ impl AuditSummary {
             cases_for_review: result.leads.len(),
             dilution: result.dilution.clone(),
             dispersion: result.dispersion.clone(),
+            untested: result.untested.clone(),
         }
     }
 }
@@ -259,6 +412,7 @@ pub fn build_summary(
         point_value: derived.point_value.clone(),
         band_mix: band_mix(derived),
         unknown_diagnosis_codes: derived.unknown_codes,
+        readmissions: readmission_quality(cases, derived, config),
         config: config.clone(),
         audit: None,
         timings_ms,
@@ -334,4 +488,54 @@ pub struct CheckedHospital {
     /// The ranking row (scores, flags, money, reason), as `hospitals.csv` has it.
     #[serde(flatten)]
     pub rank: HospitalRank,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::region::testkit::fixture;
+
+    /// Issue 10, defects 8 and 9: overlaps are counted by hospital (the later stay's), and
+    /// planned flags outside chemotherapy/radiotherapy stays are counted with the
+    /// readmissions they excuse.
+    #[test]
+    fn readmission_quality_counts_overlaps_and_flags_outside_treatment_cycles() {
+        let f = fixture(
+            "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,planned_readmission_31d\n\
+             A1,H1,3,P1,2024-03-01,2024-03-10,ES35,5000,0\n\
+             A2,H1,3,P1,2024-03-05,2024-03-12,ES35,5000,0\n\
+             C1,H1,3,P2,2024-03-01,2024-03-20,ES35,5000,0\n\
+             C2,H2,2,P2,2024-03-02,2024-03-04,ES35,5000,0\n\
+             D1,H1,3,P3,2024-03-01,2024-03-05,ES35,5000,1\n\
+             D2,H1,3,P3,2024-03-10,2024-03-12,ES35,5000,0\n\
+             E1,H2,2,P4,2024-03-01,2024-03-03,RE15,5000,1\n\
+             E2,H2,2,P4,2024-03-24,2024-03-26,RE15,5000,1\n\
+             G1,H2,2,P5,2024-04-01,2024-04-03,ES35,5000,0\n\
+             G2,H2,2,P5,2024-04-05,2024-04-07,ES35,5000,0\n",
+        );
+        let q = readmission_quality(&f.ingested.cases, &f.derived, &f.config);
+        assert_eq!((q.overlapping_stays, q.overlapping_same_hospital), (2, 1));
+        let o: Vec<_> = q
+            .overlaps_by_hospital
+            .iter()
+            .map(|o| (o.hospital_id.as_str(), o.stays, o.same_hospital))
+            .collect();
+        assert_eq!(o, [("H1", 1, 1), ("H2", 1, 0)]);
+        // D2 excused by D1's flag; E2 is 21 days on (outside the 15-day window); G2 unplanned.
+        assert_eq!((q.planned, q.unplanned), (1, 1));
+        let p = &q.planned_flag;
+        assert!(p.column);
+        assert_eq!((p.flagged_stays, p.outside_treatment_cycles), (3, 1));
+        assert_eq!(p.by_hospital.len(), 1, "H2's flags are chemotherapy cycles");
+        let h1 = &p.by_hospital[0];
+        assert_eq!(
+            (
+                h1.hospital_id.as_str(),
+                h1.stays,
+                h1.flagged,
+                h1.readmissions_excused
+            ),
+            ("H1", 5, 1, 1)
+        );
+    }
 }

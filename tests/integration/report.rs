@@ -246,3 +246,29 @@ fn the_report_renders_in_headless_chromium_with_its_charts_and_no_console_errors
         );
     }
 }
+
+/// Issue 10, defect 10: an indicator that cannot be tested says why, in `summary.json` and
+/// in one line of the report, instead of a funnel reading "no data". The tiny region has no
+/// `secondary_diagnoses` column, so `UPC_SINGLE_CC` has nothing to count.
+#[test]
+fn issue10_10_single_cc_says_why_it_cannot_be_tested() {
+    let w = Workdir::new();
+    tiny_region_model(w.dir.path());
+    let s = summary(&w.path("out"));
+    let untested = s["audit"]["untested"]
+        .as_array()
+        .unwrap_or_else(|| panic!("summary.json audit.untested: {}", s["audit"]));
+    let why = untested
+        .iter()
+        .find(|u| u["code"] == "UPC_SINGLE_CC")
+        .and_then(|u| u["reason"].as_str())
+        .unwrap_or_else(|| panic!("UPC_SINGLE_CC not among {untested:?}"));
+    assert!(why.contains("secondary_diagnoses"), "{why}");
+    let html = std::fs::read_to_string(w.path("out/report.html")).unwrap();
+    let line = html
+        .lines()
+        .flat_map(|l| l.split("<p"))
+        .find(|l| l.contains("UPC_SINGLE_CC") && l.contains("secondary_diagnoses"))
+        .unwrap_or_else(|| panic!("no line in report.html says why UPC_SINGLE_CC is untested"));
+    assert!(line.contains("not tested"), "{line}");
+}

@@ -349,4 +349,119 @@ mod tests {
             .count();
         assert!(per_finding > 0 && per_finding <= crate::leads::MAX_CASES_PER_FINDING);
     }
+
+    /// Issue 10, defect 1: a hospital's money comes only from its scored, flagged
+    /// findings (a supporting weight index is a sicker hospital's whole weight excess).
+    #[test]
+    fn issue10_1_money_comes_only_from_scored_flagged_findings() {
+        let f = fixture();
+        let (a, _) = audited(&f);
+        for r in &a.ranks {
+            let scored: f64 = a
+                .findings
+                .iter()
+                .filter(|x| x.hospital == r.hospital && crate::rank::carries_money(x))
+                .map(|x| x.excess_points)
+                .sum();
+            assert!(
+                r.est_excess_points <= scored + 0.1,
+                "{}: {} points against {scored} from scored flagged findings",
+                r.hospital_id,
+                r.est_excess_points
+            );
+        }
+    }
+
+    /// Issue 10, defect 2: a case that is evidence for several findings counts once: the
+    /// hospital's money is at most the sum over its cases of the largest stake among them.
+    #[test]
+    fn issue10_2_a_case_counts_once_across_findings() {
+        let f = fixture();
+        let (a, registry) = audited(&f);
+        let region = Region::new(&f.ingested.cases, &f.derived, &f.catalog, &f.config);
+        let ctx = Ctx::new(&region, None, Lang::En);
+        for r in &a.ranks {
+            let money: Vec<_> = a
+                .findings
+                .iter()
+                .filter(|x| x.hospital == r.hospital && crate::rank::carries_money(x))
+                .collect();
+            let cap: f64 = (0..ctx.cases.len())
+                .filter(|&i| ctx.audited(i) && ctx.hospital(i) == r.hospital)
+                .map(|i| {
+                    money
+                        .iter()
+                        .filter_map(|x| registry[x.indicator].case_lead(&ctx, i))
+                        .fold(0.0, f64::max)
+                })
+                .sum();
+            assert!(
+                r.est_excess_points <= cap + 0.1,
+                "{}: {} points, cases hold {cap}",
+                r.hospital_id,
+                r.est_excess_points
+            );
+        }
+    }
+
+    /// Issue 10, defect 5: the funnel position is read on the test's own standard error.
+    #[test]
+    fn issue10_5_funnel_position_follows_the_tests_z() {
+        let f = fixture();
+        let (a, _) = audited(&f);
+        for x in &a.findings {
+            let expected = if x.z > crate::stats::Z_998 {
+                "above998"
+            } else if x.z > crate::stats::Z_95 {
+                "above95"
+            } else if x.z < -crate::stats::Z_998 {
+                "below998"
+            } else if x.z < -crate::stats::Z_95 {
+                "below95"
+            } else {
+                "within"
+            };
+            assert_eq!(
+                x.funnel, expected,
+                "{} of {}: z {}",
+                x.code, x.hospital, x.z
+            );
+            assert!((x.z - (x.ratio - 1.0) / x.se).abs() < 1e-9 || x.code == "CL_MIX_DIVERGENCE");
+        }
+    }
+
+    /// Issue 10, defect 6: the weight index's excess is shrunk, not collapsed to nothing
+    /// (a beta-binomial fit on Σ weight, which is not a count, gave degenerate strengths).
+    #[test]
+    fn issue10_6_weight_index_shrinkage_is_partial() {
+        let f = fixture();
+        let (a, _) = audited(&f);
+        let wi = a
+            .findings
+            .iter()
+            .find(|x| x.hospital == 2 && x.code == "UPC_WEIGHT_INDEX")
+            .expect("H3 has a weight index");
+        let raw = wi.observed - wi.expected;
+        assert!(raw > 0.0);
+        assert!(
+            wi.excess > 0.05 * raw && wi.excess < raw,
+            "excess {} of raw {raw}",
+            wi.excess
+        );
+        let (lo, hi) = wi.excess_points_interval;
+        assert!(lo <= wi.excess_points && wi.excess_points <= hi && lo < hi);
+    }
+
+    /// Issue 10, defect 7: every finding says how many same-level peer hospitals stood
+    /// behind it (here: the other tested hospitals, all of level 2).
+    #[test]
+    fn issue10_7_findings_record_their_peers() {
+        let f = fixture();
+        let (a, _) = audited(&f);
+        for x in &a.findings {
+            let tested = a.findings.iter().filter(|y| y.code == x.code).count();
+            assert_eq!(x.peer_hospitals, tested - 1, "{} of {}", x.code, x.hospital);
+            assert_eq!(x.fallback_cases, 0.0, "{} of {}", x.code, x.hospital);
+        }
+    }
 }

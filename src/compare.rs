@@ -282,6 +282,13 @@ fn corroborates(code: &str, detector: Detector, supporting: &str, of: Detector) 
     match supporting {
         "LM_LOW_DEFICIT" => code == "LM_LOW_BUNCHING",
         "PC_HIGH_MULTIPLIER" => code == "PC_HIGH_BUNCHING",
+        // A hospital that is cheaper everywhere (efficient, traditional Chinese medicine)
+        // has more low-multiplier stays honestly; the behaviours that make them a lead
+        // are low-standard admissions and heavy groups that cost like light ones.
+        "LM_LOW_EXCESS" => matches!(
+            code,
+            "PC_LOW_STANDARD_ADMISSION" | "UPC_CHEAP_HEAVY" | "UPC_SHORT_STAY_HEAVY"
+        ),
         _ => detector == of,
     }
 }
@@ -291,6 +298,9 @@ fn corroboration_words(supporting: &str) -> &'static str {
         "LM_LOW_DEFICIT" => "costs are not bunched just above the low threshold (LM_LOW_BUNCHING)",
         "PC_HIGH_MULTIPLIER" => {
             "costs are not bunched just above the high threshold (PC_HIGH_BUNCHING)"
+        }
+        "LM_LOW_EXCESS" => {
+            "no low-standard admissions or cheap heavy cases are flagged (a cheaper hospital has more low-multiplier stays honestly)"
         }
         _ => "no resource-based indicator of the same detector is flagged",
     }
@@ -683,4 +693,94 @@ fn chi_square_growth(ms: &[Measure], tested: &[usize]) -> f64 {
         }
     }
     hi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    fn measure(o: f64, e: f64, v: f64, n: f64, tail: Tail) -> Measure {
+        Measure {
+            n,
+            o,
+            e,
+            v,
+            tail,
+            ..Measure::default()
+        }
+    }
+
+    /// Issue 10, defect 4: χ² = 20 on 5 df has p 1.2e-3, not the 1.05e-6 of a normal with
+    /// mean df and variance 2·df; with the region's growth κ the statistic is scaled first.
+    #[test]
+    fn issue10_4_cluster_mix_uses_the_chi_square_tail() {
+        let m = measure(20.0, 5.0, 10.0, 400.0, Tail::ChiSquare);
+        let t = test(&m, Direction::Excess, 0.0);
+        assert_relative_eq!(t.p, 1.249_86e-3, max_relative = 1e-3);
+        let scaled = test(&m, Direction::Excess, 0.0025);
+        assert_relative_eq!(
+            scaled.p,
+            stats::chi_square_sf(10.0, 5.0),
+            max_relative = 1e-12
+        );
+    }
+
+    /// The τ² of the level widens the count's law: with τ² the p-value is larger.
+    #[test]
+    fn between_hospital_variance_widens_the_count_test() {
+        let m = measure(160.0, 120.0, 110.0, 1000.0, Tail::Count);
+        let (plain, wide) = (
+            test(&m, Direction::Excess, 0.0),
+            test(&m, Direction::Excess, 0.02),
+        );
+        assert!(plain.p < 1e-3 && wide.p > 0.01, "{} {}", plain.p, wide.p);
+        assert_relative_eq!(
+            wide.se,
+            (110.0 / 14_400.0 + 0.02f64).sqrt(),
+            max_relative = 1e-12
+        );
+    }
+
+    /// Over-dispersion, simulated: honest hospitals of every size with a true τ² of 0.0102
+    /// (the simulation that found the defect) reach p < 0.001 at about the nominal rate,
+    /// large hospitals included, once τ² is estimated by `calibrate`'s Paule–Mandel core.
+    #[test]
+    fn overdispersion_estimate_holds_the_nominal_rate_for_large_hospitals() {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Normal, Poisson};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (mut tests, mut small_p, mut big_tests, mut big_small_p) = (0, 0, 0, 0);
+        for _ in 0..150 {
+            let es: Vec<f64> = (0..60).map(|h| [5.0, 40.0, 200.0, 900.0][h % 4]).collect();
+            let ms: Vec<Measure> = es
+                .iter()
+                .map(|&e| {
+                    let effect = Normal::new(0.0, 0.0102f64.sqrt()).unwrap().sample(&mut rng);
+                    let lambda = (e * (1.0 + effect)).max(0.01);
+                    let o = Poisson::new(lambda).unwrap().sample(&mut rng);
+                    measure(o, e, e, e * 10.0, Tail::Count)
+                })
+                .collect();
+            let y: Vec<f64> = ms.iter().map(|m| m.o / m.e).collect();
+            let s2: Vec<f64> = ms.iter().map(|m| 1.0 / m.e).collect();
+            let (tau2, _) = stats::robust_tau2(&y, &s2, 1.0);
+            for m in &ms {
+                let p = test(m, Direction::Excess, tau2).p;
+                tests += 1;
+                small_p += usize::from(p < 0.001);
+                if m.e > 500.0 {
+                    big_tests += 1;
+                    big_small_p += usize::from(p < 0.001);
+                }
+            }
+        }
+        let share = |k: usize, n: usize| k as f64 / n as f64;
+        assert!(share(small_p, tests) < 0.003, "{}", share(small_p, tests));
+        assert!(
+            share(big_small_p, big_tests) < 0.005,
+            "{}",
+            share(big_small_p, big_tests)
+        );
+    }
 }

@@ -25,6 +25,9 @@ pub struct Region<'a> {
     pub hospital_level: Vec<u8>,
     /// Groups a case could be "upcoded" from: the group has a lighter sibling in its family.
     pub has_lower_sibling: Vec<bool>,
+    /// Per group, a heavier group of its family whose lighter sibling it is (the first by
+    /// catalogue order), if any: what a light case's cheapness is measured against.
+    pub heavier_sibling: Vec<Option<u32>>,
     /// Families with more than one group (where coding choice moves weight).
     pub multi_group_family: Vec<bool>,
     /// Light medical groups (low-standard admissions land there).
@@ -84,6 +87,12 @@ impl<'a> Region<'a> {
         let has_lower_sibling = (0..catalog.groups.len() as u32)
             .map(|g| catalog.lower_sibling(g).is_some())
             .collect();
+        let mut heavier_sibling = vec![None; catalog.groups.len()];
+        for g in 0..catalog.groups.len() as u32 {
+            if let Some(s) = catalog.lower_sibling(g) {
+                heavier_sibling[s as usize].get_or_insert(g);
+            }
+        }
         let mut family_size = vec![0usize; catalog.families.len()];
         for g in &catalog.groups {
             family_size[g.family as usize] += 1;
@@ -115,6 +124,7 @@ impl<'a> Region<'a> {
             config,
             hospital_level,
             has_lower_sibling,
+            heavier_sibling,
             multi_group_family,
             light_medical_group,
             volume,

@@ -142,7 +142,7 @@ const DIVERGENCE: IndicatorSpec = IndicatorSpec {
     code: "CL_MIX_DIVERGENCE",
     detector: Detector::ClusterMix,
     direction: Direction::Excess,
-    scored: true,
+    scored: false,
     name_en: "Case-pattern mix differs from peers for the same groups",
     name_zh: "病例模式构成与同级同病组医院不同",
     numerator: "χ² of the hospital's cluster counts against the peers' distribution per group",

@@ -386,6 +386,131 @@ impl Indicator for ChangeIndicator {
     }
 }
 
+/// A rate in a subject subset of the hospital's cases (the heavier groups) judged against
+/// the same hospital's rate in a reference subset (their lighter siblings), both
+/// standardised against same-level peers per stratum: a hospital that is short-staying or
+/// cheap everywhere (an efficient one) is not an upcoder; one whose heavier cases stay and
+/// cost like its lighter ones is. The test is the conditional one of
+/// [`ChangeIndicator`], with the reference subset in place of the baseline.
+pub struct ReferenceIndicator {
+    /// Description.
+    pub spec: IndicatorSpec,
+    /// Which audited cases (subject or reference) take part.
+    pub eligible: CaseFn,
+    /// Whether an eligible case is in the subject subset (else the reference).
+    pub subject: CaseFn,
+    /// The event.
+    pub outcome: CaseFn,
+    /// The comparison stratum (group).
+    pub stratum: StratumFn,
+    /// Points at stake on an evidence case (subject and outcome).
+    pub stake: StakeFn,
+    /// Why a case is evidence.
+    pub why: WhyFn,
+    /// The subject and reference subsets in words for the reason: (zh, en) each.
+    pub words: [(&'static str, &'static str); 2],
+}
+
+/// The reference subset needs this many cases before the comparison is made.
+pub const MIN_REFERENCE_CASES: f64 = 20.0;
+
+impl ReferenceIndicator {
+    fn is_lead(&self, ctx: &Ctx, i: usize) -> bool {
+        (self.eligible)(ctx, i) && (self.subject)(ctx, i) && (self.outcome)(ctx, i)
+    }
+}
+
+impl Indicator for ReferenceIndicator {
+    fn spec(&self) -> &IndicatorSpec {
+        &self.spec
+    }
+
+    fn measure(&self, ctx: &Ctx) -> Measured {
+        let nh = ctx.n_hospitals();
+        // Subject and reference cases sit in different strata (groups), so both keep
+        // period 1 and the peer table needs no new key.
+        let mut own: FxHashMap<(u32, u32, u8), Sums> = FxHashMap::default();
+        let mut is_subject: FxHashMap<u32, bool> = FxHashMap::default();
+        let mut stake = vec![(0.0, 0.0); nh];
+        for i in 0..ctx.cases.len() {
+            if !ctx.audited(i) || !(self.eligible)(ctx, i) {
+                continue;
+            }
+            let h = ctx.hospital(i);
+            let s = (self.stratum)(ctx, i);
+            let hit = (self.outcome)(ctx, i);
+            own.entry((h, s, 1))
+                .or_default()
+                .add(if hit { 1.0 } else { 0.0 });
+            let subject = (self.subject)(ctx, i);
+            is_subject.insert(s, subject);
+            if subject && hit {
+                stake[h as usize].0 += (self.stake)(ctx, i);
+                stake[h as usize].1 += 1.0;
+            }
+        }
+        let mut keys: Vec<_> = own.into_iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        let table = peers::resolve(&ctx.peers, self.spec.code, &keys, |h| {
+            ctx.hospital_level[h as usize]
+        });
+        let all = table.all_levels();
+        let mut per = vec![[Ove::default(); 2]; nh];
+        for ((h, s, p), c) in keys {
+            let Some(r) = peer_rate(ctx, &table, &all, (h, s, p), &c) else {
+                continue;
+            };
+            let part = usize::from(is_subject.get(&s).copied().unwrap_or(false));
+            add_stratum(&mut per[h as usize][part], &c, &r);
+        }
+        let measures = (0..nh)
+            .map(|h| {
+                let [r, a] = per[h];
+                if a.n < 1.0 || r.n < MIN_REFERENCE_CASES || r.e <= 0.0 || a.e <= 0.0 {
+                    return Measure::default();
+                }
+                if a.o + r.o <= 0.0 {
+                    return Measure::default();
+                }
+                let (e, v) = change_expectation(&r, &a);
+                Measure {
+                    n: a.n,
+                    o: a.o,
+                    e,
+                    v,
+                    stake_sum: stake[h].0,
+                    stake_cases: stake[h].1,
+                    no_peer_cases: 0.0,
+                    fallback_cases: a.fallback + r.fallback,
+                    tail: Tail::Count,
+                    detail: say!(
+                        ctx,
+                        "{} O/E {:.2}，本院{} O/E {:.2}（{:.0} 例）",
+                        "{} O/E {:.2} against {:.2} in the hospital's own {} ({:.0} cases)",
+                        ctx.lang.tr(self.words[0].0, self.words[0].1),
+                        a.o / a.e,
+                        ctx.lang.tr(self.words[1].0, self.words[1].1),
+                        r.o / r.e,
+                        r.n
+                    ),
+                }
+            })
+            .collect();
+        Measured {
+            measures,
+            table: peers::region_table(table),
+        }
+    }
+
+    fn case_lead(&self, ctx: &Ctx, i: usize) -> Option<f64> {
+        self.is_lead(ctx, i).then(|| (self.stake)(ctx, i))
+    }
+
+    fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
+        (self.why)(ctx, i)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

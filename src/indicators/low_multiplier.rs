@@ -89,10 +89,15 @@ fn why_just_above(ctx: &Ctx, i: usize) -> String {
     )
 }
 
+/// The same description as a supporting (unscored) indicator.
+const fn supporting(mut s: IndicatorSpec) -> IndicatorSpec {
+    s.scored = false;
+    s
+}
+
 const fn spec(
     code: &'static str,
     direction: Direction,
-    scored: bool,
     name_en: &'static str,
     name_zh: &'static str,
     numerator: &'static str,
@@ -103,7 +108,7 @@ const fn spec(
         code,
         detector: Detector::LowMultiplier,
         direction,
-        scored,
+        scored: true,
         name_en,
         name_zh,
         numerator,
@@ -116,16 +121,15 @@ const fn spec(
 pub fn indicators() -> Vec<Box<dyn Indicator>> {
     vec![
         Box::new(BinaryIndicator {
-            spec: spec(
+            spec: supporting(spec(
                 "LM_LOW_EXCESS",
                 Direction::Excess,
-                true,
                 "Too many low-multiplier cases",
                 "低倍率病例过多",
                 "stays with multiplier < low threshold",
                 "audited stays, transfers, deaths and discharges against advice left out",
                 "same-level peers' share per group",
-            ),
+            )),
             eligible: completed,
             outcome: low,
             stratum: by_group,
@@ -135,16 +139,15 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             why: why_low,
         }),
         Box::new(BinaryIndicator {
-            spec: spec(
+            spec: supporting(spec(
                 "LM_LOW_DEFICIT",
                 Direction::Deficit,
-                false,
                 "Too few low-multiplier cases",
                 "低倍率病例过少",
                 "stays with multiplier < low threshold",
                 "audited stays, transfers, deaths and discharges against advice left out",
                 "same-level peers' share per group",
-            ),
+            )),
             eligible: completed,
             outcome: low,
             stratum: by_group,
@@ -157,7 +160,6 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             spec: spec(
                 "LM_LOW_BUNCHING",
                 Direction::Excess,
-                true,
                 "Costs bunched just above the low threshold",
                 "低倍率阈值上方聚集",
                 "stays with multiplier in [L, L × (1 + w))",

@@ -16,7 +16,7 @@ pub mod upcoding;
 use serde::Serialize;
 
 pub use context::Ctx;
-pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, Tail};
+pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail};
 
 /// The three detectors a finding feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -6,7 +6,7 @@
 //! sit outside chemotherapy/radiotherapy stays).
 
 use super::context::say;
-use super::kinds::{BinaryIndicator, ChangeIndicator};
+use super::kinds::{BinaryIndicator, ChangeIndicator, ReferenceIndicator};
 use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::derive::Band;
 
@@ -50,10 +50,11 @@ fn no_stake(_: &Ctx, _: usize) -> f64 {
 fn short_stay(ctx: &Ctx, i: usize) -> bool {
     ctx.cases.los[i] <= ctx.config.detect.low_standard_max_los
 }
-fn low_standard(ctx: &Ctx, i: usize) -> bool {
-    short_stay(ctx, i)
-        && ctx.light_medical_group[ctx.cases.group[i] as usize]
-        && ctx.derived.multiplier[i] < ctx.config.detect.low_standard_max_multiplier
+fn light_medical(ctx: &Ctx, i: usize) -> bool {
+    ctx.light_medical_group[ctx.cases.group[i] as usize]
+}
+fn short_and_cheap(ctx: &Ctx, i: usize) -> bool {
+    short_stay(ctx, i) && ctx.derived.multiplier[i] < ctx.config.detect.low_standard_max_multiplier
 }
 fn high_band(ctx: &Ctx, i: usize) -> bool {
     matches!(ctx.derived.band[i], Band::High | Band::Extreme)
@@ -265,23 +266,26 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             },
             reason: planned_flag_untestable,
         }),
-        Box::new(BinaryIndicator {
+        Box::new(ReferenceIndicator {
             spec: spec(
                 "PC_LOW_STANDARD_ADMISSION",
                 true,
-                "Low-standard admissions: short, cheap stays in light medical groups",
-                "低标入院",
+                "Low-standard admissions: short, cheap stays in light medical groups, against the hospital's own other groups",
+                "低标入院（对照本院其他病组）",
                 "stays ≤ low_standard_max_los days in a light medical group at multiplier < low_standard_max_multiplier",
-                "audited stays, transfers, deaths and discharges against advice left out",
-                "same-level peers' share per group",
+                "audited stays in light medical groups, transfers, deaths and discharges against advice left out",
+                "same-level peers' share per group, scaled by the hospital's own ratio to its peers for equally short, cheap stays in its other groups (an efficient hospital is short everywhere)",
             ),
             eligible: completed,
-            outcome: low_standard,
+            subject: light_medical,
+            outcome: short_and_cheap,
             stratum: by_group,
-            lead: None,
             stake: points,
-            detail: None,
             why: why_low_standard,
+            words: [
+                ("低权重内科组", "light medical groups"),
+                ("其他病组", "other groups"),
+            ],
         }),
         Box::new(ChangeIndicator {
             spec: spec(

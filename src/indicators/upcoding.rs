@@ -9,16 +9,17 @@
 use rustc_hash::FxHashMap;
 
 use super::context::say;
-use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, Tail};
+use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail};
 use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::peers::{self, Sums};
 
 fn upper(ctx: &Ctx, i: usize) -> bool {
     ctx.has_lower_sibling[ctx.cases.group[i] as usize]
 }
-/// A heavier-group stay that did not end early (transfer, against advice, death).
-fn upper_completed(ctx: &Ctx, i: usize) -> bool {
-    upper(ctx, i) && !ctx.early_exit(i)
+/// A stay in a family with more than one group that did not end early (transfer,
+/// against advice, death).
+fn in_multi_family_completed(ctx: &Ctx, i: usize) -> bool {
+    in_multi_family(ctx, i) && !ctx.early_exit(i)
 }
 fn in_multi_family(ctx: &Ctx, i: usize) -> bool {
     ctx.multi_group_family[ctx.derived.family[i] as usize]
@@ -40,6 +41,23 @@ fn cheap_as_sibling(ctx: &Ctx, i: usize) -> bool {
     ctx.catalog.lower_sibling(g).is_some_and(|s| {
         let lv = ctx.derived.level[i];
         ctx.cases.cost[i] <= ctx.derived.benchmarks.cost(s, lv)
+    })
+}
+/// Cheap for its place in the family: a heavier case at or below its lighter sibling's
+/// benchmark; a lightest-group case at or below its own benchmark scaled by the same ratio
+/// (its benchmark over its heavier sibling's), so an efficient hospital is cheap in both.
+fn cheap_for_its_family(ctx: &Ctx, i: usize) -> bool {
+    let g = ctx.cases.group[i];
+    if ctx.has_lower_sibling[g as usize] {
+        return cheap_as_sibling(ctx, i);
+    }
+    let lv = ctx.derived.level[i];
+    ctx.heavier_sibling[g as usize].is_some_and(|h| {
+        let (own, heavier) = (
+            ctx.derived.benchmarks.cost(g, lv),
+            ctx.derived.benchmarks.cost(h, lv),
+        );
+        heavier > 0.0 && ctx.cases.cost[i] <= own * own / heavier
     })
 }
 fn severity_split(ctx: &Ctx, i: usize) -> bool {
@@ -258,6 +276,12 @@ const fn spec(
     }
 }
 
+/// Subject and reference of the sibling comparisons, in words.
+const SIBLING_WORDS: [(&str, &str); 2] = [
+    ("较重病组", "heavier groups"),
+    ("较轻同族组", "lighter siblings"),
+];
+
 /// The upcoding indicators.
 pub fn indicators() -> Vec<Box<dyn Indicator>> {
     vec![
@@ -280,41 +304,41 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             why: why_heavier,
         }),
         Box::new(WeightIndex),
-        Box::new(BinaryIndicator {
+        Box::new(ReferenceIndicator {
             spec: spec(
                 "UPC_SHORT_STAY_HEAVY",
                 true,
-                "Heavier-group stays shorter than 0.8 × the group's mean stay",
-                "高权重组短住院",
+                "Heavier-group stays shorter than 0.8 × the group's mean stay, against the hospital's own lighter siblings",
+                "高权重组短住院（对照本院较轻同族组）",
                 "heavier-group cases with LOS < short_stay_ratio × benchmark LOS",
                 "cases in groups that have a lighter sibling, transfers, deaths and discharges against advice left out",
-                "same-level peers' share per group",
+                "same-level peers' share per group, scaled by the hospital's own ratio to its peers in the lightest groups of the same families",
             ),
-            eligible: upper_completed,
+            eligible: in_multi_family_completed,
+            subject: upper,
             outcome: short_stay,
             stratum: by_group,
-            lead: None,
             stake,
-            detail: None,
             why: why_short,
+            words: SIBLING_WORDS,
         }),
-        Box::new(BinaryIndicator {
+        Box::new(ReferenceIndicator {
             spec: spec(
                 "UPC_CHEAP_HEAVY",
                 true,
-                "Heavier-group cases costing no more than the lighter sibling's benchmark",
-                "高权重组低费用",
+                "Heavier-group cases costing no more than the lighter sibling's benchmark, against the hospital's own lighter siblings",
+                "高权重组低费用（对照本院较轻同族组）",
                 "heavier-group cases with cost ≤ the lighter sibling's benchmark cost",
                 "cases in groups that have a lighter sibling, transfers, deaths and discharges against advice left out",
-                "same-level peers' share per group",
+                "same-level peers' share per group, scaled by the hospital's own ratio to its peers in the lightest groups of the same families (cheap there: cost ≤ the same benchmark ratio below their own benchmark)",
             ),
-            eligible: upper_completed,
-            outcome: cheap_as_sibling,
+            eligible: in_multi_family_completed,
+            subject: upper,
+            outcome: cheap_for_its_family,
             stratum: by_group,
-            lead: None,
             stake,
-            detail: None,
             why: why_cheap,
+            words: SIBLING_WORDS,
         }),
         Box::new(Explained {
             inner: BinaryIndicator {

@@ -148,7 +148,7 @@ pub fn binomial_lower_p(successes: u64, trials: u64, p: f64) -> f64 {
 /// Upper tail `P(χ²_df ≥ x)` (`df` may be fractional). `NaN` for `df ≤ 0` or a `NaN`
 /// argument; 1 for `x ≤ 0`.
 pub fn chi_square_sf(x: f64, df: f64) -> f64 {
-    if x.is_nan() || !(df > 0.0) {
+    if x.is_nan() || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
     if x <= 0.0 {

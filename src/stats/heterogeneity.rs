@@ -37,7 +37,7 @@ pub fn paule_mandel(y: &[f64], s2: &[f64], centre: f64, target: f64) -> f64 {
         .filter(|(y, s)| y.is_finite() && s.is_finite() && **s > 0.0)
         .map(|(y, s)| ((y - centre).powi(2), *s))
         .collect();
-    if units.is_empty() || !(target > 0.0) {
+    if units.is_empty() || target.is_nan() || target <= 0.0 {
         return f64::NAN;
     }
     let q = |t: f64| units.iter().map(|(d, s)| d / (s + t)).sum::<f64>();

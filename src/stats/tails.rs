@@ -18,7 +18,7 @@
 use statrs::function::beta::beta_reg;
 use statrs::function::gamma::{gamma_lr, gamma_ur};
 
-use super::distribution::{normal_cdf, normal_sf};
+use super::distribution::normal_cdf;
 
 /// Relative gap between variance and mean below which the count is treated as Poisson.
 const POISSON_TOLERANCE: f64 = 1e-9;
@@ -76,8 +76,9 @@ pub fn count_upper_p(observed: f64, mean: f64, var: f64) -> f64 {
     match law(mean, var) {
         Law::Poisson => gamma_lr(o, mean),
         // Beyond the matched binomial's trials the approximation has no tail left; the
-        // normal tail is the honest fallback (it is never 0).
-        Law::Binomial { n, .. } if o > n => normal_sf((o - mean) / var.sqrt()),
+        // Poisson tail of the same mean is the honest fallback (wider, never 0; the normal
+        // would call 2 events at E = 0.5 a 1-in-150 chance).
+        Law::Binomial { n, .. } if o > n => gamma_lr(o, mean),
         Law::Binomial { n, p } => beta_reg(o, n - o + 1.0, p),
         Law::NegativeBinomial { r, p } => beta_reg(o, r, 1.0 - p),
     }
@@ -107,7 +108,9 @@ pub fn count_lower_p(observed: f64, mean: f64, var: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{binomial_lower_p, binomial_upper_p, poisson_lower_p, poisson_upper_p};
+    use crate::stats::{
+        binomial_lower_p, binomial_upper_p, normal_sf, poisson_lower_p, poisson_upper_p,
+    };
     use approx::assert_relative_eq;
     use rand::SeedableRng;
     use rand_distr::{Distribution, Gamma, Poisson};
@@ -183,9 +186,16 @@ mod tests {
         assert!(count_upper_p(3.0, 1.0, 0.0).is_nan());
         assert!(count_lower_p(f64::NAN, 1.0, 1.0).is_nan());
         assert_eq!(count_upper_p(0.0, 4.0, 2.0), 1.0);
-        // Beyond the matched binomial's trials: the normal tail, small but never 0.
+        // Beyond the matched binomial's trials: the Poisson tail, small but never 0.
         let p = count_upper_p(30.0, 10.0, 1.0);
-        assert!(p > 0.0 && p < 1e-50);
+        assert_relative_eq!(p, poisson_upper_p(30, 10.0), max_relative = 1e-9);
+        // 2 events at E = 0.5 with V = 0.37 (n' = 1.9 trials): Poisson's 0.090, not the
+        // normal's 0.007.
+        assert_relative_eq!(
+            count_upper_p(2.0, 0.5, 0.37),
+            poisson_upper_p(2, 0.5),
+            max_relative = 1e-9
+        );
         assert_eq!(count_lower_p(30.0, 10.0, 1.0), 1.0);
     }
 }

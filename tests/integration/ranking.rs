@@ -52,30 +52,33 @@ fn a_5_case_hospital_never_outranks_a_2000_case_one_at_the_same_excess_rate() {
     };
     let (big, small) = (row("BIG"), row("SMALL"));
     let rank = |r: &[String]| r[1].parse::<usize>().unwrap();
-    let low_score = |r: &[String]| r[5].parse::<f64>().unwrap();
-    assert_eq!(rank(&big), 1, "{hospitals}");
-    assert!(rank(&small) > rank(&big));
-    assert!(
-        low_score(&big) > 3.0 * low_score(&small),
-        "big {} small {}",
-        low_score(&big),
-        low_score(&small)
-    );
-    assert!(
-        big[6].contains("LM_LOW_EXCESS"),
-        "BIG is flagged: {:?}",
-        big[6]
-    );
-    assert!(
-        !small[6].contains("LM_LOW_EXCESS"),
-        "SMALL is not flagged on 2 of 5 cases: {:?}",
-        small[6]
-    );
-    // The shrunk excess of SMALL is a fraction of its raw excess (2 − 0.5 = 1.5 cases).
+    assert!(rank(&small) > rank(&big) || rank(&big) == 1, "{hospitals}");
+    // LM_LOW_EXCESS is supporting (a cheaper hospital has more low-multiplier stays
+    // honestly): neither is flagged on it alone, whatever the evidence.
+    assert!(!big[6].contains("LM_LOW_EXCESS"), "{:?}", big[6]);
+    assert!(!small[6].contains("LM_LOW_EXCESS"), "{:?}", small[6]);
     let findings = std::fs::read_to_string(w.path("out/findings.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(findings.as_bytes());
+    let head = reader.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let finding = |id: &str| {
+        csv::Reader::from_reader(findings.as_bytes())
+            .records()
+            .map(|r| r.unwrap())
+            .find(|r| &r[0] == id && &r[col("indicator")] == "LM_LOW_EXCESS")
+            .unwrap()
+    };
+    let (fb, fs) = (finding("BIG"), finding("SMALL"));
+    let num = |r: &csv::StringRecord, c: &str| r[col(c)].parse::<f64>().unwrap();
+    // The same excess rate is overwhelming evidence on 2,000 stays and none on 5.
+    assert!(num(&fb, "p") < 1e-6, "BIG p {}", num(&fb, "p"));
+    assert!(num(&fs, "p") > 0.01, "SMALL p {}", num(&fs, "p"));
+    assert!(num(&fb, "z") > 3.0 * num(&fs, "z"));
+    // SMALL's shrunk money is a sliver of BIG's.
     assert!(
-        findings
-            .lines()
-            .any(|l| l.starts_with("SMALL,") && l.contains("LM_LOW_EXCESS"))
+        num(&fs, "excess_points") < 0.01 * num(&fb, "excess_points"),
+        "{} vs {}",
+        num(&fs, "excess_points"),
+        num(&fb, "excess_points")
     );
 }

@@ -1,6 +1,8 @@
 //! Cluster mix (病例模式聚类): a hospital crowding a suspicious case pattern ("high severity ·
 //! low cost", "low weight · very short stay") compared with its same-level peers for the same
-//! groups. Needs the clustering stage; without it the indicator tests nobody.
+//! groups. Needs the clustering stage; without it the indicator tests nobody. The whole-mix
+//! χ² (`CL_MIX_DIVERGENCE`) is supporting: rehabilitation, efficient and TCM hospitals
+//! differ from their peers' mix honestly.
 
 use super::context::say;
 use super::kinds::{Measure, Measured, Tail};

@@ -276,6 +276,35 @@ struct Ove {
     fallback: f64,
 }
 
+/// The measure of a conditional comparison of `subject` with `reference` (a baseline, or a
+/// reference subset): untested (default) when the reference has fewer than `min_reference`
+/// cases, either side expects nothing, or neither has an event.
+fn conditional_measure(
+    reference: &Ove,
+    subject: &Ove,
+    min_reference: f64,
+    (stake_sum, stake_cases): (f64, f64),
+    detail: impl FnOnce() -> String,
+) -> Measure {
+    let (r, a) = (reference, subject);
+    if a.n < 1.0 || r.n < min_reference || r.e <= 0.0 || a.e <= 0.0 || a.o + r.o <= 0.0 {
+        return Measure::default();
+    }
+    let (e, v) = change_expectation(r, a);
+    Measure {
+        n: a.n,
+        o: a.o,
+        e,
+        v,
+        stake_sum,
+        stake_cases,
+        no_peer_cases: 0.0,
+        fallback_cases: a.fallback + r.fallback,
+        tail: Tail::Count,
+        detail: detail(),
+    }
+}
+
 /// The conditional test of a change: if the hospital kept the same ratio to its peers in
 /// both periods, then given its total events `T = O_b + O_a`, the audited count is
 /// binomial with `T` trials and share `π = E_a/(E_a + E_b)` (the hospital's own ratio `r`
@@ -337,26 +366,8 @@ impl Indicator for ChangeIndicator {
         let measures = (0..nh)
             .map(|h| {
                 let [b, a] = per[h];
-                if a.n < 1.0
-                    || b.n < MIN_BASELINE_CASES
-                    || b.e <= 0.0
-                    || a.e <= 0.0
-                    || a.o + b.o <= 0.0
-                {
-                    return Measure::default();
-                }
-                let (e, v) = change_expectation(&b, &a);
-                Measure {
-                    n: a.n,
-                    o: a.o,
-                    e,
-                    v,
-                    stake_sum: stake[h].0,
-                    stake_cases: stake[h].1,
-                    no_peer_cases: 0.0,
-                    fallback_cases: a.fallback + b.fallback,
-                    tail: Tail::Count,
-                    detail: say!(
+                conditional_measure(&b, &a, MIN_BASELINE_CASES, stake[h], || {
+                    say!(
                         ctx,
                         "本院占比 {:.1}% → {:.1}%，相对同级 O/E {:.2} → {:.2}{}",
                         "own share {:.1}% → {:.1}%, O/E against same-level peers {:.2} → {:.2}{}",
@@ -367,8 +378,8 @@ impl Indicator for ChangeIndicator {
                         self.extra
                             .map(|f| format!("; {}", f(ctx, h)))
                             .unwrap_or_default()
-                    ),
-                }
+                    )
+                })
             })
             .collect();
         Measured {
@@ -466,24 +477,8 @@ impl Indicator for ReferenceIndicator {
         let measures = (0..nh)
             .map(|h| {
                 let [r, a] = per[h];
-                if a.n < 1.0 || r.n < MIN_REFERENCE_CASES || r.e <= 0.0 || a.e <= 0.0 {
-                    return Measure::default();
-                }
-                if a.o + r.o <= 0.0 {
-                    return Measure::default();
-                }
-                let (e, v) = change_expectation(&r, &a);
-                Measure {
-                    n: a.n,
-                    o: a.o,
-                    e,
-                    v,
-                    stake_sum: stake[h].0,
-                    stake_cases: stake[h].1,
-                    no_peer_cases: 0.0,
-                    fallback_cases: a.fallback + r.fallback,
-                    tail: Tail::Count,
-                    detail: say!(
+                conditional_measure(&r, &a, MIN_REFERENCE_CASES, stake[h], || {
+                    say!(
                         ctx,
                         "{} O/E {:.2}，本院{} O/E {:.2}（{:.0} 例）",
                         "{} O/E {:.2} against {:.2} in the hospital's own {} ({:.0} cases)",
@@ -492,8 +487,8 @@ impl Indicator for ReferenceIndicator {
                         ctx.lang.tr(self.words[1].0, self.words[1].1),
                         r.o / r.e,
                         r.n
-                    ),
-                }
+                    )
+                })
             })
             .collect();
         Measured {

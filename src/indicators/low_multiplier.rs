@@ -1,6 +1,9 @@
 //! Unusual low-multiplier rates (低倍率异常), in both directions: too many low-multiplier
 //! cases (low-standard admissions, or upcoding into groups whose cost the case never used),
 //! and too few (cheap cases padded just over the low threshold to earn full points).
+//! Only the bunching test is scored: a cheaper hospital honestly has more low-multiplier
+//! stays and a costlier one fewer, so `LM_LOW_EXCESS` and `LM_LOW_DEFICIT` are supporting
+//! (see `compare::corroborates` for what backs each).
 
 use rustc_hash::FxHashMap;
 

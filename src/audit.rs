@@ -91,7 +91,6 @@ mod tests {
     use crate::config::RegionConfig;
     use crate::derive::{self, DerivedCases};
     use crate::indicators;
-    use crate::ingest::table::StringTable;
     use crate::ingest::{self, Ingested};
     use crate::lang::Lang;
     use crate::region::Region;
@@ -118,33 +117,16 @@ mod tests {
 
     fn fixture() -> Fixture {
         let config = RegionConfig::default_drg();
-        // (code, weight, family, severity)
-        let groups = [
-            ("ES31", "2.0", "ES3", "1"),
-            ("ES33", "1.4", "ES3", "3"),
-            ("ES35", "1.0", "ES3", "5"),
-            ("GB21", "3.0", "GB2", "1"),
-            ("GB25", "1.5", "GB2", "5"),
-        ];
-        let table = StringTable {
-            headers: ["group_code", "weight", "family", "severity"]
-                .map(String::from)
-                .to_vec(),
-            rows: groups
-                .iter()
-                .map(|g| {
-                    vec![
-                        Some(g.0.into()),
-                        Some(g.1.into()),
-                        Some(g.2.into()),
-                        Some(g.3.into()),
-                    ]
-                })
-                .collect(),
-        };
-        let catalog =
-            Catalog::from_table(&table, std::path::Path::new("groups"), "fixture", &config)
-                .expect("fixture catalogue");
+        let catalog = crate::ingest::groups::test_catalog(
+            &[
+                ("ES31", "2.0", "ES3", "1"),
+                ("ES33", "1.4", "ES3", "3"),
+                ("ES35", "1.0", "ES3", "5"),
+                ("GB21", "3.0", "GB2", "1"),
+                ("GB25", "1.5", "GB2", "5"),
+            ],
+            &config,
+        );
         let mut rng = Lcg(9);
         let mut csv = String::from(
             "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n",

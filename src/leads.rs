@@ -41,12 +41,7 @@ pub fn case_leads(
     findings: &[Finding],
     ranks: &[HospitalRank],
 ) -> Vec<CaseLead> {
-    let mut by_hospital: Vec<Vec<usize>> = vec![Vec::new(); ctx.n_hospitals()];
-    for i in 0..ctx.cases.len() {
-        if ctx.audited(i) {
-            by_hospital[ctx.hospital(i) as usize].push(i);
-        }
-    }
+    let by_hospital = ctx.audited_by_hospital();
     // case index -> (codes, max stake, reasons)
     let mut per_case: BTreeMap<usize, (Vec<&'static str>, f64, Vec<String>)> = BTreeMap::new();
     // Supporting indicators (a heavier mix) name no cases: a heavy case is not evidence by itself.

@@ -146,12 +146,7 @@ pub fn carries_money(f: &Finding) -> bool {
 
 /// Suspected excess points per hospital, each case counted once (module doc).
 fn excess_points(ctx: &Ctx, registry: &[Box<dyn Indicator>], by_h: &[Vec<&Finding>]) -> Vec<f64> {
-    let mut cases: Vec<Vec<usize>> = vec![Vec::new(); ctx.n_hospitals()];
-    for i in 0..ctx.cases.len() {
-        if ctx.audited(i) {
-            cases[ctx.hospital(i) as usize].push(i);
-        }
-    }
+    let cases = ctx.audited_by_hospital();
     by_h.iter()
         .enumerate()
         .map(|(h, fs)| {

@@ -156,6 +156,17 @@ impl<'a> Region<'a> {
         matches!(self.cases.disposition[i], 2 | 4 | 5)
     }
 
+    /// The audited cases of every hospital (by hospital index), in case order.
+    pub fn audited_by_hospital(&self) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); self.n_hospitals()];
+        for i in 0..self.cases.len() {
+            if self.audited(i) {
+                out[self.hospital(i) as usize].push(i);
+            }
+        }
+        out
+    }
+
     /// Number of hospitals.
     pub fn n_hospitals(&self) -> usize {
         self.cases.hospitals.len()
@@ -293,7 +304,6 @@ pub(crate) mod testkit {
     use crate::catalog::Catalog;
     use crate::config::RegionConfig;
     use crate::derive::{self, DerivedCases};
-    use crate::ingest::table::StringTable;
     use crate::ingest::{self, Ingested};
 
     /// The owned parts of a fixture region.
@@ -330,32 +340,16 @@ pub(crate) mod testkit {
     /// Reads `csv` (header included) against the fixture catalogue.
     pub fn fixture(csv: &str) -> Fixture {
         let config = RegionConfig::default_drg();
-        let groups = [
-            ("ES31", "2.0", "ES3", "1"),
-            ("ES33", "1.4", "ES3", "3"),
-            ("ES35", "1.0", "ES3", "5"),
-            ("RE11", "1.2", "RE1", "1"),
-            ("RE15", "0.8", "RE1", "5"),
-        ];
-        let table = StringTable {
-            headers: ["group_code", "weight", "family", "severity"]
-                .map(String::from)
-                .to_vec(),
-            rows: groups
-                .iter()
-                .map(|g| {
-                    vec![
-                        Some(g.0.into()),
-                        Some(g.1.into()),
-                        Some(g.2.into()),
-                        Some(g.3.into()),
-                    ]
-                })
-                .collect(),
-        };
-        let catalog =
-            Catalog::from_table(&table, std::path::Path::new("groups"), "fixture", &config)
-                .expect("fixture catalogue");
+        let catalog = crate::ingest::groups::test_catalog(
+            &[
+                ("ES31", "2.0", "ES3", "1"),
+                ("ES33", "1.4", "ES3", "3"),
+                ("ES35", "1.0", "ES3", "5"),
+                ("RE11", "1.2", "RE1", "1"),
+                ("RE15", "0.8", "RE1", "5"),
+            ],
+            &config,
+        );
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("cases.csv");
         std::fs::write(&path, csv).expect("write fixture");

@@ -157,6 +157,29 @@ fn parse_positive(v: Option<&str>, name: &str) -> std::result::Result<Option<f64
 /// The largest weight or score accepted in a catalogue.
 pub const MAX_WEIGHT: f64 = 1e6;
 
+/// A catalogue of `(code, weight, family, severity)` rows, for unit-test fixtures.
+#[cfg(test)]
+pub(crate) fn test_catalog(groups: &[(&str, &str, &str, &str)], config: &RegionConfig) -> Catalog {
+    let table = StringTable {
+        headers: ["group_code", "weight", "family", "severity"]
+            .map(String::from)
+            .to_vec(),
+        rows: groups
+            .iter()
+            .map(|g| {
+                vec![
+                    Some(g.0.into()),
+                    Some(g.1.into()),
+                    Some(g.2.into()),
+                    Some(g.3.into()),
+                ]
+            })
+            .collect(),
+    };
+    Catalog::from_table(&table, std::path::Path::new("groups"), "fixture", config)
+        .expect("fixture catalogue")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,6 +184,10 @@ pub struct EvaluateArgs {
     /// Stays per year of every region instead of the drawn 15,000–40,000 (tests).
     #[arg(long, hide = true, requires = "grid")]
     pub grid_cases_per_year: Option<usize>,
+    /// Keep every region's generated data and audit output in this new folder (to read a
+    /// region's report behind a grid figure), instead of removing each after scoring.
+    #[arg(long, requires = "grid")]
+    pub keep_regions: Option<PathBuf>,
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,

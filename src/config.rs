@@ -251,6 +251,29 @@ impl Default for ModelRules {
     }
 }
 
+/// The default largest cost of one stay accepted (100 million yuan): above it a cell is a
+/// data error (a shifted column, an exponent typo), not a stay. One `1e308` row would
+/// otherwise move the whole region's point value, and four put `inf` into the reports.
+pub const DEFAULT_MAX_STAY_COST_YUAN: f64 = 1e8;
+
+/// Bounds on the values of a case row, beyond which a cell is a data error, not a stay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataRules {
+    /// The largest `total_cost` of one stay accepted, in yuan (100 million by default): a
+    /// larger cell is a shifted column or an exponent typo, and one `1e308` row would move
+    /// the whole region's point value. The row is rejected with the reason.
+    pub max_stay_cost_yuan: f64,
+}
+
+impl Default for DataRules {
+    fn default() -> Self {
+        DataRules {
+            max_stay_cost_yuan: DEFAULT_MAX_STAY_COST_YUAN,
+        }
+    }
+}
+
 /// The effective configuration of a run (written to `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -284,6 +307,9 @@ pub struct RegionConfig {
     /// Privacy suppression of the published model.
     #[serde(default)]
     pub model: ModelRules,
+    /// What a case row may hold.
+    #[serde(default)]
+    pub data: DataRules,
     /// Seed for every random choice (sampling for clustering), for reproducible runs.
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -406,6 +432,7 @@ impl RegionConfig {
             "detect.low_standard_max_multiplier",
             d.low_standard_max_multiplier,
         )?;
+        positive("data.max_stay_cost_yuan", self.data.max_stay_cost_yuan)?;
         if self.readmission.window_days == 0 {
             return Err("readmission.window_days must be at least 1".into());
         }

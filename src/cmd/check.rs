@@ -91,7 +91,11 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let benchmarks = model.benchmarks(&catalog, &opts.model)?;
     progress.step(&format!("reading {}", opts.cases.display()));
     timings.stage("ingest");
-    let ingested = ingest::read_cases_in(&opts.cases, &catalog, Some(out.staging_path()))?;
+    let ingested = ingest::read_cases_in(
+        &opts.cases,
+        &catalog,
+        &ingest::ReadOptions::of(&config, Some(out.staging_path())),
+    )?;
     ingest::check_reject_share(&ingested, opts.max_reject_share)?;
     timings.stage("derive");
     config.periods.audited = Some(audited_period(opts, &model, &ingested.cases.discharge)?);

@@ -39,6 +39,8 @@ pub struct GridOptions {
     pub out: Option<PathBuf>,
     /// Stays per year of every region instead of the drawn volume (tests).
     pub cases_per_year: Option<usize>,
+    /// A new folder that keeps every region's data and output (`region-SEED`, `run-SEED`).
+    pub keep_regions: Option<PathBuf>,
     /// No progress lines.
     pub quiet: bool,
 }
@@ -54,6 +56,7 @@ impl From<EvaluateArgs> for EvaluateOptions {
                 no_gaming: a.no_gaming,
                 out: a.out,
                 cases_per_year: a.grid_cases_per_year,
+                keep_regions: a.keep_regions,
                 quiet: a.quiet,
             }),
         }
@@ -82,10 +85,15 @@ pub fn command(opts: EvaluateOptions) -> Result<()> {
 /// Generates, audits and scores every region of the grid; writes `grid.json` and
 /// `grid.csv` when asked. Each region lives in a scratch folder only while it is scored.
 pub fn grid(opts: &GridOptions) -> Result<Grid> {
-    let scratch = tempfile::Builder::new()
-        .prefix("drg-audit-grid-")
-        .tempdir()
-        .map_err(|e| AuditError::io(&std::env::temp_dir(), e))?;
+    let scratch = match &opts.keep_regions {
+        Some(dir) => Scratch::Kept(new_folder(dir)?),
+        None => Scratch::Temporary(
+            tempfile::Builder::new()
+                .prefix("drg-audit-grid-")
+                .tempdir()
+                .map_err(|e| AuditError::io(&std::env::temp_dir(), e))?,
+        ),
+    };
     let progress = Progress::new(opts.quiet);
     let started = Instant::now();
     let mut outcomes = Vec::new();
@@ -99,7 +107,7 @@ pub fn grid(opts: &GridOptions) -> Result<Grid> {
             opts.regions
         ));
         let t = Instant::now();
-        let outcome = audit_region(&scenario, opts.cases_per_year, scratch.path())?;
+        let outcome = audit_region(&scenario, opts.cases_per_year, &scratch)?;
         let line = Grid::build(std::slice::from_ref(&outcome), seed, opts.no_gaming);
         if let Some(r) = line.per_region.first() {
             progress.step(&format!(
@@ -130,12 +138,44 @@ pub fn grid(opts: &GridOptions) -> Result<Grid> {
     Ok(grid)
 }
 
-/// One region: generate it, `run` it, read the outcome back, remove its files.
+/// Where the grid's regions live while they are scored.
+enum Scratch {
+    /// Removed region by region, and as a whole at the end.
+    Temporary(tempfile::TempDir),
+    /// The user's `--keep-regions` folder: every region stays.
+    Kept(PathBuf),
+}
+
+impl Scratch {
+    fn path(&self) -> &Path {
+        match self {
+            Scratch::Temporary(t) => t.path(),
+            Scratch::Kept(p) => p,
+        }
+    }
+}
+
+/// Creates `dir` for `--keep-regions`: a folder of this run's only, so nothing of the user's
+/// is ever overwritten.
+fn new_folder(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() {
+        return Err(AuditError::Usage(format!(
+            "--keep-regions {}: the folder exists; name a new one",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
+    Ok(dir.to_path_buf())
+}
+
+/// One region: generate it, `run` it, read the outcome back, remove its files unless kept.
 fn audit_region(
     scenario: &Scenario,
     cases_per_year: Option<usize>,
-    scratch: &Path,
+    scratch: &Scratch,
 ) -> Result<RegionOutcome> {
+    let kept = matches!(scratch, Scratch::Kept(_));
+    let scratch = scratch.path();
     let mut generate = scenario.options();
     if let Some(n) = cases_per_year {
         generate.cases_per_year = n;
@@ -156,7 +196,9 @@ fn audit_region(
         scenario.describe(),
     )?;
     for dir in [&region, &run] {
-        std::fs::remove_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
+        if !kept {
+            std::fs::remove_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
+        }
     }
     Ok(outcome)
 }

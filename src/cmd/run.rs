@@ -130,7 +130,11 @@ pub fn analyse_with(
     };
     timings.stage("ingest");
     progress.step(&format!("reading {}", opts.cases.display()));
-    let ingested = ingest::read_cases_in(&opts.cases, &catalog, scratch)?;
+    let ingested = ingest::read_cases_in(
+        &opts.cases,
+        &catalog,
+        &ingest::ReadOptions::of(&config, scratch),
+    )?;
     ingest::check_reject_share(&ingested, opts.max_reject_share)?;
     timings.stage("derive");
     progress.step("deriving multipliers, bands, points and readmission links");

@@ -29,6 +29,37 @@ use values::Day;
 
 pub use pipeline::{read_cases, read_cases_in};
 
+/// How a case table is read (see [`read_cases_in`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions<'a> {
+    /// Folder for a transcoded copy of a GB18030 or repaired UTF-8 file: the run's staging
+    /// folder beside `--out`, so the copy (the whole table, patient ids included) never lands
+    /// in the system temp folder and a killed run's copy goes with its staging folder.
+    /// `None` = the system temp folder (benchmarks, tests).
+    pub scratch: Option<&'a Path>,
+    /// The largest `total_cost` of one stay accepted, in yuan (`[data] max_stay_cost_yuan`).
+    pub max_stay_cost_yuan: f64,
+}
+
+impl Default for ReadOptions<'_> {
+    fn default() -> Self {
+        ReadOptions {
+            scratch: None,
+            max_stay_cost_yuan: values::MAX_STAY_COST_YUAN,
+        }
+    }
+}
+
+impl<'a> ReadOptions<'a> {
+    /// The options of a run under `config`, with its scratch folder.
+    pub fn of(config: &crate::config::RegionConfig, scratch: Option<&'a Path>) -> Self {
+        ReadOptions {
+            scratch,
+            max_stay_cost_yuan: config.data.max_stay_cost_yuan,
+        }
+    }
+}
+
 /// Sentinel for "no value" in `u32` index columns.
 pub const NONE_U32: u32 = u32::MAX;
 

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::encoding::{self, TextEncoding};
 use super::layout;
 use super::values::{self, Day};
-use super::{Format, Ingested, format_of};
+use super::{Format, Ingested, ReadOptions, format_of};
 use crate::catalog::Catalog;
 use crate::error::{AuditError, Result};
 use crate::schema::{ColumnMapping, FEE_COLUMNS, case_columns, map_headers};
@@ -40,14 +40,14 @@ const SOFT: [&str; 3] = [
 
 /// Reads the case table at `path` against the catalogue.
 pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
-    read_cases_in(path, catalog, None)
+    read_cases_in(path, catalog, &ReadOptions::default())
 }
 
-/// [`read_cases`], with the folder for a transcoded copy of a GB18030 file: the run's
-/// staging folder beside `--out`, so the copy (the whole table, patient ids included) never
-/// lands in the system temp folder and a killed run's copy is removed with its staging
-/// folder. `None` = the system temp folder (benchmarks, tests).
-pub fn read_cases_in(path: &Path, catalog: &Catalog, scratch: Option<&Path>) -> Result<Ingested> {
+/// [`read_cases`] with a run's [`ReadOptions`]: where a transcoded copy goes and the bounds
+/// of a row's values.
+pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<Ingested> {
+    let scratch = opts.scratch;
+    let max_cost = opts.max_stay_cost_yuan;
     let format = format_of(path);
     crate::files::require_file(path, "--cases")?;
     // GB18030 input is transcoded to a temporary UTF-8 copy that lives until the read ends.
@@ -99,7 +99,7 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, scratch: Option<&Path>) -> 
                 Ok(None)
             }
         });
-        let read = read_typed(path, &source, format, false);
+        let read = read_typed(path, &source, format, false, max_cost);
         (read, layout.join())
     });
     let (read, scanned) = scanning;
@@ -130,7 +130,7 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, scratch: Option<&Path>) -> 
                 return Err(AuditError::engine(path, redact(&message)));
             }
             // Rows with more fields than the header: read them truncated, reject them below.
-            let again = read_typed(path, &source, format, true);
+            let again = read_typed(path, &source, format, true, max_cost);
             scanned = Some(layout);
             again
         }
@@ -191,6 +191,7 @@ fn read_typed(
     source: &Path,
     format: Format,
     truncate_ragged: bool,
+    max_cost: f64,
 ) -> std::result::Result<(DataFrame, ColumnMapping), ReadFailure> {
     let engine = |e: PolarsError| ReadFailure::Engine(e.to_string());
     let mut lf = scan(source, format, truncate_ragged).map_err(engine)?;
@@ -220,7 +221,7 @@ fn read_typed(
     let t = std::time::Instant::now();
     let df = lf
         .select(typed_exprs(&mapping, format))
-        .select(output_exprs(&mapping))
+        .select(output_exprs(&mapping, max_cost))
         .collect_with_engine(Engine::Streaming)
         .map_err(engine)?;
     let df = if is_sorted_by_row(&df) {
@@ -404,7 +405,7 @@ const PARSED_CHECKED: [&str; 4] = [
 
 /// Stage 2 keeps stage 1's columns except the raw text, and adds the reason and unreadable
 /// columns, decided from the typed values (the raw text is only read for failing cells).
-fn output_exprs(mapping: &ColumnMapping) -> Vec<Expr> {
+fn output_exprs(mapping: &ColumnMapping, max_cost: f64) -> Vec<Expr> {
     let mut names = vec![ROW, "case_id", "hospital_id", "patient_id", "group_code"];
     names.extend(
         ["hospital_name", "main_diagnosis", "secondary_diagnoses"]
@@ -420,7 +421,7 @@ fn output_exprs(mapping: &ColumnMapping) -> Vec<Expr> {
             .filter(|c| mapping.has(c)),
     );
     let mut exprs: Vec<Expr> = names.into_iter().map(col).collect();
-    exprs.push(reason_expr(mapping));
+    exprs.push(reason_expr(mapping, max_cost));
     exprs.push(unreadable_expr(mapping));
     exprs
 }
@@ -442,9 +443,9 @@ fn blank(cell: Option<&str>) -> bool {
 /// Names the problems of a row's required fields (null when the row is usable).
 ///
 /// A row is usable exactly when its ids are non-empty, its typed date, cost (and level)
-/// values exist, the cost is between 0 and [`values::MAX_STAY_COST_YUAN`] and discharge is not before admission; only the
-/// other rows go through [`row_problems`] on their raw text, which gives the message.
-fn reason_expr(mapping: &ColumnMapping) -> Expr {
+/// values exist, the cost is between 0 and `max_cost` and discharge is not before admission;
+/// only the other rows go through [`row_problems`] on their raw text, which gives the message.
+fn reason_expr(mapping: &ColumnMapping, max_cost: f64) -> Expr {
     let mut names: Vec<&'static str> = CHECKED.to_vec();
     let has_level = mapping.has("hospital_level");
     if has_level {
@@ -484,7 +485,7 @@ fn reason_expr(mapping: &ColumnMapping) -> Expr {
                     };
                 }
                 for (s, c) in suspect.iter_mut().zip(cost.iter()) {
-                    *s |= c.is_none_or(|c| !(0.0..=values::MAX_STAY_COST_YUAN).contains(&c));
+                    *s |= c.is_none_or(|c| !(0.0..=max_cost).contains(&c));
                 }
                 if has_level {
                     for (s, l) in suspect.iter_mut().zip(cols[k + 3].i32()?.iter()) {
@@ -503,7 +504,7 @@ fn reason_expr(mapping: &ColumnMapping) -> Expr {
                                 *cell = it.next().flatten();
                             }
                             if *s {
-                                row_problems(&names, &cells)
+                                row_problems(&names, &cells, max_cost)
                             } else {
                                 None
                             }
@@ -519,7 +520,11 @@ fn reason_expr(mapping: &ColumnMapping) -> Expr {
 }
 
 /// The problems of one row, as `column SEP message; message…`, or `None`.
-pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<String> {
+pub(crate) fn row_problems(
+    names: &[&str],
+    cells: &[Option<&str>],
+    max_cost: f64,
+) -> Option<String> {
     let mut problems: Vec<(String, String)> = Vec::new();
     let mut admit: Option<Day> = None;
     let mut discharge: Option<Day> = None;
@@ -544,9 +549,11 @@ pub(crate) fn row_problems(names: &[&str], cells: &[Option<&str>]) -> Option<Str
             },
             "total_cost" => match values::parse_money(v) {
                 Ok(x) if x < 0.0 => problems.push(bad("is negative")),
-                Ok(x) if x > values::MAX_STAY_COST_YUAN => problems.push(bad(
-                    "is more than 100,000,000 yuan for one stay: a data error (check the column)",
-                )),
+                Ok(x) if x > max_cost => problems.push(bad(&format!(
+                    "is more than {} yuan for one stay: a data error (check the column, or \
+                     raise [data] max_stay_cost_yuan in the region config)",
+                    crate::lang::num(max_cost, 0)
+                ))),
                 Ok(_) => {}
                 Err(why) => problems.push(bad(why)),
             },
@@ -708,11 +715,11 @@ mod tests {
             Some("ES31"),
             Some("1000"),
         ];
-        assert_eq!(row_problems(&names, &ok), None);
+        assert_eq!(row_problems(&names, &ok, 1e8), None);
         let mut bad = ok;
         bad[3] = Some("2024-13-01");
         bad[6] = Some("-5");
-        let r = row_problems(&names, &bad).unwrap();
+        let r = row_problems(&names, &bad, 1e8).unwrap();
         let (col, msg) = r.split_once(SEP).unwrap();
         assert_eq!(col, "admit_date");
         assert!(
@@ -722,7 +729,7 @@ mod tests {
         );
         let mut before = ok;
         before[4] = Some("2024-01-01");
-        let r = row_problems(&names, &before).unwrap();
+        let r = row_problems(&names, &before, 1e8).unwrap();
         assert!(
             r.starts_with("discharge_date") && r.contains("is before admit_date 2024-01-02"),
             "{r}"
@@ -730,9 +737,17 @@ mod tests {
         let mut empty = ok;
         empty[2] = Some("  ");
         assert!(
-            row_problems(&names, &empty)
+            row_problems(&names, &empty, 1e8)
                 .unwrap()
                 .contains("patient_id is empty (required)")
+        );
+        let mut dear = ok;
+        dear[6] = Some("2000000");
+        assert_eq!(row_problems(&names, &dear, 1e8), None);
+        let r = row_problems(&names, &dear, 1e6).unwrap();
+        assert!(
+            r.starts_with("total_cost") && r.contains("more than 1,000,000 yuan"),
+            "{r}"
         );
     }
 }

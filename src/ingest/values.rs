@@ -103,10 +103,10 @@ pub fn day_of(y: i32, m: u32, d: u32) -> Option<Day> {
     NaiveDate::from_ymd_opt(y, m, d).map(|x| x.num_days_from_ce() - EPOCH_FROM_CE)
 }
 
-/// The largest cost of one stay accepted (100 million yuan): above it a cell is a data error
-/// (a shifted column, an exponent typo), not a stay. One `1e308` row would otherwise move
-/// the whole region's point value, and four put `inf` into the reports.
-pub const MAX_STAY_COST_YUAN: f64 = 1e8;
+/// The default bound on one stay's cost and the bound on catalogue benchmark costs (see
+/// [`crate::config::DEFAULT_MAX_STAY_COST_YUAN`]; a region sets its own stay bound with
+/// `[data] max_stay_cost_yuan`).
+pub const MAX_STAY_COST_YUAN: f64 = crate::config::DEFAULT_MAX_STAY_COST_YUAN;
 
 /// Money in yuan: tolerates a leading `¥`/`￥`, thousands separators and surrounding spaces.
 /// Negative amounts parse (the caller decides whether they are allowed).

@@ -47,7 +47,25 @@ fn unit(v: &serde_json::Value, what: &str) {
 #[test]
 fn gamed_grid_prints_one_row_per_detector_score() {
     let w = Workdir::new();
-    let (stdout, g) = grid(&w, "gamed", &[]);
+    // The regions are kept, so that the work folder's scan (`Workdir`) searches every
+    // region's audit output for patient ids too.
+    let (stdout, g) = grid(&w, "gamed", &["--keep-regions", "kept"]);
+    for seed in [1, 2] {
+        assert!(w.path(&format!("kept/region-{seed}/cases.csv")).is_file());
+        assert!(w.path(&format!("kept/run-{seed}/report.html")).is_file());
+    }
+    let o = w.run(&[
+        "evaluate",
+        "--grid",
+        "1",
+        "--keep-regions",
+        "kept",
+        "--quiet",
+    ]);
+    assert!(
+        !o.status.success(),
+        "an existing --keep-regions folder is refused"
+    );
     assert!(
         stdout.contains("scenario grid: 2 gamed regions, seeds 1..2"),
         "{stdout}"

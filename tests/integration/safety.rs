@@ -395,6 +395,37 @@ fn overflowing_costs_and_weights_are_refused() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("weight"), "{}", stderr(&o));
+    // The bound is the region's: a 2-million-yuan stay passes the default, not a region
+    // that set 1 million; a bound that is no positive number is refused.
+    rows.pop();
+    rows.push("C96,H1,市医院,3,P9,2024-01-02,2024-01-05,ES31,2000000".into());
+    w.write("cases.csv", csv_of(HEADER, &rows));
+    let o = w.run(&run_args("cases.csv", "o3"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rejects = std::fs::read_to_string(w.path("o3/rejects.csv")).unwrap_or_default();
+    assert!(!rejects.contains("C96"), "{rejects}");
+    w.write("tight.toml", "[data]\nmax_stay_cost_yuan = 1_000_000.0\n");
+    let mut args = run_args("cases.csv", "o4");
+    args.extend(["--config", "tight.toml"]);
+    let o = w.run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rejects = std::fs::read_to_string(w.path("o4/rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("C96,total_cost") && rejects.contains("1,000,000 yuan"),
+        "{rejects}"
+    );
+    for bad in ["0.0", "nan", "-5.0"] {
+        w.write("bad.toml", format!("[data]\nmax_stay_cost_yuan = {bad}\n"));
+        let mut args = run_args("cases.csv", "o5");
+        args.extend(["--config", "bad.toml"]);
+        let o = w.run(&args);
+        assert!(!o.status.success(), "max_stay_cost_yuan = {bad} accepted");
+        assert!(
+            stderr(&o).contains("data.max_stay_cost_yuan"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 /// Issue 13 item 4: one stray Latin-1 byte in a UTF-8 file keeps it UTF-8 (names intact),
@@ -424,4 +455,91 @@ fn one_stray_byte_does_not_garble_a_utf8_file() {
     w.write("tabs.csv", HEADER.replace(',', "\t") + "\n");
     let err = stderr(&w.run(&run_args("tabs.csv", "o4")));
     assert!(err.contains("separated by tabs"), "{err}");
+}
+
+/// Issue 13 item 5: a GB18030 run killed while it transcodes leaves its UTF-8 copy (the whole
+/// table, patient ids included) only in its own staging folder beside `--out`, never in the
+/// system temp folder, and the next run removes that folder. The work folder's scan (see
+/// `Workdir`) then finds no patient id anywhere.
+#[test]
+fn a_killed_gb18030_run_leaves_no_copy_of_the_table() {
+    let w = Workdir::new();
+    let o = w.run(&[
+        "generate",
+        "--out",
+        "region",
+        "--gbk",
+        "--cases-per-year",
+        "40000",
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let args = [
+        "run",
+        "--cases",
+        "region/cases.csv",
+        "--groups",
+        "region/groups.csv",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drg-audit"))
+        .args(args)
+        .current_dir(w.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let staged_copy = || -> Option<std::path::PathBuf> {
+        for e in std::fs::read_dir(w.dir.path()).ok()?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".drg-audit-staging-") {
+                for f in std::fs::read_dir(e.path()).ok()?.flatten() {
+                    if f.file_name()
+                        .to_string_lossy()
+                        .starts_with(".drg-audit-utf8-")
+                    {
+                        return Some(f.path());
+                    }
+                }
+            }
+        }
+        None
+    };
+    let started = std::time::Instant::now();
+    let copy = loop {
+        if let Some(p) = staged_copy() {
+            break p;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the run ended before a transcoded copy was seen in its staging folder"
+        );
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no transcoded copy appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    assert!(
+        copy.exists(),
+        "the killed run's copy is in {}",
+        copy.display()
+    );
+    assert!(!w.path("out").exists(), "a killed run published an output");
+    // The next run (any run beside the same --out) removes the abandoned staging folder.
+    let o = w.run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!copy.exists(), "{} survived the next run", copy.display());
+    let left: Vec<String> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".drg-audit-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -1,11 +1,19 @@
-//! The bundled ICD-10 dictionary (CHS-DRG CC/MCC flags), for telling which secondary
-//! diagnoses carry a case's severity.
+//! The bundled ICD-10 dictionary (CHS-DRG CC/MCC flags, each code's own CC-exclusion table
+//! and the ADRGs it leads to as a main diagnosis) and the CHS-DRG 1.1 exclusion table of
+//! each main diagnosis, for telling which secondary diagnoses carry a case's severity.
+//!
+//! The exclusion rule, as the CHS-DRG 1.1 open grouper applies it (OpenDRG `Base.py`
+//! `has_mcc`/`has_cc`): a secondary diagnosis that is a CC or MCC does not count when its own
+//! table (the part after `-` in the dictionary's `exclusion_table`: `7-49` → 49) equals the
+//! main diagnosis's table (`chs_drg_1.1_cc_exclusion.csv`). A main diagnosis absent from that
+//! file excludes nothing.
 
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
 const ICD10: &str = include_str!("../data/reference/chs_icd10_adrg_cc_mcc.csv");
+const CC_EXCLUSION: &str = include_str!("../data/reference/chs_drg_1.1_cc_exclusion.csv");
 
 /// CC/MCC flags of a diagnosis code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -16,6 +24,60 @@ pub struct CcFlags {
     pub mcc: bool,
     /// Whether the code is in the dictionary at all.
     pub known: bool,
+    /// The code's own CC-exclusion table (0 = none).
+    pub table: u16,
+}
+
+/// The ADRGs each dictionary code leads to as a main diagnosis (or procedure), by code.
+fn adrgs() -> &'static FxHashMap<&'static str, Vec<&'static str>> {
+    static ADRGS: OnceLock<FxHashMap<&'static str, Vec<&'static str>>> = OnceLock::new();
+    ADRGS.get_or_init(|| {
+        let mut m: FxHashMap<&'static str, Vec<&'static str>> = FxHashMap::default();
+        for line in ICD10.lines().skip(1) {
+            let Some(code) = line.split(',').next() else {
+                continue;
+            };
+            // code, name (may be quoted, hold commas), adrg, cc, mcc, table: from the right.
+            let tail: Vec<&str> = line.rsplitn(5, ',').collect();
+            if let Some(adrg) = tail.get(3).filter(|a| !a.is_empty()) {
+                let list = m.entry(code).or_default();
+                if !list.contains(adrg) {
+                    list.push(adrg);
+                }
+            }
+        }
+        m
+    })
+}
+
+/// The ADRGs `code` leads to as a main diagnosis or procedure (empty when unknown).
+pub fn adrgs_of(code: &str) -> &'static [&'static str] {
+    adrgs().get(code).map_or(&[], |v| v.as_slice())
+}
+
+fn main_tables() -> &'static FxHashMap<&'static str, u16> {
+    static TABLES: OnceLock<FxHashMap<&'static str, u16>> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        CC_EXCLUSION
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let (code, table) = line.trim_end_matches('\r').split_once(',')?;
+                Some((code, table.trim().parse().ok()?))
+            })
+            .collect()
+    })
+}
+
+/// The CC-exclusion table of `code` as a main diagnosis (0 = it excludes nothing).
+pub fn main_table(code: &str) -> u16 {
+    main_tables().get(code).copied().unwrap_or(0)
+}
+
+/// Whether a secondary diagnosis with `flags` is excluded by a main diagnosis of table
+/// `main_table`: both in the same table.
+pub fn excluded(flags: CcFlags, main_table: u16) -> bool {
+    flags.table != 0 && flags.table == main_table
 }
 
 fn dictionary() -> &'static FxHashMap<&'static str, CcFlags> {
@@ -30,12 +92,18 @@ fn dictionary() -> &'static FxHashMap<&'static str, CcFlags> {
                 let code = line.split(',').next()?;
                 let tail = line.rsplitn(4, ',').collect::<Vec<_>>();
                 let (mcc, cc) = (tail.get(1)? == &"1", tail.get(2)? == &"1");
+                let table = tail
+                    .first()
+                    .and_then(|t| t.rsplit('-').next())
+                    .and_then(|t| t.trim().parse().ok())
+                    .unwrap_or(0);
                 Some((
                     code,
                     CcFlags {
                         cc: cc || mcc,
                         mcc,
                         known: true,
+                        table,
                     },
                 ))
             })
@@ -63,5 +131,20 @@ mod tests {
         );
         let mccs = dictionary().values().filter(|f| f.mcc).count();
         assert_eq!(mccs, 4643, "distinct MCC codes in the reference file");
+    }
+
+    #[test]
+    fn exclusion_tables_and_adrgs_are_read() {
+        let e43 = cc_flags("E43.x00");
+        assert!(e43.mcc && e43.table == 49, "{e43:?}");
+        assert_eq!(main_table("E43.x00"), 49);
+        assert_eq!(main_table("A00.000x001"), 1);
+        assert_eq!(main_table("not a code"), 0);
+        assert!(excluded(e43, 49) && !excluded(e43, 48));
+        assert!(!excluded(CcFlags::default(), 0), "no table excludes nothing");
+        assert_eq!(main_tables().len(), 28_302);
+        assert_eq!(adrgs_of("E43.x00"), ["KU1"]);
+        assert_eq!(adrgs_of("06.2x00"), ["KD1"]);
+        assert!(adrgs_of("XXX").is_empty());
     }
 }

@@ -21,6 +21,7 @@ use crate::period::{self, PeriodTag, Periods};
 use crate::reference;
 
 mod benchmark;
+pub mod coding;
 mod readmission;
 pub use benchmark::{BenchmarkSource, Benchmarks};
 pub use readmission::{
@@ -112,6 +113,8 @@ pub struct DerivedCases {
     pub point_value: PointValue,
     /// Secondary codes not in the ICD-10 dictionary (distinct codes).
     pub unknown_codes: usize,
+    /// The severity each case's codes support, and the code a claim rests on.
+    pub coding: coding::CodingSupport,
 }
 
 impl DerivedCases {
@@ -234,6 +237,7 @@ pub fn derive_with(
         });
 
     let (n_secondary, n_cc, n_mcc, unknown_codes) = count_cc(cases);
+    let coding = coding::coding_support(cases, &severity);
     let Links {
         prev_stay,
         days_since_prev,
@@ -265,6 +269,7 @@ pub fn derive_with(
         benchmarks,
         point_value,
         unknown_codes,
+        coding,
     })
 }
 

@@ -144,7 +144,7 @@ mod tests {
         assert!(!excluded(CcFlags::default(), 0), "no table excludes nothing");
         assert_eq!(main_tables().len(), 28_302);
         assert_eq!(adrgs_of("E43.x00"), ["KU1"]);
-        assert_eq!(adrgs_of("06.2x00"), ["KD1"]);
+        assert_eq!(adrgs_of("06.2x00"), ["KD1", "ZJ1"], "a code on two rows leads to both");
         assert!(adrgs_of("XXX").is_empty());
     }
 }

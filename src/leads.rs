@@ -32,6 +32,12 @@ pub struct CaseLead {
     pub input_line: u64,
     /// The reasons, `; `-separated.
     pub reason: String,
+    /// Severity the group claims (1/3/5), empty when the catalogue has no CC split.
+    pub claimed_severity: Option<u8>,
+    /// Severity the case's codes support under the CHS-DRG 1.1 rules, empty when not checked.
+    pub supported_severity: Option<u8>,
+    /// The one secondary code the claimed severity rests on (drop-one test), if any.
+    pub lever_code: String,
 }
 
 /// Builds the case leads, ordered by hospital rank, then stake, then input line.
@@ -82,6 +88,13 @@ pub fn case_leads(
                 yuan_at_stake: (stake * pv * 100.0).round() / 100.0,
                 input_line: ctx.cases.line[i],
                 reason: reasons.join("; "),
+                claimed_severity: Some(ctx.derived.severity[i]).filter(|s| matches!(s, 1 | 3 | 5)),
+                supported_severity: Some(ctx.derived.coding.supported[i])
+                    .filter(|&s| s != crate::derive::coding::NOT_CHECKED),
+                lever_code: match ctx.derived.coding.lever[i] {
+                    crate::ingest::NONE_U32 => String::new(),
+                    k => ctx.cases.codes.codes[k as usize].clone(),
+                },
             };
             (rank_of[h], i, lead)
         })

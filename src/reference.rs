@@ -141,10 +141,17 @@ mod tests {
         assert_eq!(main_table("A00.000x001"), 1);
         assert_eq!(main_table("not a code"), 0);
         assert!(excluded(e43, 49) && !excluded(e43, 48));
-        assert!(!excluded(CcFlags::default(), 0), "no table excludes nothing");
+        assert!(
+            !excluded(CcFlags::default(), 0),
+            "no table excludes nothing"
+        );
         assert_eq!(main_tables().len(), 28_302);
         assert_eq!(adrgs_of("E43.x00"), ["KU1"]);
-        assert_eq!(adrgs_of("06.2x00"), ["KD1", "ZJ1"], "a code on two rows leads to both");
+        assert_eq!(
+            adrgs_of("06.2x00"),
+            ["KD1", "ZJ1"],
+            "a code on two rows leads to both"
+        );
         assert!(adrgs_of("XXX").is_empty());
     }
 }

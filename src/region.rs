@@ -196,6 +196,25 @@ impl<'a> Region<'a> {
         }
     }
 
+    /// Points case `i` claims above the group its codes support: the weight gap to the
+    /// lighter group of its family whose severity the codes reach (down the lighter-sibling
+    /// chain, stopping at the lightest group there is). 0 when the claim is supported.
+    pub fn coding_stake(&self, i: usize) -> f64 {
+        let supported = self.derived.coding.supported[i];
+        if supported <= self.derived.severity[i] {
+            return 0.0;
+        }
+        let mut g = self.cases.group[i];
+        while self.catalog.groups[g as usize].severity < supported {
+            match self.catalog.lower_sibling(g) {
+                Some(s) => g = s,
+                None => break,
+            }
+        }
+        let gap = self.derived.weight[i] - self.catalog.groups[g as usize].weight;
+        (gap * self.points_per_weight(i)).max(0.0)
+    }
+
     /// Same-level peers' (stays, points) per period, hospital `h` left out.
     pub fn peer_growth_base(&self, h: usize, lv: u8) -> [(f64, f64); 2] {
         let mut peers = [(0.0, 0.0); 2];

@@ -14,8 +14,8 @@
 use crate::ingest::{Cases, NONE_U32};
 use crate::reference::{self, CcFlags};
 
-/// Severity 0: the case was not checked (no main diagnosis, no secondary-diagnosis column,
-/// or a group not split by CC/MCC).
+/// Severity 0: the case was not checked (no secondary-diagnosis column, or a group not
+/// split by CC/MCC). A case without a main diagnosis is checked with no exclusion.
 pub const NOT_CHECKED: u8 = 0;
 
 /// Per case, aligned with [`Cases`].
@@ -88,7 +88,9 @@ pub fn coding_support(cases: &Cases, severity: &[u8]) -> CodingSupport {
         lever: vec![NONE_U32; n],
         unknown: vec![0; n],
     };
-    if !cases.has("secondary_diagnoses") || !cases.has("main_diagnosis") {
+    // Without a main diagnosis nothing can be excluded: the codes are assessed with no
+    // exclusion (table 0), and `UPC_EXCLUDED_CC` says it cannot be tested.
+    if !cases.has("secondary_diagnoses") {
         return out;
     }
     let book = &cases.codes.codes;
@@ -96,25 +98,23 @@ pub fn coding_support(cases: &Cases, severity: &[u8]) -> CodingSupport {
     let tables: Vec<u16> = book.iter().map(|c| reference::main_table(c)).collect();
     let mut distinct: Vec<u32> = Vec::new();
     let mut case_flags: Vec<CcFlags> = Vec::new();
-    for i in 0..n {
+    for (i, &claimed) in severity.iter().enumerate().take(n) {
         let main = cases.main_diagnosis[i];
-        if main == NONE_U32 || !matches!(severity[i], 1 | 3 | 5) {
+        if !matches!(claimed, 1 | 3 | 5) {
             continue;
         }
+        let table = if main == NONE_U32 {
+            0
+        } else {
+            tables[main as usize]
+        };
         distinct.clear();
-        distinct.extend(
-            cases
-                .secondary
-                .of(i)
-                .iter()
-                .copied()
-                .filter(|&k| k != main),
-        );
+        distinct.extend(cases.secondary.of(i).iter().copied().filter(|&k| k != main));
         distinct.sort_unstable();
         distinct.dedup();
         case_flags.clear();
         case_flags.extend(distinct.iter().map(|&k| flags[k as usize]));
-        let a = assess(severity[i], tables[main as usize], &case_flags);
+        let a = assess(claimed, table, &case_flags);
         out.supported[i] = a.supported;
         out.unexcluded[i] = a.unexcluded;
         out.lever[i] = a.lever.map_or(NONE_U32, |k| distinct[k]);
@@ -162,7 +162,10 @@ mod tests {
         // there, and table 1 as a main diagnosis: it excludes a table-1 CC.
         let main = reference::main_table("A06.900");
         let own = f("A06.900");
-        assert!(own.known && !own.cc && own.table == 0 && main == 1, "{main} {own:?}");
+        assert!(
+            own.known && !own.cc && own.table == 0 && main == 1,
+            "{main} {own:?}"
+        );
         let cc1 = CcFlags {
             cc: true,
             mcc: false,
@@ -206,6 +209,141 @@ mod tests {
     fn unknown_codes_support_nothing() {
         let a = assess(3, 0, &[f("not-a-code"), f("X99.999")]);
         assert_eq!((a.supported, a.lever), (5, None));
+    }
+
+    /// A generated region, read and derived: (cases, derived, case id → truth variant).
+    fn generated(
+        opts: &crate::generate::GenerateOptions,
+    ) -> (
+        Cases,
+        crate::derive::DerivedCases,
+        std::collections::HashMap<String, String>,
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        crate::generate::generate(opts, dir.path()).expect("generates");
+        let config = crate::config::RegionConfig::default_drg();
+        let catalog =
+            crate::catalog::Catalog::from_file(&dir.path().join("groups.csv"), &config).unwrap();
+        let ing = crate::ingest::read_cases(&dir.path().join("cases.csv"), &catalog).unwrap();
+        let derived = crate::derive::derive(&ing.cases, &catalog, &config).unwrap();
+        let truth = std::fs::read_to_string(dir.path().join("truth_cases.csv")).unwrap();
+        let variants = truth
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                Some((f.first()?.to_string(), f.get(3)?.to_string()))
+            })
+            .collect();
+        (ing.cases, derived, variants)
+    }
+
+    /// Honest generated cases: the codes support the claimed severity for at least 99 % of
+    /// the checked cases (the configured 0.5 % dictionary disagreement aside), and for all
+    /// of them when the disagreement share is 0.
+    #[test]
+    fn honest_generated_codes_support_their_severity() {
+        for (share, floor) in [(0.005, 0.99), (0.0, 1.0)] {
+            let opts = crate::generate::GenerateOptions {
+                seed: 11,
+                cases_per_year: 4000,
+                gaming: Vec::new(),
+                coding_disagreement: share,
+                ..Default::default()
+            };
+            let (_, d, _) = generated(&opts);
+            let checked: Vec<usize> = (0..d.len())
+                .filter(|&i| d.coding.supported[i] != NOT_CHECKED && matches!(d.severity[i], 1 | 3))
+                .collect();
+            let agree = checked
+                .iter()
+                .filter(|&&i| d.coding.supported[i] <= d.severity[i])
+                .count();
+            let rate = agree as f64 / checked.len() as f64;
+            eprintln!(
+                "disagreement share {share}: {agree} of {} checked cases supported ({rate:.4})",
+                checked.len()
+            );
+            assert!(checked.len() > 1000, "{}", checked.len());
+            assert!(rate >= floor, "share {share}: {rate} of {}", checked.len());
+            if share > 0.0 {
+                assert!(rate < 1.0, "the disagreement share shows");
+            }
+        }
+    }
+
+    /// The upcoding variants leave the evidence they should: an excluded-code upcode is
+    /// unsupported; an added-code or lever-code upcode is supported and rests on one code,
+    /// a lever-code hospital's mostly on its favourite.
+    #[test]
+    fn upcoding_variants_leave_their_evidence() {
+        use crate::generate::{GamingPattern, GamingSpec, UpcodingVariant};
+        let spec = |id: &str, variant| GamingSpec {
+            hospital_id: id.into(),
+            pattern: GamingPattern::Upcoding,
+            intensity: 0.3,
+            start_year: 2024,
+            variant,
+        };
+        let opts = crate::generate::GenerateOptions {
+            seed: 12,
+            cases_per_year: 8000,
+            gaming: vec![
+                spec("H004", UpcodingVariant::ExcludedCode),
+                spec("H010", UpcodingVariant::LeverCode),
+            ],
+            coding_disagreement: 0.0,
+            ..Default::default()
+        };
+        let (cases, d, truth) = generated(&opts);
+        let (mut excluded, mut excluded_unsupported) = (0, 0);
+        let mut levers: std::collections::HashMap<u32, usize> = Default::default();
+        let mut lever_cases = 0;
+        for i in 0..cases.len() {
+            match truth.get(cases.case_id.get(i)).map(String::as_str) {
+                Some("excluded_code") => {
+                    excluded += 1;
+                    if d.coding.supported[i] > d.severity[i]
+                        && d.coding.unexcluded[i] <= d.severity[i]
+                    {
+                        excluded_unsupported += 1;
+                    }
+                }
+                Some("lever_code") => {
+                    lever_cases += 1;
+                    assert!(d.coding.supported[i] <= d.severity[i]);
+                    *levers.entry(d.coding.lever[i]).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        eprintln!("{excluded} excluded-code upcodes; lever-code upcodes by lever: {levers:?}");
+        assert!(excluded > 20, "{excluded} excluded-code upcodes");
+        assert_eq!(
+            excluded_unsupported, excluded,
+            "every excluded-code upcode rests on the excluded code"
+        );
+        let top = levers
+            .iter()
+            .filter(|(k, _)| **k != NONE_U32)
+            .map(|(_, n)| *n)
+            .max()
+            .unwrap_or(0);
+        // One favourite CC and one MCC, chosen 90 % of the time when they fit.
+        assert!(lever_cases > 20, "{lever_cases}");
+        let top_two: usize = {
+            let mut v: Vec<usize> = levers
+                .iter()
+                .filter(|(k, _)| **k != NONE_U32)
+                .map(|(_, n)| *n)
+                .collect();
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            v.iter().take(2).sum()
+        };
+        assert!(
+            top > 0 && top_two * 2 > lever_cases,
+            "{top_two} of {lever_cases}: {levers:?}"
+        );
     }
 
     /// The severity after dropping code `k` (brute force).

@@ -79,6 +79,8 @@ pub(crate) struct Case {
     pub insurance: u8,
     /// Gaming that created or altered this stay (ground truth).
     pub pattern: Option<GamingPattern>,
+    /// How an upcoded stay was upcoded (truth).
+    pub variant: Option<super::UpcodingVariant>,
     /// Seed of the fee split, so the writer needs no RNG state.
     pub fee_seed: u64,
 }
@@ -584,12 +586,46 @@ pub(crate) fn skewed(pool: &[u32], rng: &mut impl Rng) -> u32 {
 /// the main diagnosis's category or exclusion table (a CC excluded by its main
 /// diagnosis would not count, so honest coders would not rely on it).
 pub(crate) fn secondary_ok(cat: &Catalogue, case: &Case, code: u32) -> bool {
+    secondary_allowed(cat, case, code) && !excluded_by_main(cat, case, code)
+}
+
+/// Not a duplicate and not in the main diagnosis's category.
+fn secondary_allowed(cat: &Catalogue, case: &Case, code: u32) -> bool {
     let main = &cat.icd[case.main_dx as usize];
     let c = &cat.icd[code as usize];
-    if case.secondaries().contains(&code) || c.category() == main.category() {
+    !case.secondaries().contains(&code) && c.category() != main.category()
+}
+
+/// Whether the case's main diagnosis excludes `code` (CHS-DRG 1.1: the same table).
+pub(crate) fn excluded_by_main(cat: &Catalogue, case: &Case, code: u32) -> bool {
+    let t = cat.icd[code as usize].table;
+    t != 0 && t == cat.icd[case.main_dx as usize].main_table
+}
+
+/// Adds a CC (or, with `mcc`, an MCC) that the case's main diagnosis excludes: a code a
+/// grouper would not accept for severity. Returns whether one was found.
+pub(crate) fn push_excluded(
+    cat: &Catalogue,
+    case: &mut Case,
+    mcc: bool,
+    rng: &mut impl Rng,
+) -> bool {
+    let table = cat.icd[case.main_dx as usize].main_table;
+    let pool = if mcc {
+        cat.mcc_by_table.get(&table)
+    } else {
+        cat.cc_by_table.get(&table)
+    };
+    let Some(pool) = pool.filter(|p| !p.is_empty()) else {
         return false;
+    };
+    for _ in 0..8 {
+        let code = pool[rng.random_range(0..pool.len())];
+        if secondary_allowed(cat, case, code) {
+            return case.push_secondary(code);
+        }
     }
-    main.excl.is_empty() || c.excl != main.excl
+    false
 }
 
 fn add_from(cat: &Catalogue, case: &mut Case, pool: &[u32], common: &[u32], rng: &mut impl Rng) {
@@ -766,6 +802,7 @@ pub(crate) fn make_stay(
         sex: patient.sex,
         insurance: patient.insurance,
         pattern: None,
+        variant: None,
         fee_seed: rng.random(),
     };
     let severity = match g.severity {
@@ -773,7 +810,25 @@ pub(crate) fn make_stay(
         s => s,
     };
     fill_secondaries(cat, &mut case, severity, g.kind == Kind::Chemo, rng);
+    // Honest dictionary disagreement: the severity code is one the CHS-DRG 1.1 table does
+    // not accept with this main diagnosis (a local grouper edition differs). Decided from
+    // the case's own fee seed, so the share moves no other draw.
+    if matches!(g.severity, 1 | 3) && unit_of(case.fee_seed) < ctx.opts.coding_disagreement {
+        let (sec, n_sec) = (case.sec, case.n_sec);
+        fill_secondaries(cat, &mut case, 5, false, rng);
+        if !push_excluded(cat, &mut case, g.severity == 1, rng) {
+            (case.sec, case.n_sec) = (sec, n_sec);
+        }
+    }
     case
+}
+
+/// A uniform number in [0, 1) from a seed (SplitMix64's finaliser).
+fn unit_of(seed: u64) -> f64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as f64 / (u64::MAX as f64 + 1.0)
 }
 
 /// Re-draws the secondary diagnoses of a case for a new group (split stays moving the

@@ -10,6 +10,7 @@ use super::Scheme;
 const ICD_CSV: &str = include_str!("../../data/reference/chs_icd10_adrg_cc_mcc.csv");
 const WEIGHTS_CSV: &str = include_str!("../../data/reference/chs_drg_weights_harbin_2024.csv");
 const NAMES_TXT: &str = include_str!("../../data/reference/chs_drg_1.1_group_names.txt");
+const CCE_CSV: &str = include_str!("../../data/reference/chs_drg_1.1_cc_exclusion.csv");
 
 /// Regional cost of one unit of relative weight, in yuan. DIP scores are on a ×1000
 /// scale, so one point is worth `COST_PER_RW / 1000` yuan.
@@ -39,7 +40,11 @@ pub(crate) struct Icd {
     pub adrg: Cow<'static, str>,
     pub cc: bool,
     pub mcc: bool,
-    pub excl: Cow<'static, str>,
+    /// Its own CC-exclusion table as a secondary diagnosis (`7-49` → 49; 0 = none).
+    pub table: u16,
+    /// Its CHS-DRG 1.1 exclusion table as a main diagnosis (0 = excludes nothing): a
+    /// secondary CC of the same table does not count.
+    pub main_table: u16,
 }
 
 impl Icd {
@@ -120,6 +125,11 @@ pub(crate) struct Catalogue {
     pub common_plain: Vec<u32>,
     pub common_cc: Vec<u32>,
     pub common_mcc: Vec<u32>,
+    /// CC (not MCC) and MCC codes by their own exclusion table, plain codes only: the
+    /// codes a main diagnosis of that table excludes (the excluded-code upcoding variant
+    /// and honest dictionary disagreement draw from them).
+    pub cc_by_table: BTreeMap<u16, Vec<u32>>,
+    pub mcc_by_table: BTreeMap<u16, Vec<u32>>,
     /// Malignant neoplasm codes (all CC in the dictionary) for chemotherapy patients.
     pub cancer_pool: Vec<u32>,
     /// The chemotherapy family (DRG RE1, DIP Z51).
@@ -182,6 +192,13 @@ fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
 }
 
 fn parse_icd() -> Vec<Icd> {
+    let main_tables: BTreeMap<&str, u16> = lines(CCE_CSV)
+        .skip(1)
+        .filter_map(|l| {
+            let (code, table) = l.split_once(',')?;
+            Some((code, table.trim().parse().ok()?))
+        })
+        .collect();
     lines(ICD_CSV)
         .skip(1)
         .filter_map(|line| {
@@ -191,14 +208,19 @@ fn parse_icd() -> Vec<Icd> {
             let adrg = f.next().unwrap_or_default();
             let cc = f.next().is_some_and(|v| v.trim() == "1");
             let mcc = f.next().is_some_and(|v| v.trim() == "1");
-            let excl = f.next().unwrap_or_default();
+            let table = f
+                .next()
+                .and_then(|t| t.rsplit('-').next().and_then(|t| t.trim().parse().ok()))
+                .unwrap_or(0);
+            let main_table = main_tables.get(code.as_ref()).copied().unwrap_or(0);
             (!code.is_empty()).then_some(Icd {
                 code,
                 name,
                 adrg,
                 cc,
                 mcc,
-                excl,
+                table,
+                main_table,
             })
         })
         .collect()
@@ -355,8 +377,21 @@ impl Catalogue {
             }
         }
 
+        let by_table = |codes: &[u32]| {
+            let mut m: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
+            for &i in codes {
+                let t = icd[i as usize].table;
+                if t != 0 && !icd[i as usize].is_extension() {
+                    m.entry(t).or_default().push(i);
+                }
+            }
+            m
+        };
+        let (cc_by_table, mcc_by_table) = (by_table(&cc), by_table(&mcc));
         let plain_pool = tidy_pool(&icd, plain.clone(), 600);
         let mut cat = Catalogue {
+            cc_by_table,
+            mcc_by_table,
             scheme,
             groups: Vec::new(),
             families: Vec::new(),

@@ -8,14 +8,16 @@
 use rand::Rng;
 
 use super::cases::{
-    Case, Ctx, HospState, NO_CODE, YearSpan, make_stay, refill_secondaries, sample_cdf,
-    secondary_ok, skewed,
+    Case, Ctx, HospState, NO_CODE, YearSpan, make_stay, push_excluded, refill_secondaries,
+    sample_cdf, secondary_ok, skewed,
 };
-use super::{GamingPattern, Scheme};
+use super::{GamingPattern, Scheme, UpcodingVariant};
 
 /// Chance an upcoder uses one of its favourite codes rather than any code: real
 /// upcoding leans on a few codes that pass audit, which peers rarely use.
 const P_FAVOURITE: f64 = 0.7;
+/// The same for a lever-code hospital: nearly every upcode uses its one favourite code.
+const P_FAVOURITE_LEVER: f64 = 0.9;
 
 /// Per-hospital set-up: an upcoder picks its favourite CC and MCC codes.
 pub(crate) fn prepare(ctx: &Ctx<'_>, st: &mut HospState<'_>) {
@@ -36,8 +38,14 @@ pub(crate) fn prepare(ctx: &Ctx<'_>, st: &mut HospState<'_>) {
             .map(|_| pool[rng.random_range(lo..pool.len().max(lo + 1))])
             .collect()
     };
-    st.fav_cc = pick(&cat.cc_pool, 6, &mut st.rng);
-    st.fav_mcc = pick(&cat.mcc_pool, 4, &mut st.rng);
+    let lever =
+        st.h.gaming.iter().any(|g| {
+            g.pattern == GamingPattern::Upcoding && g.variant == UpcodingVariant::LeverCode
+        });
+    // A lever-code hospital leans on one code of each kind; others on a handful.
+    let (n_cc, n_mcc) = if lever { (1, 1) } else { (6, 4) };
+    st.fav_cc = pick(&cat.cc_pool, n_cc, &mut st.rng);
+    st.fav_mcc = pick(&cat.mcc_pool, n_mcc, &mut st.rng);
 }
 
 /// Applies the hospital's active case-level gaming to a freshly drawn honest stay.
@@ -55,7 +63,7 @@ pub(crate) fn apply(
     if let Some(spec) = h.active(GamingPattern::Upcoding, year) {
         let p = spec.intensity;
         if upcode_eligible(ctx, case) && st.rng.random::<f64>() < p {
-            upcode(ctx, st, case);
+            upcode(ctx, st, case, spec.variant);
         }
     }
     if let Some(spec) = h.active(GamingPattern::LowThresholdPadding, year) {
@@ -121,13 +129,26 @@ fn upcode_eligible(ctx: &Ctx<'_>, case: &Case) -> bool {
 /// Moves the case one step up its family, keeping its cost and stay. DRG: exactly
 /// one added CC (to reach a 3) or MCC (to reach a 1). DIP: a heavier treatment
 /// recorded through its procedure code.
-fn upcode(ctx: &Ctx<'_>, st: &mut HospState<'_>, case: &mut Case) {
+fn upcode(ctx: &Ctx<'_>, st: &mut HospState<'_>, case: &mut Case, variant: UpcodingVariant) {
     let cat = ctx.cat;
     let g = &cat.groups[case.group as usize];
     let target = cat.families[g.family].groups[usize::from(g.tier) + 1];
     let tg = &cat.groups[target];
+    let mut used = variant;
     match cat.scheme {
+        Scheme::Drg
+            if variant == UpcodingVariant::ExcludedCode
+                && push_excluded(cat, case, tg.severity == 1, &mut st.rng) => {}
         Scheme::Drg => {
+            // An excluded-code upcoder whose main diagnosis excludes nothing adds a real code.
+            if used == UpcodingVariant::ExcludedCode {
+                used = UpcodingVariant::AddedCode;
+            }
+            let p_favourite = if used == UpcodingVariant::LeverCode {
+                P_FAVOURITE_LEVER
+            } else {
+                P_FAVOURITE
+            };
             let (fav, pool) = if tg.severity == 1 {
                 (&st.fav_mcc, &cat.mcc_pool)
             } else {
@@ -135,7 +156,7 @@ fn upcode(ctx: &Ctx<'_>, st: &mut HospState<'_>, case: &mut Case) {
             };
             let mut added = false;
             for attempt in 0..12 {
-                let code = if attempt < 6 && !fav.is_empty() && st.rng.random::<f64>() < P_FAVOURITE
+                let code = if attempt < 6 && !fav.is_empty() && st.rng.random::<f64>() < p_favourite
                 {
                     fav[st.rng.random_range(0..fav.len())]
                 } else {
@@ -160,6 +181,9 @@ fn upcode(ctx: &Ctx<'_>, st: &mut HospState<'_>, case: &mut Case) {
     }
     case.group = target as u32;
     mark(case, GamingPattern::Upcoding);
+    if case.pattern == Some(GamingPattern::Upcoding) && cat.scheme == Scheme::Drg {
+        case.variant = Some(used);
+    }
 }
 
 /// Bills one episode as two stays 0–2 days apart in the same family, the cost divided

@@ -190,6 +190,44 @@ pub struct GamingSpec {
     pub intensity: f64,
     /// First discharge year in which the hospital games (earlier years are honest).
     pub start_year: i32,
+    /// How an upcoder moves a case up (ignored by the other patterns).
+    #[serde(default)]
+    pub variant: UpcodingVariant,
+}
+
+/// How an upcoder codes a case into a heavier group (issue 11), recorded per case in
+/// `truth_cases.csv`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpcodingVariant {
+    /// A real CC/MCC added, mostly from a handful of favourite codes: the codes support the
+    /// claim, which rests on the one added code.
+    #[default]
+    AddedCode,
+    /// A CC/MCC added that the main diagnosis excludes: a grouper would not accept it, the
+    /// claimed group is still the heavier one.
+    ExcludedCode,
+    /// Nearly every upcode uses one favourite CC and one favourite MCC (the US OIG's
+    /// severe-malnutrition pattern).
+    LeverCode,
+}
+
+impl UpcodingVariant {
+    /// Every variant.
+    pub const ALL: [UpcodingVariant; 3] = [
+        UpcodingVariant::AddedCode,
+        UpcodingVariant::ExcludedCode,
+        UpcodingVariant::LeverCode,
+    ];
+
+    /// Name in the truth files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpcodingVariant::AddedCode => "added_code",
+            UpcodingVariant::ExcludedCode => "excluded_code",
+            UpcodingVariant::LeverCode => "lever_code",
+        }
+    }
 }
 
 /// Options of [`generate`].
@@ -219,6 +257,15 @@ pub struct GenerateOptions {
     pub catalogue: CatalogueColumns,
     /// Which chemotherapy cycles are flagged as followed by a planned readmission.
     pub planned_flag: PlannedFlag,
+    /// Share of honest severity-1/3 stays whose severity code the CHS-DRG 1.1 dictionary
+    /// does not accept (a local grouper edition differs, as in real data): the codes then
+    /// support less than the group claims although nobody games (default 0.005).
+    #[serde(default = "default_disagreement")]
+    pub coding_disagreement: f64,
+}
+
+fn default_disagreement() -> f64 {
+    0.005
 }
 
 impl Default for GenerateOptions {
@@ -237,6 +284,7 @@ impl Default for GenerateOptions {
             low_threshold: None,
             catalogue: CatalogueColumns::Standard,
             planned_flag: PlannedFlag::EveryCycle,
+            coding_disagreement: default_disagreement(),
         }
     }
 }
@@ -251,6 +299,7 @@ pub fn default_gaming(start_year: i32) -> Vec<GamingSpec> {
         pattern,
         intensity,
         start_year,
+        variant: UpcodingVariant::AddedCode,
     };
     vec![
         spec(hospitals::UPCODER_TERTIARY, GamingPattern::Upcoding, 0.30),

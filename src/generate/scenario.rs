@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::hospitals::{HospitalSpec, Role};
 use super::{
     CatalogueColumns, GamingPattern, GamingSpec, GenerateOptions, LOW_THRESHOLD_DIP,
-    LOW_THRESHOLD_DRG, PlannedFlag, Scheme,
+    LOW_THRESHOLD_DRG, PlannedFlag, Scheme, UpcodingVariant,
 };
 
 /// Hospitals in a region, confounders and tiny clinics included.
@@ -245,6 +245,7 @@ impl Scenario {
                     pattern,
                     intensity: rng.random_range(lo..=hi),
                     start_year,
+                    variant: variant_of(seed, i),
                 });
             }
         }
@@ -270,6 +271,7 @@ impl Scenario {
                     pattern,
                     intensity: (centre * rng.random_range(0.8..1.2)).clamp(lo, hi),
                     start_year: last,
+                    variant: variant_of(seed, i),
                 });
             }
             if count > 0 {
@@ -377,4 +379,12 @@ impl Scenario {
             self.catalogue.as_str()
         )
     }
+}
+
+/// An upcoder's variant, drawn from its own stream (seed, hospital) so adding it moved no
+/// other draw of the scenario.
+fn variant_of(seed: u64, hospital: usize) -> UpcodingVariant {
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hospital as u64);
+    UpcodingVariant::ALL[rng.random_range(0..UpcodingVariant::ALL.len())]
 }

@@ -610,6 +610,7 @@ fn padders_aim_at_the_threshold_the_region_pays_on() {
                 pattern: GamingPattern::LowThresholdPadding,
                 intensity: 0.9,
                 start_year: 2024,
+                variant: Default::default(),
             }],
             ..GenerateOptions::default()
         };

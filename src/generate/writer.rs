@@ -446,7 +446,7 @@ pub(crate) fn write_truth_hospitals(
         OutputEncoding::Utf8,
     )?;
     sink.buf
-        .push_str("hospital_id,hospital_name,hospital_level,role,patterns,intensity,start_year\n");
+        .push_str("hospital_id,hospital_name,hospital_level,role,patterns,intensity,start_year,upcoding_variant\n");
     for h in roster {
         let b = &mut sink.buf;
         b.push_str(&h.id);
@@ -467,6 +467,14 @@ pub(crate) fn write_truth_hospitals(
         if let Some(start) = h.gaming.iter().map(|g| g.start_year).min() {
             b.push_str(&start.to_string());
         }
+        b.push(',');
+        if let Some(g) = h
+            .gaming
+            .iter()
+            .find(|g| g.pattern == super::GamingPattern::Upcoding)
+        {
+            b.push_str(g.variant.as_str());
+        }
         b.push('\n');
     }
     sink.finish()
@@ -479,7 +487,7 @@ pub(crate) fn write_truth_cases(
     out_dir: &Path,
 ) -> Result<usize, GenerateError> {
     let mut sink = Sink::create(join_path(out_dir, "truth_cases.csv"), OutputEncoding::Utf8)?;
-    sink.buf.push_str("case_id,hospital_id,pattern\n");
+    sink.buf.push_str("case_id,hospital_id,pattern,variant\n");
     let mut rows = 0;
     for (h, cases) in roster.iter().zip(&region.hospitals) {
         for (seq, c) in cases.iter().enumerate() {
@@ -490,6 +498,10 @@ pub(crate) fn write_truth_cases(
             b.push_str(&h.id);
             b.push(',');
             b.push_str(p.as_str());
+            b.push(',');
+            if let Some(v) = c.variant {
+                b.push_str(v.as_str());
+            }
             b.push('\n');
             rows += 1;
             sink.maybe_flush()?;

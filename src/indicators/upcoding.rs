@@ -11,6 +11,8 @@ use rustc_hash::FxHashMap;
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail};
 use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
+use crate::derive::coding::NOT_CHECKED;
+use crate::ingest::NONE_U32;
 use crate::peers::{self, Sums};
 
 fn upper(ctx: &Ctx, i: usize) -> bool {
@@ -60,71 +62,56 @@ fn cheap_for_its_family(ctx: &Ctx, i: usize) -> bool {
         heavier > 0.0 && ctx.cases.cost[i] <= own * own / heavier
     })
 }
-fn severity_split(ctx: &Ctx, i: usize) -> bool {
-    matches!(ctx.derived.severity[i], 1 | 3) && ctx.cases.has("secondary_diagnoses")
+/// A case the coding check assessed (claimed severity 1 or 3, codes listed).
+fn coding_checked(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.coding.supported[i] != NOT_CHECKED && matches!(ctx.derived.severity[i], 1 | 3)
 }
-/// Distinct recognised codes that carry case `i`'s severity: MCCs for severity 1, CCs
-/// (MCCs included) for severity 3.
-fn severity_codes(ctx: &Ctx, i: usize) -> u16 {
-    match ctx.derived.severity[i] {
-        1 => ctx.derived.n_mcc[i],
-        3 => ctx.derived.n_cc[i],
-        _ => u16::MAX,
-    }
+/// The codes support less than the group claims.
+fn unsupported(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.coding.supported[i] > ctx.derived.severity[i]
 }
-/// Severity 1/3 resting on at most one distinct code: exactly one (a single lever code),
-/// or none the dictionary recognises (the strongest lead, or a dictionary mismatch).
+/// Unsupported only because the main diagnosis excludes the code the claim needs.
+fn rests_on_excluded(ctx: &Ctx, i: usize) -> bool {
+    unsupported(ctx, i) && ctx.derived.coding.unexcluded[i] <= ctx.derived.severity[i]
+}
+/// Assessed, and the codes support the claim.
+fn claim_supported(ctx: &Ctx, i: usize) -> bool {
+    coding_checked(ctx, i) && !unsupported(ctx, i)
+}
+/// The claim rests on one code: dropping it leaves the claim unsupported.
 fn single_cc(ctx: &Ctx, i: usize) -> bool {
-    severity_codes(ctx, i) <= 1
+    ctx.derived.coding.lever[i] != NONE_U32
+}
+fn coding_stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.coding_stake(i)
+}
+fn code_text<'a>(ctx: &'a Ctx, k: u32) -> &'a str {
+    &ctx.cases.codes.codes[k as usize]
 }
 
-/// The most frequent CC/MCC code among a hospital's single-CC cases.
+/// The most frequent lever code among a hospital's single-code cases.
 fn favourite_code(ctx: &Ctx, _h: u32, evidence: &[usize]) -> String {
     let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
-    let zero = evidence
-        .iter()
-        .filter(|&&i| severity_codes(ctx, i) == 0)
-        .count();
-    let none_recognised = if zero > 0 {
-        say!(
-            ctx,
-            "；{zero} 例无任何可识别的并发症编码",
-            "; {zero} with no recognised CC/MCC code at all"
-        )
-    } else {
-        String::new()
-    };
     for &i in evidence {
-        let flagging = ctx.cases.secondary.of(i).iter().find(|k| {
-            let f = crate::reference::cc_flags(&ctx.cases.codes.codes[**k as usize]);
-            if ctx.derived.severity[i] == 1 {
-                f.mcc
-            } else {
-                f.cc
-            }
-        });
-        if let Some(k) = flagging {
-            *counts.entry(*k).or_default() += 1;
+        let k = ctx.derived.coding.lever[i];
+        if k != NONE_U32 {
+            *counts.entry(k).or_default() += 1;
         }
     }
     // Ties go to the smallest code text, so the answer does not depend on interning order
     // (a hospital's own batch interns codes in another order than the whole region).
-    let codes = &ctx.cases.codes.codes;
     match counts.into_iter().max_by(|(ka, na), (kb, nb)| {
         na.cmp(nb)
-            .then_with(|| codes[*kb as usize].cmp(&codes[*ka as usize]))
+            .then_with(|| code_text(ctx, *kb).cmp(code_text(ctx, *ka)))
     }) {
         Some((k, n)) if !evidence.is_empty() => say!(
             ctx,
-            "最常见的单一并发症编码 {}（占此类病例 {:.0}%）{}",
-            "most frequent sole CC/MCC code {} ({:.0}% of these cases){}",
-            ctx.cases.codes.codes[k as usize],
-            100.0 * n as f64 / evidence.len() as f64,
-            none_recognised
+            "最常见的单一定级编码 {}（占此类病例 {:.0}%）",
+            "most frequent lever code {} ({:.0}% of these cases)",
+            code_text(ctx, k),
+            100.0 * n as f64 / evidence.len() as f64
         ),
-        _ => none_recognised
-            .trim_start_matches(['；', ';', ' '])
-            .to_string(),
+        _ => String::new(),
     }
 }
 
@@ -173,49 +160,76 @@ fn why_cheap(ctx: &Ctx, i: usize) -> String {
     )
 }
 fn why_single_cc(ctx: &Ctx, i: usize) -> String {
-    let code = ctx
+    let k = ctx.derived.coding.lever[i];
+    say!(
+        ctx,
+        "严重程度 {} 仅依赖单一编码 {}（删去即不再支持）",
+        "severity {} rests on the single code {} (without it the codes do not support it)",
+        ctx.derived.severity[i],
+        if k == NONE_U32 {
+            "-"
+        } else {
+            code_text(ctx, k)
+        }
+    )
+}
+
+/// The counting codes a case lacks, in words: which level the claim needs and what the
+/// codes reach, with the excluded and unknown codes counted.
+fn why_unsupported(ctx: &Ctx, i: usize) -> String {
+    let c = &ctx.derived.coding;
+    let main_table = if ctx.cases.main_diagnosis[i] == NONE_U32 {
+        0
+    } else {
+        crate::reference::main_table(code_text(ctx, ctx.cases.main_diagnosis[i]))
+    };
+    let excluded: Vec<&str> = ctx
         .cases
         .secondary
         .of(i)
         .iter()
-        .map(|k| ctx.cases.codes.codes[*k as usize].as_str())
-        .find(|c| {
-            let f = crate::reference::cc_flags(c);
-            if ctx.derived.severity[i] == 1 {
-                f.mcc
-            } else {
-                f.cc
-            }
-        });
-    match code {
-        Some(code) => say!(
+        .map(|&k| code_text(ctx, k))
+        .filter(|code| crate::reference::excluded(crate::reference::cc_flags(code), main_table))
+        .collect();
+    let group = &ctx.catalog.groups[ctx.cases.group[i] as usize].code;
+    let base = say!(
+        ctx,
+        "{} 的严重程度为 {}，编码只支持 {}",
+        "{} claims severity {}; the codes support {}",
+        group,
+        ctx.derived.severity[i],
+        c.supported[i]
+    );
+    let mut parts = vec![base];
+    if !excluded.is_empty() {
+        parts.push(say!(
             ctx,
-            "严重程度 {} 仅依赖单一编码 {}",
-            "severity {} rests on the single code {}",
-            ctx.derived.severity[i],
-            code
-        ),
-        None => {
-            let list = ctx.cases.secondary.of(i);
-            let unknown = list
-                .iter()
-                .filter(|k| !crate::reference::cc_flags(&ctx.cases.codes.codes[**k as usize]).known)
-                .count();
-            say!(
-                ctx,
-                "严重程度 {} 无任何可识别的{}编码（{} 个其他诊断，其中 {} 个不在 ICD-10 字典中：核对编码或字典版本）",
-                "severity {} with no recognised {} code ({} secondary codes, {} not in the ICD-10 dictionary: check the coding or the dictionary edition)",
-                ctx.derived.severity[i],
-                if ctx.derived.severity[i] == 1 {
-                    "MCC"
-                } else {
-                    "CC"
-                },
-                list.len(),
-                unknown
-            )
-        }
+            "主要诊断排除了 {}",
+            "the main diagnosis excludes {}",
+            excluded.join(", ")
+        ));
     }
+    if c.unknown[i] > 0 {
+        parts.push(say!(
+            ctx,
+            "{} 个编码不在 ICD-10 字典中（核对编码或字典版本）",
+            "{} codes not in the ICD-10 dictionary (check the coding or the dictionary edition)",
+            c.unknown[i]
+        ));
+    }
+    parts.join(say!(ctx, "；", "; ").as_str())
+}
+
+/// Why `UPC_EXCLUDED_CC` cannot be tested: what `UPC_SINGLE_CC` needs, and main diagnoses.
+fn excluded_untestable(ctx: &Ctx) -> Option<String> {
+    if !ctx.cases.has("main_diagnosis") {
+        return Some(say!(
+            ctx,
+            "输入没有 main_diagnosis（主要诊断编码）列，无法判断主要诊断排除了哪些并发症",
+            "the input has no main_diagnosis column (主要诊断编码), so exclusions by the main diagnosis cannot be checked"
+        ));
+    }
+    single_cc_untestable(ctx)
 }
 
 /// Why `UPC_SINGLE_CC` cannot be tested on a region, when it cannot.
@@ -345,13 +359,13 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 spec: spec(
                     "UPC_SINGLE_CC",
                     true,
-                    "Severity resting on a single CC/MCC code, or on none",
-                    "单一并发症定级",
-                    "severity-1 cases with at most one distinct MCC, severity-3 cases with at most one distinct CC (none recognised: the strongest lead, or a dictionary mismatch)",
-                    "severity-1/3 cases (needs secondary_diagnoses)",
+                    "Severity resting on a single code (drop-one test)",
+                    "单一编码定级（删一检验）",
+                    "severity-1/3 cases whose claim one secondary code carries: without it the codes (CHS-DRG 1.1 CC/MCC flags and exclusions) support a lighter severity",
+                    "severity-1/3 cases whose codes support the claim (needs secondary_diagnoses)",
                     "same-level peers' share per group",
                 ),
-                eligible: severity_split,
+                eligible: claim_supported,
                 outcome: single_cc,
                 stratum: by_group,
                 lead: None,
@@ -360,6 +374,48 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 why: why_single_cc,
             },
             reason: single_cc_untestable,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "UPC_UNSUPPORTED_SEVERITY",
+                    true,
+                    "Severity the codes do not support",
+                    "编码不支持的严重程度",
+                    "severity-1/3 cases whose secondary codes (CHS-DRG 1.1 CC/MCC flags and exclusions) support a lighter severity than the group claims",
+                    "severity-1/3 cases (needs secondary_diagnoses; main_diagnosis for exclusions)",
+                    "same-level peers' share per group (a local grouper edition can differ from the dictionary: the rate is compared with peers)",
+                ),
+                eligible: coding_checked,
+                outcome: unsupported,
+                stratum: by_group,
+                lead: None,
+                stake: coding_stake,
+                detail: None,
+                why: why_unsupported,
+            },
+            reason: single_cc_untestable,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "UPC_EXCLUDED_CC",
+                    true,
+                    "Severity resting on a CC/MCC the main diagnosis excludes",
+                    "依赖被主要诊断排除的并发症定级",
+                    "severity-1/3 cases whose claim needs a CC/MCC that the main diagnosis's exclusion table rules out",
+                    "severity-1/3 cases (needs main_diagnosis and secondary_diagnoses)",
+                    "same-level peers' share per group",
+                ),
+                eligible: coding_checked,
+                outcome: rests_on_excluded,
+                stratum: by_group,
+                lead: None,
+                stake: coding_stake,
+                detail: None,
+                why: why_unsupported,
+            },
+            reason: excluded_untestable,
         }),
         Box::new(ChangeIndicator {
             spec: spec(
@@ -471,7 +527,9 @@ mod tests {
     const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n";
 
     /// Issue 10, defect 10: a severity-1/3 case with no recognised MCC/CC at all is the
-    /// strongest lead (or a dictionary mismatch) and belongs in the numerator.
+    /// strongest lead (or a dictionary mismatch) and must be counted. Since issue 11 it is
+    /// in `UPC_UNSUPPORTED_SEVERITY`'s numerator (the codes support a lighter severity), and
+    /// `UPC_SINGLE_CC` keeps the claims that one code carries.
     #[test]
     fn issue10_10_single_cc_includes_zero_cc_cases() {
         // J18.900 is a CC (not an MCC), I50.906 an MCC; XYZ.999 is in no dictionary.
@@ -485,15 +543,25 @@ mod tests {
         ));
         let region = f.region();
         let ctx = Ctx::new(&region, None, Lang::En);
-        for (id, single) in [
-            ("S1", true),
-            ("S2", true),
-            ("S3", true),
-            ("S4", true),
-            ("S5", false),
+        for (id, single, unsupported_claim) in [
+            ("S1", false, true),
+            ("S2", false, true),
+            ("S3", true, false),
+            ("S4", true, false),
+            ("S5", false, false),
         ] {
-            assert_eq!(single_cc(&ctx, f.case(id)), single, "{id}");
+            let i = f.case(id);
+            assert!(coding_checked(&ctx, i), "{id}");
+            assert_eq!(single_cc(&ctx, i), single, "{id}");
+            assert_eq!(unsupported(&ctx, i), unsupported_claim, "{id}");
         }
+        assert_eq!(f.derived.coding.supported[f.case("S1")], 5);
+        assert_eq!(f.derived.coding.supported[f.case("S2")], 3);
+        assert!(
+            region.coding_stake(f.case("S2")) > 0.0,
+            "ES31 → ES33 carries points"
+        );
+        assert_eq!(region.coding_stake(f.case("S4")), 0.0);
     }
 
     /// Issue 10, defect 10: the same secondary code listed twice is one diagnosis.

@@ -27,6 +27,9 @@ pub fn cases_csv(leads: &[CaseLead]) -> Result<Vec<u8>> {
             "yuan_at_stake",
             "input_line",
             "reason",
+            "claimed_severity",
+            "supported_severity",
+            "lever_code",
         ],
     )
 }

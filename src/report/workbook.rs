@@ -163,6 +163,8 @@ fn build(
         Col(t("涉及金额（元）", "Yuan at stake"), 14.0),
         Col(t("输入行号", "Input line"), 10.0),
         Col(t("原因", "Reason"), 90.0),
+        Col(t("编码支持的严重程度", "Supported severity"), 12.0),
+        Col(t("定级依赖编码", "Lever code"), 14.0),
     ];
     header(ws, &cols, &bold)?;
     for (i, l) in leads.iter().enumerate() {
@@ -175,6 +177,10 @@ fn build(
         ws.write_number_with_format(row, 5, l.yuan_at_stake, &money)?;
         ws.write_number(row, 6, l.input_line as f64)?;
         ws.write_string(row, 7, &l.reason)?;
+        if let Some(s) = l.supported_severity {
+            ws.write_number(row, 8, f64::from(s))?;
+        }
+        ws.write_string(row, 9, &l.lever_code)?;
     }
     finish(ws, leads.len() as u32, cols.len())?;
     wb.save_to_buffer()

@@ -33,12 +33,14 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
             t("读取行", "Rows read"),
             t("分析行", "Analysed"),
             t("剔除行", "Rejected"),
+            t("其中无权重（不可分组）", "of which ungroupable (no weight)"),
             t("核对", "Reconciles"),
         ],
         &[vec![
             Cell::Num(r.read as f64, 0),
             Cell::Num(r.analysed as f64, 0),
             Cell::Num(r.rejected as f64, 0),
+            Cell::Num(r.ungroupable as f64, 0),
             Cell::Text(
                 if r.reconciles {
                     t("✓ 一致", "✓ yes")
@@ -135,6 +137,7 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
             .take(SHOWN_REJECTS)
             .map(|rj| {
                 vec![
+                    Cell::Text(rj.file.clone()),
                     Cell::Num(rj.line as f64, 0),
                     Cell::Text(rj.case_id.clone()),
                     Cell::Text(rj.column.clone()),
@@ -144,6 +147,7 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
             .collect();
         h.push_str(&table(
             &[
+                t("文件", "File"),
                 t("行号", "Line"),
                 "case_id",
                 t("列", "Column"),

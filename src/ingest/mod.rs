@@ -359,6 +359,30 @@ pub const DEFAULT_MAX_REJECT_SHARE: f64 = 0.05;
 /// row can put a patient id anywhere).
 pub fn check_reject_share(ingested: &Ingested, limit: f64) -> crate::error::Result<()> {
     let s = &ingested.stats;
+    // A diagnosis table keyed on the wrong column joins nothing: the audit would quietly run
+    // without diagnoses.
+    for t in &s.sub_tables {
+        if t.rows_read > 0 && t.rows_rejected as f64 > limit * t.rows_read as f64 {
+            let first = ingested
+                .rejects
+                .iter()
+                .find(|r| r.file == file_name(&t.path))
+                .map_or(0, |r| r.line);
+            return Err(crate::error::AuditError::input(
+                &t.path,
+                format!("line {first}"),
+                format!(
+                    "{:.1} % of the rows ({} of {}) cannot be joined, above the {:.1} % limit \
+                     (the first on line {first}); check that its setl_id column holds the \
+                     settlement table's setl_id, or pass --allow-rejects",
+                    100.0 * t.rows_rejected as f64 / t.rows_read as f64,
+                    t.rows_rejected,
+                    t.rows_read,
+                    100.0 * limit,
+                ),
+            ));
+        }
+    }
     // Ungroupable stays are not data errors: they count neither as rejected nor as read.
     let read = s.rows_read - s.rows_ungroupable;
     let rejected = s.rows_rejected - s.rows_ungroupable;

@@ -8,7 +8,8 @@
 //! as `YYYY-MM-DD` (with ` HH:MM:SS` when a time is set) — both the cells Excel formats as
 //! dates and, in a date column, plain numbers (dates stored as serial numbers, as exports
 //! that lose the cell format write them); error cells (`#N/A`) as empty. Rows are numbered
-//! by their sheet row (the number Excel shows at the left), blank rows skipped.
+//! by their sheet row (the number Excel shows at the left), blank rows skipped; title rows
+//! above the header are skipped too (see [`header_index`]).
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -127,6 +128,23 @@ fn column_letter(mut col: u32) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
+/// How many rows of the range lie above the header: exports often put a title (and a date
+/// line) above the table. The header is the first of the first 20 rows that fills at least
+/// half the table's width (and two cells); a title fills one. Default: the first row.
+fn header_index(range: &Range<Data>) -> usize {
+    let need = (range.width() / 2).max(2);
+    range
+        .rows()
+        .take(20)
+        .position(|row| {
+            row.iter()
+                .filter(|c| !cell_text(c, false).trim().is_empty())
+                .count()
+                >= need
+        })
+        .unwrap_or(0)
+}
+
 fn is_blank_row(row: &[Data]) -> bool {
     row.iter().all(|c| cell_text(c, false).trim().is_empty())
 }
@@ -150,8 +168,10 @@ fn date_columns(headers: &[String]) -> Vec<bool> {
 /// CSV, one record per non-blank sheet row, every record as wide as the sheet.
 pub fn write_csv(path: &Path, name: Option<&str>, dst: &Path) -> Result<Written> {
     let (sheet, range) = sheet_range(path, name)?;
-    let (top, left) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows();
+    let (first, left) = range.start().unwrap_or((0, 0));
+    let skip = header_index(&range);
+    let top = first + skip as u32;
+    let mut rows = range.rows().skip(skip);
     let header_row = rows.next().unwrap_or(&[]);
     let headers: Vec<String> = header_row
         .iter()
@@ -198,8 +218,10 @@ pub fn write_csv(path: &Path, name: Option<&str>, dst: &Path) -> Result<Written>
 /// its sheet row.
 pub fn read_table(path: &Path, name: Option<&str>) -> Result<StringTable> {
     let (_, range) = sheet_range(path, name)?;
-    let (top, left) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows();
+    let (first, left) = range.start().unwrap_or((0, 0));
+    let skip = header_index(&range);
+    let top = first + skip as u32;
+    let mut rows = range.rows().skip(skip);
     let header_row = rows.next().unwrap_or(&[]);
     let headers: Vec<String> = header_row
         .iter()
@@ -364,7 +386,8 @@ mod tests {
         first.write_string(0, 0, "notes").unwrap();
         let s = book.add_worksheet().set_name("cases").unwrap();
         let date = Format::new().set_num_format("yyyy-mm-dd");
-        // Row 1 (0-based 0) blank, header on sheet row 2.
+        // A title on sheet row 1, the header on sheet row 2.
+        s.write_string(0, 0, "2024年结算清单").unwrap();
         s.write_string(1, 0, "setl_id").unwrap();
         s.write_string(1, 1, "adm_time").unwrap();
         s.write_string(1, 2, "medfee_sumamt").unwrap();

@@ -209,9 +209,10 @@ fn diag_type_main(v: &str) -> Option<bool> {
     }
 }
 
-/// A flag or type cell as a reason may show it: short values only.
+/// A flag or type cell as a reason may show it: short values with at most two digits only
+/// (a shifted row can put an id there).
 fn shown_flag(v: &str) -> String {
-    if v.chars().count() <= 6 {
+    if v.chars().count() <= 4 && v.chars().filter(char::is_ascii_digit).count() <= 2 {
         format!("'{v}'")
     } else {
         format!("(a {}-character value, not shown)", v.chars().count())

@@ -28,6 +28,24 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
         t("输入文件", "Input"),
         esc(&summary.ingest.path.display().to_string())
     );
+    for st in &summary.ingest.sub_tables {
+        let _ = write!(
+            h,
+            "<p>{} {}: {} {}, {} {}, {} {}</p>",
+            if st.role == "diagnoses" {
+                t("诊断表", "Diagnoses")
+            } else {
+                t("手术操作表", "Procedures")
+            },
+            esc(&st.path.display().to_string()),
+            num(st.rows_read as f64, 0),
+            t("行", "rows"),
+            num(st.rows_joined as f64, 0),
+            t("行已关联", "joined"),
+            num(st.rows_rejected as f64, 0),
+            t("行剔除", "rejected"),
+        );
+    }
     h.push_str(&table(
         &[
             t("读取行", "Rows read"),

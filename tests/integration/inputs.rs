@@ -332,6 +332,28 @@ fn one_region_in_four_forms_gives_one_audit() {
     let report = read(&w, "out-bad/report.html");
     assert!(report.contains("diagnoses-bad.csv"), "the report lists it");
 
+    // A diagnosis table keyed on something else joins nothing: refused, not an audit
+    // without diagnoses.
+    let shifted = read(&w, "diagnoses.csv").replace("\nH", "\nX-H");
+    w.write("diagnoses-shifted.csv", shifted);
+    let o = w.run(&[
+        "run",
+        "--cases",
+        "setl.csv",
+        "--diagnoses",
+        "diagnoses-shifted.csv",
+        "--groups",
+        "region/groups.csv",
+        "--out",
+        "out-shifted",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("cannot be joined"),
+        "{err}"
+    );
+
     // `check` takes the same options.
     let o = w.run(&[
         "check",
@@ -404,4 +426,57 @@ fn weightless_catalogue_rows_are_counted_as_ungroupable() {
         "{rejects}"
     );
     assert!(read(&w, "out-qy/report.html").contains("ungroupable"));
+}
+
+/// Issue 14: a workbook's rejects carry sheet rows (a title row above the table and a blank
+/// row inside it move them away from the record count), and its file name.
+#[test]
+fn workbook_rejects_name_their_sheet_row() {
+    use rust_xlsxwriter::Workbook;
+    let w = Workdir::new();
+    w.write("groups.csv", GROUPS);
+    let mut book = Workbook::new();
+    let s = book.add_worksheet();
+    s.write_string(0, 0, "2024年住院结算清单").unwrap();
+    for (j, h) in HEADER.split(',').enumerate() {
+        s.write_string(2, j as u16, h).unwrap();
+    }
+    let mut rows = valid_rows();
+    rows.insert(
+        3,
+        "D1,H1,市第一人民医院,3,P9,2024-13-01,2024-01-02,ES35,100".into(),
+    );
+    let mut r = 3;
+    for (i, row) in rows.iter().enumerate() {
+        if i == 2 {
+            r += 1; // a blank sheet row
+        }
+        for (j, v) in row.split(',').enumerate() {
+            s.write_string(r, j as u16, v).unwrap();
+        }
+        r += 1;
+    }
+    book.save(w.path("cases.xlsx")).unwrap();
+    let o = w.run(&[
+        "run",
+        "--cases",
+        "cases.xlsx",
+        "--groups",
+        "groups.csv",
+        "--out",
+        "out",
+        "--quiet",
+        "--allow-rejects",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&w.path("out"));
+    assert_eq!(rows_of(&s), (7, 6, 1, true));
+    // Title on sheet row 1, header on row 3, rows 4 and 5, blank row 6, then D1 on row 8
+    // (the fourth record).
+    let rejects = read(&w, "out/rejects.csv");
+    assert!(
+        rejects.contains("\n8,D1,admit_date,\"admit_date '2024-13-01' is not a date")
+            && rejects.trim_end().ends_with(",cases.xlsx"),
+        "{rejects}"
+    );
 }

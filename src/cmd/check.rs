@@ -210,6 +210,12 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         software: "drg-audit",
         version: env!("CARGO_PKG_VERSION"),
         cases: InputFile::hash("cases", &opts.cases)?,
+        sub_tables: opts
+            .tables
+            .files()
+            .into_iter()
+            .map(|(role, p)| InputFile::hash(role, p))
+            .collect::<Result<_>>()?,
         model: ModelUsed {
             file: InputFile::hash("model", &opts.model)?,
             version: model.version,
@@ -222,6 +228,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
             rejected: s.rows_rejected,
             reconciles: s.rows_read == s.rows_analysed + s.rows_rejected,
         },
+        ingest: s.clone(),
         periods: derived.periods.clone(),
         same_periods_as_model: same_periods,
         hospitals,

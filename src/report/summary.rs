@@ -435,10 +435,15 @@ pub struct CheckSummary {
     pub version: &'static str,
     /// The batch file.
     pub cases: InputFile,
+    /// Its diagnosis and procedure tables (`--diagnoses`, `--procedures`), when given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_tables: Vec<InputFile>,
     /// The model file and what it was built from.
     pub model: ModelUsed,
     /// Rows read / analysed / rejected.
     pub rows: CheckRows,
+    /// What ingest saw (format, encoding, separator, sheet, columns, sub-tables).
+    pub ingest: IngestStats,
     /// Periods of the batch.
     pub periods: Periods,
     /// Whether the batch's periods are the model's.

@@ -370,6 +370,15 @@ fn one_region_in_four_forms_gives_one_audit() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c: serde_json::Value =
+        serde_json::from_str(&read(&w, "out-check/check.json")).expect("check.json");
+    assert_eq!(c["rows"]["read"], expected.0);
+    assert_eq!(c["rows"]["analysed"], expected.1);
+    assert_eq!(
+        c["ingest"]["sub_tables"][0]["rows_joined"],
+        sub[0]["rows_joined"]
+    );
+    assert_eq!(c["sub_tables"][1]["role"], "procedures");
 }
 
 /// Issue 14: catalogue rows without a weight (blank or `.`) are ungroupable groups; their

@@ -51,6 +51,10 @@ pub struct Catalog {
     pub derived_severity: usize,
     index: HashMap<String, u32>,
     lower_sibling: Vec<Option<u32>>,
+    /// Codes of the groups without a weight (ungroupable: `0000`, `QY`), sorted. They are
+    /// not in [`Catalog::groups`], so no stage can give them points or divide by their
+    /// weight; ingest counts their stays as ungroupable instead of analysing them.
+    ungroupable: Vec<String>,
 }
 
 impl Catalog {
@@ -72,7 +76,28 @@ impl Catalog {
             derived_severity: derived.1,
             index,
             lower_sibling,
+            ungroupable: Vec::new(),
         }
+    }
+
+    /// The same catalogue with these weightless (ungroupable) group codes.
+    pub fn with_ungroupable(mut self, mut codes: Vec<String>) -> Catalog {
+        codes.sort();
+        codes.dedup();
+        self.ungroupable = codes;
+        self
+    }
+
+    /// Whether `code` is a group of the catalogue without a weight.
+    pub fn is_ungroupable(&self, code: &str) -> bool {
+        self.ungroupable
+            .binary_search_by(|c| c.as_str().cmp(code))
+            .is_ok()
+    }
+
+    /// The weightless group codes, sorted.
+    pub fn ungroupable(&self) -> &[String] {
+        &self.ungroupable
     }
 
     /// The group index of a code.

@@ -53,15 +53,68 @@ pub struct DemoArgs {
     pub quiet: bool,
 }
 
+/// Where the case table's rows and codes come from, beyond `--cases` (`run` and `check`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TableArgs {
+    /// The sheet of an Excel case table (default: the first worksheet).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Diagnosis table of the national settlement list (setl_id, diag_code, maindiag_flag
+    /// or diag_type), joined on setl_id to give main and secondary diagnoses.
+    #[arg(long, value_name = "FILE")]
+    pub diagnoses: Option<PathBuf>,
+    /// The sheet of an Excel --diagnoses table (default: the first worksheet).
+    #[arg(long, value_name = "NAME", requires = "diagnoses")]
+    pub diagnoses_sheet: Option<String>,
+    /// Procedure table of the national settlement list (setl_id, oprn_oprt_code,
+    /// main_oprn_flag), joined on setl_id.
+    #[arg(long, value_name = "FILE")]
+    pub procedures: Option<PathBuf>,
+    /// The sheet of an Excel --procedures table (default: the first worksheet).
+    #[arg(long, value_name = "NAME", requires = "procedures")]
+    pub procedures_sheet: Option<String>,
+}
+
+impl TableArgs {
+    /// The same, borrowed, as ingest reads it.
+    pub fn as_read(&self) -> crate::ingest::CaseTables<'_> {
+        crate::ingest::CaseTables {
+            sheet: self.sheet.as_deref(),
+            diagnoses: self.diagnoses.as_deref(),
+            diagnoses_sheet: self.diagnoses_sheet.as_deref(),
+            procedures: self.procedures.as_deref(),
+            procedures_sheet: self.procedures_sheet.as_deref(),
+        }
+    }
+
+    /// The sub-table files given, with their role, for hashing and path checks.
+    pub fn files(&self) -> Vec<(&'static str, &std::path::Path)> {
+        [
+            ("diagnoses", self.diagnoses.as_deref()),
+            ("procedures", self.procedures.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(r, p)| p.map(|p| (r, p)))
+        .collect()
+    }
+}
+
 /// `run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Case table, CSV (UTF-8 or GB18030) or Parquet.
+    /// Case table: CSV or other delimited text (UTF-8, GB18030 or UTF-16; comma, tab,
+    /// semicolon or |), an Excel workbook (.xlsx, .xls), or Parquet.
     #[arg(long)]
     pub cases: PathBuf,
-    /// Group catalogue CSV; default: the bundled CHS-DRG weights (Harbin 2024).
+    /// Sheets and sub-tables of the case table.
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// Group catalogue (CSV or Excel); default: the bundled CHS-DRG weights (Harbin 2024).
     #[arg(long)]
     pub groups: Option<PathBuf>,
+    /// The sheet of an Excel --groups catalogue (default: the first worksheet).
+    #[arg(long, value_name = "NAME", requires = "groups")]
+    pub groups_sheet: Option<String>,
     /// Region configuration (TOML).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -111,9 +164,12 @@ impl RejectArgs {
 /// `check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The hospital's case table (same columns as for `run`).
+    /// The hospital's case table (same columns and forms as for `run`).
     #[arg(long)]
     pub cases: PathBuf,
+    /// Sheets and sub-tables of the case table.
+    #[command(flatten)]
+    pub tables: TableArgs,
     /// The regional model: `model.json` from a `run`, or one from `models/`.
     #[arg(long)]
     pub model: PathBuf,

@@ -184,6 +184,42 @@ pub fn group_columns() -> Vec<ColumnSpec> {
     ]
 }
 
+/// The diagnosis table of the national settlement list (`--diagnoses`): one row per
+/// diagnosis of a settlement. `maindiag_flag` (1 = the main diagnosis) or, in exports that
+/// have no flag, `diag_type` (1 = main, 2 = other); when both are present the flag decides.
+pub fn diagnosis_columns() -> Vec<ColumnSpec> {
+    vec![
+        ColumnSpec::new("setl_id", true, &["case_id", "结算ID", "结算编号"]),
+        ColumnSpec::new(
+            "diag_code",
+            true,
+            &["诊断代码", "诊断编码", "diagnosis_code", "疾病诊断编码"],
+        ),
+        ColumnSpec::new("maindiag_flag", false, &["主诊断标志", "main_flag"]),
+        ColumnSpec::new("diag_type", false, &["诊断类别", "诊断类型"]),
+    ]
+}
+
+/// The procedure table of the national settlement list (`--procedures`): one row per
+/// procedure of a settlement, `main_oprn_flag` 1 = the main procedure.
+pub fn procedure_columns() -> Vec<ColumnSpec> {
+    vec![
+        ColumnSpec::new("setl_id", true, &["case_id", "结算ID", "结算编号"]),
+        ColumnSpec::new(
+            "oprn_oprt_code",
+            true,
+            &["手术操作代码", "手术操作编码", "procedure_code"],
+        ),
+        ColumnSpec::new("main_oprn_flag", true, &["主手术操作标志", "main_flag"]),
+    ]
+}
+
+/// The canonical name a header means in `spec`, if any.
+pub fn canonical_name(header: &str, spec: &[ColumnSpec]) -> Option<&'static str> {
+    let norm = normalise_header(header);
+    spec.iter().find(|c| c.matches(&norm)).map(|c| c.canonical)
+}
+
 /// Where each canonical column sits in a file: `(canonical, header as written)`.
 #[derive(Debug, Clone, Default)]
 pub struct ColumnMapping {

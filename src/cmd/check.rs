@@ -17,7 +17,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, TableArgs};
 use crate::cluster;
 use crate::derive::{self, Fixed};
 use crate::error::Result;
@@ -39,8 +39,10 @@ pub const NEAR_THRESHOLD_P: f64 = 0.025;
 /// What `check` needs.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
-    /// The hospital's batch (CSV or Parquet, the `run` contract).
+    /// The hospital's batch (CSV, Excel or Parquet, the `run` contract).
     pub cases: PathBuf,
+    /// Its sheet and sub-tables (`--sheet`, `--diagnoses`, `--procedures`).
+    pub tables: TableArgs,
     /// The regional model (`model.json`).
     pub model: PathBuf,
     /// Output folder.
@@ -59,6 +61,7 @@ impl From<CheckArgs> for CheckOptions {
     fn from(a: CheckArgs) -> Self {
         CheckOptions {
             cases: a.cases,
+            tables: a.tables,
             model: a.model,
             out: a.out,
             period: a.period,
@@ -94,7 +97,8 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
     let ingested = ingest::read_cases_in(
         &opts.cases,
         &catalog,
-        &ingest::ReadOptions::of(&config, Some(out.staging_path())),
+        &ingest::ReadOptions::of(&config, Some(out.staging_path()))
+            .with_tables(opts.tables.as_read()),
     )?;
     ingest::check_reject_share(&ingested, opts.max_reject_share)?;
     timings.stage("derive");
@@ -206,6 +210,12 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         software: "drg-audit",
         version: env!("CARGO_PKG_VERSION"),
         cases: InputFile::hash("cases", &opts.cases)?,
+        sub_tables: opts
+            .tables
+            .files()
+            .into_iter()
+            .map(|(role, p)| InputFile::hash(role, p))
+            .collect::<Result<_>>()?,
         model: ModelUsed {
             file: InputFile::hash("model", &opts.model)?,
             version: model.version,
@@ -218,6 +228,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
             rejected: s.rows_rejected,
             reconciles: s.rows_read == s.rows_analysed + s.rows_rejected,
         },
+        ingest: s.clone(),
         periods: derived.periods.clone(),
         same_periods_as_model: same_periods,
         hospitals,

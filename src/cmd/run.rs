@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::audit::audit;
 use crate::catalog::Catalog;
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, TableArgs};
 use crate::config::RegionConfig;
 use crate::derive::{self, DerivedCases};
 use crate::error::Result;
@@ -19,10 +19,14 @@ use crate::report::{self, OutputDir};
 /// What `run` needs.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Case table (CSV or Parquet).
+    /// Case table (CSV, Excel or Parquet).
     pub cases: PathBuf,
+    /// Its sheet and sub-tables (`--sheet`, `--diagnoses`, `--procedures`).
+    pub tables: TableArgs,
     /// Group catalogue; `None` = the bundled CHS-DRG catalogue.
     pub groups: Option<PathBuf>,
+    /// The sheet of an Excel catalogue (`None` = the first).
+    pub groups_sheet: Option<String>,
     /// Region config file; `None` = preset.
     pub config: Option<PathBuf>,
     /// Preset to start from when no config file is given.
@@ -43,7 +47,9 @@ impl From<RunArgs> for RunOptions {
     fn from(a: RunArgs) -> Self {
         RunOptions {
             cases: a.cases,
+            tables: a.tables,
             groups: a.groups,
+            groups_sheet: a.groups_sheet,
             config: a.config,
             preset: a.preset,
             period: a.period,
@@ -61,7 +67,9 @@ impl RunOptions {
     pub fn generated(region: &Path, out: PathBuf, lang: crate::lang::Lang, quiet: bool) -> Self {
         RunOptions {
             cases: region.join("cases.csv"),
+            tables: TableArgs::default(),
             groups: Some(region.join("groups.csv")),
+            groups_sheet: None,
             config: Some(region.join("region.toml")),
             preset: None,
             period: None,
@@ -125,7 +133,7 @@ pub fn analyse_with(
     timings.stage("catalogue");
     let config = load_config(opts)?;
     let catalog = match &opts.groups {
-        Some(p) => Catalog::from_file(p, &config)?,
+        Some(p) => Catalog::from_file_sheet(p, opts.groups_sheet.as_deref(), &config)?,
         None => Catalog::bundled(&config)?,
     };
     timings.stage("ingest");
@@ -133,7 +141,7 @@ pub fn analyse_with(
     let ingested = ingest::read_cases_in(
         &opts.cases,
         &catalog,
-        &ingest::ReadOptions::of(&config, scratch),
+        &ingest::ReadOptions::of(&config, scratch).with_tables(opts.tables.as_read()),
     )?;
     ingest::check_reject_share(&ingested, opts.max_reject_share)?;
     timings.stage("derive");
@@ -235,6 +243,9 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
 /// `/dev/zero` would never end).
 fn require_inputs(opts: &RunOptions) -> Result<()> {
     crate::files::require_file(&opts.cases, "--cases")?;
+    for (role, p) in opts.tables.files() {
+        crate::files::require_file(p, &format!("--{role}"))?;
+    }
     if let Some(g) = &opts.groups {
         crate::files::require_file(g, "--groups")?;
     }
@@ -246,6 +257,9 @@ fn require_inputs(opts: &RunOptions) -> Result<()> {
 
 fn hash_inputs(opts: &RunOptions) -> Result<Vec<InputFile>> {
     let mut inputs = vec![InputFile::hash("cases", &opts.cases)?];
+    for (role, p) in opts.tables.files() {
+        inputs.push(InputFile::hash(role, p)?);
+    }
     if let Some(g) = &opts.groups {
         inputs.push(InputFile::hash("groups", g)?);
     }

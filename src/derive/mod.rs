@@ -466,6 +466,7 @@ mod link_tests {
         let t = StringTable {
             headers: vec!["group_code".into(), "weight".into()],
             rows: vec![vec![Some("ES35".into()), Some("1.0".into())]],
+            lines: None,
         };
         let cat = Catalog::from_table(&t, std::path::Path::new("g"), "t", &cfg).unwrap();
         // H1 (level 3): 2 baseline cases at 1000 and 3000; H2 (level 2): 1 case at 5000.

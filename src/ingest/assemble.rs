@@ -153,6 +153,8 @@ fn screen<'a>(b: &Block<'a>, places: &RowPlaces, n_soft: usize, catalog: &Catalo
                     case_id: case_id.to_string(),
                     column: column.to_string(),
                     reason,
+                    file: String::new(),
+                    ungroupable: false,
                 },
             )
         };
@@ -168,6 +170,20 @@ fn screen<'a>(b: &Block<'a>, places: &RowPlaces, n_soft: usize, catalog: &Catalo
         let code = trimmed(code);
         let group = *lookups.entry(code).or_insert_with(|| catalog.lookup(code));
         let Some(g) = group else {
+            if catalog.is_ungroupable(code) {
+                let (j, mut r) = reject(
+                    "group_code",
+                    format!(
+                        "ungroupable: group_code {} has no weight in the catalogue ({}); the \
+                         stay is counted as ungroupable and not analysed",
+                        shown("group_code", code),
+                        catalog.source
+                    ),
+                );
+                r.ungroupable = true;
+                out.rejects.push((j, r));
+                continue;
+            }
             out.rejects.push(reject(
                 "group_code",
                 format!("group_code {} is not in the catalogue ({}); regroup the case, or (run) add the group to --groups", shown("group_code", code), catalog.source),
@@ -581,6 +597,8 @@ pub(super) fn assemble(
                             shorten(key),
                             first_line(f)
                         ),
+                        file: String::new(),
+                        ungroupable: false,
                     },
                 ));
             }
@@ -596,9 +614,13 @@ pub(super) fn assemble(
         path: path.to_path_buf(),
         format,
         encoding,
+        delimiter: None,
+        sheet: None,
         rows_read: n as u64,
         rows_analysed: 0,
         rows_rejected: rejects.len() as u64,
+        rows_ungroupable: rejects.iter().filter(|r| r.ungroupable).count() as u64,
+        sub_tables: Vec::new(),
         rejected_by_column: BTreeMap::new(),
         unreadable_optional_cells: BTreeMap::new(),
         hospitals_with_conflicting_level: Vec::new(),

@@ -1,6 +1,7 @@
-//! Text encodings of CSV exports: UTF-8 (with or without BOM) and GB18030/GBK, which Chinese
-//! spreadsheet software writes by default. GB18030 input is transcoded once to a temporary
-//! UTF-8 file so the CSV engine can stream it.
+//! Text encodings of CSV exports: UTF-8 (with or without BOM), GB18030/GBK, which Chinese
+//! spreadsheet software writes by default, and UTF-16 with a byte-order mark (Excel's
+//! "Unicode text"). GB18030 and UTF-16 input is transcoded once to a temporary UTF-8 file so
+//! the CSV engine can stream it.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -20,6 +21,10 @@ pub enum TextEncoding {
     Utf8Bom,
     /// GB18030, a superset of GBK and GB2312.
     Gb18030,
+    /// UTF-16 little-endian with a byte-order mark (Excel's "Unicode text" on Windows).
+    Utf16Le,
+    /// UTF-16 big-endian with a byte-order mark.
+    Utf16Be,
 }
 
 /// How many leading bytes decide the encoding. A Chinese header or hospital name in GBK is
@@ -70,8 +75,11 @@ pub fn judge_bytes(buf: &[u8]) -> std::result::Result<Decision, String> {
     if buf.starts_with(b"\xEF\xBB\xBF") {
         return Ok(Decision::Clean(TextEncoding::Utf8Bom));
     }
-    if buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF") {
-        return Err("is UTF-16 text (Excel's \"Unicode text\"); save it as \"CSV UTF-8\"".into());
+    if buf.starts_with(b"\xFF\xFE") {
+        return Ok(Decision::Clean(TextEncoding::Utf16Le));
+    }
+    if buf.starts_with(b"\xFE\xFF") {
+        return Ok(Decision::Clean(TextEncoding::Utf16Be));
     }
     if buf.starts_with(b"PK\x03\x04") {
         return Err(
@@ -159,6 +167,13 @@ pub fn transcode_utf8_lossy(src: &Path, dst: &Path) -> Result<(u64, Vec<u64>)> {
     Ok((count, lines))
 }
 
+/// Transcodes a UTF-16 file (its byte-order mark decides the byte order and is dropped)
+/// into a UTF-8 file, streaming in blocks. An unpaired surrogate becomes U+FFFD.
+pub fn transcode_utf16(src: &Path, dst: &Path) -> Result<()> {
+    let decoder = encoding_rs::UTF_16LE.new_decoder();
+    transcode(src, dst, decoder, |_, _| {})
+}
+
 /// Transcodes a GB18030 file into a UTF-8 file, streaming in blocks.
 pub fn transcode_gb18030(src: &Path, dst: &Path) -> Result<()> {
     let decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
@@ -237,13 +252,39 @@ mod tests {
         assert!(out.contains("市第一人民医院") && out.contains('\u{FFFD}'));
     }
 
+    /// Issue 14: Excel's "Unicode text" (UTF-16 with BOM) is read, not refused.
     #[test]
-    fn utf16_and_workbooks_are_named() {
-        assert!(
-            judge_bytes(b"\xFF\xFEc\0a\0")
-                .unwrap_err()
-                .contains("UTF-16")
+    fn utf16_is_read_and_workbooks_are_named() {
+        assert_eq!(
+            judge_bytes(b"\xFF\xFEc\0a\0"),
+            Ok(Decision::Clean(TextEncoding::Utf16Le))
         );
+        assert_eq!(
+            judge_bytes(b"\xFE\xFF\0c\0a"),
+            Ok(Decision::Clean(TextEncoding::Utf16Be))
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let text = "结算ID\t医院\r\n1\t市第一人民医院\r\n".repeat(40_000);
+        for (name, bytes) in [
+            ("le", {
+                let mut b = vec![0xFF, 0xFE];
+                b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+                b
+            }),
+            ("be", {
+                let mut b = vec![0xFE, 0xFF];
+                b.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+                b
+            }),
+        ] {
+            let (src, dst) = (
+                dir.path().join(name),
+                dir.path().join(format!("{name}.csv")),
+            );
+            std::fs::write(&src, &bytes).unwrap();
+            transcode_utf16(&src, &dst).unwrap();
+            assert_eq!(std::fs::read_to_string(&dst).unwrap(), text, "{name}");
+        }
         assert!(
             judge_bytes(b"PK\x03\x04rest")
                 .unwrap_err()

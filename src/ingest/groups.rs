@@ -2,21 +2,31 @@
 //! weights, into a [`Catalog`]. Every bad row names its line. The types and the rules on
 //! codes (families, severities, siblings) live in [`crate::catalog`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::catalog::{Catalog, Group, derive_family, derive_severity};
 use crate::config::RegionConfig;
 use crate::error::{AuditError, Result};
-use crate::ingest::table::{StringTable, read_csv_bytes, read_small_csv};
+use crate::ingest::table::{StringTable, read_csv_bytes, read_small_table};
 use crate::schema::{group_columns, map_headers};
 
 const BUNDLED_DRG: &str = include_str!("../../data/reference/chs_drg_weights_harbin_2024.csv");
 
 impl Catalog {
-    /// Reads a catalogue file.
+    /// Reads a catalogue file (CSV in any encoding and separator the case table may have,
+    /// or the first sheet of an Excel workbook).
     pub fn from_file(path: &Path, config: &RegionConfig) -> Result<Catalog> {
-        let table = read_small_csv(path, "--groups")?;
+        Self::from_file_sheet(path, None, config)
+    }
+
+    /// [`Catalog::from_file`] reading sheet `sheet` of a workbook (`--groups-sheet`).
+    pub fn from_file_sheet(
+        path: &Path,
+        sheet: Option<&str>,
+        config: &RegionConfig,
+    ) -> Result<Catalog> {
+        let table = read_small_table(path, "--groups", sheet)?;
         Self::from_table(&table, path, &path.display().to_string(), config)
     }
 
@@ -46,8 +56,10 @@ impl Catalog {
         let mut family_index: HashMap<String, u32> = HashMap::new();
         let mut index = HashMap::new();
         let (mut derived_family, mut derived_severity) = (0, 0);
+        let mut ungroupable: Vec<String> = Vec::new();
+        let mut weightless: HashSet<String> = HashSet::new();
         for (i, row) in table.rows.iter().enumerate() {
-            let line = format!("line {}", i + 2);
+            let line = format!("line {}", table.line(i));
             let get = |c: &str| table.cell(row, mapping.get(c));
             let Some(code) = get("group_code") else {
                 return Err(AuditError::input(
@@ -56,6 +68,25 @@ impl Catalog {
                     "group_code is empty; fill it or delete the row",
                 ));
             };
+            let twice = || {
+                AuditError::input(
+                    path,
+                    line.clone(),
+                    format!("group_code {code} appears twice; keep one row per group"),
+                )
+            };
+            // Ungroupable groups (`0000`, `QY`) are shipped without a weight: kept as
+            // groups whose stays are counted as ungroupable, never analysed.
+            if get("weight").is_none_or(is_no_weight) {
+                if index.contains_key(code) || !weightless.insert(code.to_string()) {
+                    return Err(twice());
+                }
+                ungroupable.push(code.to_string());
+                continue;
+            }
+            if weightless.contains(code) {
+                return Err(twice());
+            }
             let weight = parse_positive(get("weight"), "weight")
                 .map_err(|m| AuditError::input(path, line.clone(), m))?
                 .ok_or_else(|| {
@@ -101,11 +132,7 @@ impl Catalog {
                 .insert(code.to_string(), groups.len() as u32)
                 .is_some()
             {
-                return Err(AuditError::input(
-                    path,
-                    line,
-                    format!("group_code {code} appears twice; keep one row per group"),
-                ));
+                return Err(twice());
             }
             groups.push(Group {
                 code: code.to_string(),
@@ -121,7 +148,11 @@ impl Catalog {
             return Err(AuditError::input(
                 path,
                 "header",
-                "the catalogue has no groups",
+                if ungroupable.is_empty() {
+                    "the catalogue has no groups"
+                } else {
+                    "no group of the catalogue has a weight; fill the weight column"
+                },
             ));
         }
         Ok(Catalog::new(
@@ -130,8 +161,14 @@ impl Catalog {
             source.to_string(),
             (derived_family, derived_severity),
             index,
-        ))
+        )
+        .with_ungroupable(ungroupable))
     }
+}
+
+/// A weight cell that means "no weight": `.` or `-` (as ungroupable rows are shipped).
+fn is_no_weight(v: &str) -> bool {
+    matches!(v.trim(), "." | "-" | "—" | "–")
 }
 
 fn parse_positive(v: Option<&str>, name: &str) -> std::result::Result<Option<f64>, String> {
@@ -175,6 +212,7 @@ pub(crate) fn test_catalog(groups: &[(&str, &str, &str, &str)], config: &RegionC
                 ]
             })
             .collect(),
+        lines: None,
     };
     Catalog::from_table(&table, std::path::Path::new("groups"), "fixture", config)
         .expect("fixture catalogue")
@@ -196,7 +234,40 @@ mod tests {
                         .collect()
                 })
                 .collect(),
+            lines: None,
         }
+    }
+
+    /// Issue 14: an ungroupable row (blank or `.` weight) is a group without weight, not an
+    /// error that stops the run.
+    #[test]
+    fn weightless_rows_are_ungroupable_groups() {
+        let cfg = RegionConfig::default_drg();
+        let t = table(
+            &["group_code", "weight"],
+            &[
+                &["ES31", "1.2"],
+                &["0000", ""],
+                &["QY", "."],
+                &["ES33", "0.9"],
+            ],
+        );
+        let c = Catalog::from_table(&t, Path::new("g.csv"), "test", &cfg).unwrap();
+        assert_eq!(c.groups.len(), 2);
+        assert_eq!(c.lookup("QY"), None, "no weight: never analysed");
+        assert!(c.is_ungroupable("QY") && c.is_ungroupable("0000"));
+        assert!(!c.is_ungroupable("ES31"));
+        assert_eq!(c.ungroupable(), ["0000", "QY"]);
+        let t = table(&["group_code", "weight"], &[&["QY", "."], &["QY", "1"]]);
+        let e = Catalog::from_table(&t, Path::new("g.csv"), "test", &cfg)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("appears twice"), "{e}");
+        let t = table(&["group_code", "weight"], &[&["QY", "."]]);
+        let e = Catalog::from_table(&t, Path::new("g.csv"), "test", &cfg)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no group of the catalogue has a weight"), "{e}");
     }
 
     #[test]

@@ -99,10 +99,13 @@ pub fn has_quote(path: &Path) -> Result<bool> {
     }
 }
 
-/// Scans the file's records (comma-separated, RFC 4180 quoting).
-pub fn scan(path: &Path) -> Result<Layout> {
+/// Scans the file's records (fields separated by `sep`, RFC 4180 quoting).
+pub fn scan(path: &Path, sep: u8) -> Result<Layout> {
     let mut f = std::fs::File::open(path).map_err(|e| AuditError::io(path, e))?;
-    let mut s = Scanner::default();
+    let mut s = Scanner {
+        sep,
+        ..Scanner::default()
+    };
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf).map_err(|e| AuditError::io(path, e))?;
@@ -124,6 +127,8 @@ pub fn scan_bytes(bytes: &[u8]) -> Layout {
 /// The scan's state between buffers.
 struct Scanner {
     out: Layout,
+    /// The field separator.
+    sep: u8,
     in_quote: bool,
     quote_line: u64,
     /// Physical lines finished so far.
@@ -141,6 +146,7 @@ impl Default for Scanner {
     fn default() -> Self {
         Scanner {
             out: Layout::default(),
+            sep: b',',
             in_quote: false,
             quote_line: 0,
             lines: 0,
@@ -171,13 +177,13 @@ impl Scanner {
                     self.quote_line = self.lines + 1;
                     self.bytes += 1;
                 }
-                b',' => {
-                    self.fields += 1;
-                    self.bytes += 1;
-                }
                 b'\n' => {
                     self.lines += 1;
                     self.end_record();
+                }
+                b if b == self.sep => {
+                    self.fields += 1;
+                    self.bytes += 1;
                 }
                 _ => self.bytes += 1,
             }

@@ -10,6 +10,8 @@
 
 pub mod encoding;
 pub mod groups;
+pub mod sheet;
+pub mod source;
 pub mod table;
 pub mod values;
 
@@ -18,6 +20,7 @@ pub mod layout;
 mod pipeline;
 #[cfg(test)]
 mod proptests;
+mod subtables;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +42,26 @@ pub struct ReadOptions<'a> {
     pub scratch: Option<&'a Path>,
     /// The largest `total_cost` of one stay accepted, in yuan (`[data] max_stay_cost_yuan`).
     pub max_stay_cost_yuan: f64,
+    /// Where the case table's codes come from and which sheet of a workbook is read.
+    pub tables: CaseTables<'a>,
+}
+
+/// The settlement list as the national platform exports it: the settlement table plus its
+/// diagnosis and procedure tables joined on `setl_id` (`--diagnoses`, `--procedures`), and
+/// the sheet of a workbook to read (`--sheet`; default the first).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseTables<'a> {
+    /// `--sheet`: the sheet of an Excel case table (and of the sub-tables when they are
+    /// workbooks too); `None` = the first sheet.
+    pub sheet: Option<&'a str>,
+    /// `--diagnoses`: `setl_id, diag_code, maindiag_flag` (or `diag_type`).
+    pub diagnoses: Option<&'a Path>,
+    /// `--diagnoses-sheet`: its sheet when it is a workbook (default: the first).
+    pub diagnoses_sheet: Option<&'a str>,
+    /// `--procedures`: `setl_id, oprn_oprt_code, main_oprn_flag`.
+    pub procedures: Option<&'a Path>,
+    /// `--procedures-sheet`: its sheet when it is a workbook (default: the first).
+    pub procedures_sheet: Option<&'a str>,
 }
 
 impl Default for ReadOptions<'_> {
@@ -46,6 +69,7 @@ impl Default for ReadOptions<'_> {
         ReadOptions {
             scratch: None,
             max_stay_cost_yuan: values::MAX_STAY_COST_YUAN,
+            tables: CaseTables::default(),
         }
     }
 }
@@ -56,7 +80,13 @@ impl<'a> ReadOptions<'a> {
         ReadOptions {
             scratch,
             max_stay_cost_yuan: config.data.max_stay_cost_yuan,
+            tables: CaseTables::default(),
         }
+    }
+
+    /// The same options reading the case table from `tables`.
+    pub fn with_tables(self, tables: CaseTables<'a>) -> Self {
+        ReadOptions { tables, ..self }
     }
 }
 
@@ -196,24 +226,34 @@ impl Cases {
 /// One rejected input row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reject {
-    /// 1-based line (CSV, header = line 1) or row (Parquet) number.
+    /// 1-based line (CSV, header = line 1), sheet row (Excel) or row (Parquet) number, in
+    /// [`Reject::file`].
     pub line: u64,
-    /// The row's `case_id` as written, if any.
+    /// The row's `case_id` (a sub-table row's `setl_id`) as written, if any.
     pub case_id: String,
     /// The first column at fault.
     pub column: String,
     /// Every problem found in the row, `; `-separated.
     pub reason: String,
+    /// The file name of the table the row is in (the case table, `--diagnoses` or
+    /// `--procedures`): sub-table rows are reported beside the settlements.
+    pub file: String,
+    /// A stay whose group has no weight (an ungroupable group): counted apart, not a data
+    /// error, so it does not count towards `--max-reject-share`.
+    #[serde(skip)]
+    pub ungroupable: bool,
 }
 
 /// Input file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    /// Comma-separated text.
+    /// Delimited text (comma, tab, semicolon or `|`).
     Csv,
     /// Apache Parquet.
     Parquet,
+    /// An Excel workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`), one sheet read.
+    Excel,
 }
 
 /// What ingest saw, for `summary.json`.
@@ -226,12 +266,25 @@ pub struct IngestStats {
     /// Detected text encoding (CSV only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<encoding::TextEncoding>,
+    /// Detected field separator (CSV only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<source::Delimiter>,
+    /// The sheet read (Excel only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// Data rows in the file.
     pub rows_read: u64,
     /// Rows kept for analysis.
     pub rows_analysed: u64,
-    /// Rows in `rejects.csv`.
+    /// Rows of the case table in `rejects.csv` (the ungroupable stays included).
     pub rows_rejected: u64,
+    /// Of the rejected rows, stays whose group has no weight in the catalogue (an
+    /// ungroupable group such as `QY`): not analysed, not a data error.
+    pub rows_ungroupable: u64,
+    /// The diagnosis and procedure tables joined on `setl_id` (`--diagnoses`,
+    /// `--procedures`); their rejected rows are in `rejects.csv` too, after the case table's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_tables: Vec<SubTableStats>,
     /// Rejected rows by the first column at fault.
     pub rejected_by_column: BTreeMap<String, u64>,
     /// Optional cells that could not be read and were treated as absent, by column.
@@ -246,6 +299,34 @@ pub struct IngestStats {
     /// the cells that held them), here counted with the first lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_utf8: Option<EncodingRepairs>,
+}
+
+/// A diagnosis or procedure table as it was read and joined.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubTableStats {
+    /// `diagnoses` or `procedures`.
+    pub role: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// CSV or Excel.
+    pub format: Format,
+    /// Detected text encoding (CSV only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<encoding::TextEncoding>,
+    /// Detected field separator (CSV only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<source::Delimiter>,
+    /// The sheet read (Excel only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// Data rows in the file.
+    pub rows_read: u64,
+    /// Rows joined to a settlement.
+    pub rows_joined: u64,
+    /// Rows in `rejects.csv` (no settlement with that `setl_id`, an empty code or flag).
+    pub rows_rejected: u64,
+    /// Settlements rejected because this table gives them two or more main codes.
+    pub settlements_with_two_mains: u64,
 }
 
 /// Invalid UTF-8 bytes replaced while reading.
@@ -278,19 +359,54 @@ pub const DEFAULT_MAX_REJECT_SHARE: f64 = 0.05;
 /// row can put a patient id anywhere).
 pub fn check_reject_share(ingested: &Ingested, limit: f64) -> crate::error::Result<()> {
     let s = &ingested.stats;
-    if s.rows_read == 0 || s.rows_rejected as f64 <= limit * s.rows_read as f64 {
+    // A diagnosis table keyed on the wrong column joins nothing: the audit would quietly run
+    // without diagnoses.
+    for t in &s.sub_tables {
+        if t.rows_read > 0 && t.rows_rejected as f64 > limit * t.rows_read as f64 {
+            let first = ingested
+                .rejects
+                .iter()
+                .find(|r| r.file == file_name(&t.path))
+                .map_or(0, |r| r.line);
+            return Err(crate::error::AuditError::input(
+                &t.path,
+                format!("line {first}"),
+                format!(
+                    "{:.1} % of the rows ({} of {}) cannot be joined, above the {:.1} % limit \
+                     (the first on line {first}); check that its setl_id column holds the \
+                     settlement table's setl_id, or pass --allow-rejects",
+                    100.0 * t.rows_rejected as f64 / t.rows_read as f64,
+                    t.rows_rejected,
+                    t.rows_read,
+                    100.0 * limit,
+                ),
+            ));
+        }
+    }
+    // Ungroupable stays are not data errors: they count neither as rejected nor as read.
+    let read = s.rows_read - s.rows_ungroupable;
+    let rejected = s.rows_rejected - s.rows_ungroupable;
+    if read == 0 || rejected as f64 <= limit * read as f64 {
         return Ok(());
     }
-    let (column, n) = s
-        .rejected_by_column
+    let mut by_column: BTreeMap<&str, u64> = BTreeMap::new();
+    let cases_file = ingested.cases_file();
+    for r in ingested
+        .rejects
+        .iter()
+        .filter(|r| !r.ungroupable && r.file == cases_file)
+    {
+        *by_column.entry(r.column.as_str()).or_default() += 1;
+    }
+    let (column, n) = by_column
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .map(|(c, n)| (c.as_str(), *n))
-        .unwrap_or(("?", s.rows_rejected));
+        .map(|(c, n)| (*c, *n))
+        .unwrap_or(("?", rejected));
     let first = ingested
         .rejects
         .iter()
-        .find(|r| r.column == column)
+        .find(|r| r.column == column && !r.ungroupable)
         .map_or(0, |r| r.line);
     Err(crate::error::AuditError::input(
         &s.path,
@@ -299,12 +415,28 @@ pub fn check_reject_share(ingested: &Ingested, limit: f64) -> crate::error::Resu
             "{:.1} % of the rows ({} of {}) cannot be used, above the {:.1} % limit; most often \
              {column} ({n} rows, the first on line {first}); fix the file, or pass \
              --allow-rejects to audit the usable rows and list the others in rejects.csv",
-            100.0 * s.rows_rejected as f64 / s.rows_read as f64,
-            s.rows_rejected,
-            s.rows_read,
+            100.0 * rejected as f64 / read as f64,
+            rejected,
+            read,
             100.0 * limit,
         ),
     ))
+}
+
+impl Ingested {
+    /// The file name the case table's rejects carry in [`Reject::file`].
+    pub fn cases_file(&self) -> String {
+        file_name(&self.stats.path)
+    }
+}
+
+/// The file name of `path` (what a reject names: never the folders, which may hold a user
+/// name).
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Decides the format from the file extension.
@@ -315,6 +447,7 @@ pub fn format_of(path: &Path) -> Format {
         .map(str::to_ascii_lowercase)
     {
         Some(e) if e == "parquet" || e == "pq" => Format::Parquet,
+        Some(e) if sheet::is_workbook_extension(&e) => Format::Excel,
         _ => Format::Csv,
     }
 }

@@ -6,10 +6,11 @@ use std::path::Path;
 use polars::io::RowIndex;
 use polars::prelude::*;
 
-use super::encoding::{self, TextEncoding};
 use super::layout;
+use super::source;
+use super::subtables;
 use super::values::{self, Day};
-use super::{Format, Ingested, ReadOptions, format_of};
+use super::{Format, Ingested, ReadOptions};
 use crate::catalog::Catalog;
 use crate::error::{AuditError, Result};
 use crate::schema::{ColumnMapping, FEE_COLUMNS, case_columns, map_headers};
@@ -46,60 +47,25 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
 /// [`read_cases`] with a run's [`ReadOptions`]: where a transcoded copy goes and the bounds
 /// of a row's values.
 pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<Ingested> {
-    let scratch = opts.scratch;
     let max_cost = opts.max_stay_cost_yuan;
-    let format = format_of(path);
-    crate::files::require_file(path, "--cases")?;
-    // GB18030 input is transcoded to a temporary UTF-8 copy that lives until the read ends.
-    let mut _transcoded = None;
-    let mut repairs = None;
-    let (source, encoding) = match format {
-        Format::Parquet => (path.to_path_buf(), None),
-        Format::Csv => {
-            let decision = encoding::detect(path)?;
-            let copy = || {
-                let mut builder = tempfile::Builder::new();
-                builder.prefix(".drg-audit-utf8-").suffix(".csv");
-                match scratch {
-                    Some(dir) => builder.tempfile_in(dir),
-                    None => builder.tempfile(),
-                }
-                .map_err(|e| AuditError::io(path, e))
-            };
-            match decision {
-                encoding::Decision::Clean(TextEncoding::Gb18030) => {
-                    let tmp = copy()?;
-                    encoding::transcode_gb18030(path, tmp.path())?;
-                    let p = tmp.path().to_path_buf();
-                    _transcoded = Some(tmp);
-                    (p, Some(TextEncoding::Gb18030))
-                }
-                encoding::Decision::Clean(enc) => (path.to_path_buf(), Some(enc)),
-                encoding::Decision::Utf8WithInvalidBytes => {
-                    let tmp = copy()?;
-                    let (count, lines) = encoding::transcode_utf8_lossy(path, tmp.path())?;
-                    repairs = Some(super::EncodingRepairs {
-                        invalid_sequences: count,
-                        first_lines: lines,
-                    });
-                    let p = tmp.path().to_path_buf();
-                    _transcoded = Some(tmp);
-                    (p, Some(TextEncoding::Utf8))
-                }
-            }
-        }
-    };
+    // GB18030, UTF-16 and workbook input becomes a UTF-8 copy in the scratch folder that
+    // lives until the read ends (see `source`).
+    let src = source::prepare(path, "--cases", opts.scratch, opts.tables.sheet)?;
+    let format = src.engine_format();
+    let sep = src.delimiter.byte();
+    let source = src.path.clone();
     // Records that span lines (quoted line breaks) are placed by a byte scan, on a second
-    // thread while the engine reads; a file without a quote needs none.
+    // thread while the engine reads; a file without a quote needs none, and a workbook's
+    // copy has its rows placed on their sheet rows already.
     let scanning = std::thread::scope(|scope| {
         let layout = scope.spawn(|| -> Result<Option<layout::Layout>> {
-            if format == Format::Csv && layout::has_quote(&source)? {
-                Ok(Some(layout::scan(&source)?))
+            if format == Format::Csv && src.sheet_rows.is_none() && layout::has_quote(&source)? {
+                Ok(Some(layout::scan(&source, sep)?))
             } else {
                 Ok(None)
             }
         });
-        let read = read_typed(path, &source, format, false, max_cost);
+        let read = read_typed(path, &source, format, false, max_cost, sep);
         (read, layout.join())
     });
     let (read, scanned) = scanning;
@@ -117,7 +83,7 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Resu
             // included): find the line ourselves.
             let layout = match scanned.take() {
                 Some(l) => l,
-                None => layout::scan(&source)?,
+                None => layout::scan(&source, sep)?,
             };
             if let Some(line) = layout.open_quote_line {
                 return Err(AuditError::input(
@@ -130,31 +96,50 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Resu
                 return Err(AuditError::engine(path, redact(&message)));
             }
             // Rows with more fields than the header: read them truncated, reject them below.
-            let again = read_typed(path, &source, format, true, max_cost);
+            let again = read_typed(path, &source, format, true, max_cost, sep);
             scanned = Some(layout);
             again
         }
         Err(ReadFailure::Engine(message)) => Err(ReadFailure::Engine(message)),
         Err(ReadFailure::Other(e)) => return Err(e),
     };
-    let (df, mapping) = match read {
+    let (df, mut mapping) = match read {
         Ok(r) => r,
         Err(ReadFailure::Engine(message)) => {
             return Err(AuditError::engine(path, redact(&message)));
         }
         Err(ReadFailure::Other(e)) => return Err(e),
     };
-    let places = match scanned {
-        Some(l) => layout::RowPlaces::scanned(l),
-        None => layout::RowPlaces::simple(match format {
-            Format::Csv => 2,
+    let joined = subtables::join(df, &mut mapping, path, &opts.tables, opts.scratch)?;
+    let places = match (scanned, &src.sheet_rows) {
+        (_, Some(rows)) => layout::RowPlaces::scanned(rows.clone()),
+        (Some(l), None) => layout::RowPlaces::scanned(l),
+        (None, None) => layout::RowPlaces::simple(match format {
             Format::Parquet => 1,
+            _ => 2,
         }),
     };
     let t = std::time::Instant::now();
-    let mut out = super::assemble::assemble(df, path, format, encoding, &mapping, catalog, &places);
+    let mut out = super::assemble::assemble(
+        joined.df,
+        path,
+        src.format,
+        src.encoding,
+        &mapping,
+        catalog,
+        &places,
+    );
     if let Ok(ingested) = &mut out {
-        ingested.stats.invalid_utf8 = repairs;
+        let file = super::file_name(path);
+        for r in &mut ingested.rejects {
+            r.file.clone_from(&file);
+        }
+        ingested.rejects.extend(joined.rejects);
+        let stats = &mut ingested.stats;
+        stats.invalid_utf8 = src.repairs.clone();
+        stats.delimiter = src.reported_delimiter();
+        stats.sheet = src.sheet.clone();
+        stats.sub_tables = joined.stats;
     }
     if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
         eprintln!(
@@ -192,29 +177,16 @@ fn read_typed(
     format: Format,
     truncate_ragged: bool,
     max_cost: f64,
+    sep: u8,
 ) -> std::result::Result<(DataFrame, ColumnMapping), ReadFailure> {
     let engine = |e: PolarsError| ReadFailure::Engine(e.to_string());
-    let mut lf = scan(source, format, truncate_ragged).map_err(engine)?;
+    let mut lf = scan(source, format, truncate_ragged, sep).map_err(engine)?;
     let schema = lf.collect_schema().map_err(engine)?;
     let headers: Vec<String> = schema
         .iter_names()
         .filter(|n| n.as_str() != ROW)
         .map(|n| n.to_string())
         .collect();
-    if let [only] = headers.as_slice()
-        && let Some((_, name)) = [('\t', "tabs"), (';', "semicolons"), ('|', "'|'")]
-            .into_iter()
-            .find(|(c, _)| only.contains(*c))
-    {
-        return Err(ReadFailure::Other(AuditError::input(
-            path,
-            "header",
-            format!(
-                "the columns are separated by {name}, not commas; save the table as \
-                 comma-separated CSV (\"CSV UTF-8\" in Excel)"
-            ),
-        )));
-    }
     let mapping = map_headers(&headers, &case_columns())
         .map_err(|p| ReadFailure::Other(p.into_error(path)))?;
 
@@ -238,15 +210,16 @@ fn read_typed(
     Ok((df, mapping))
 }
 
-fn scan(source: &Path, format: Format, truncate_ragged: bool) -> PolarsResult<LazyFrame> {
+fn scan(source: &Path, format: Format, truncate_ragged: bool, sep: u8) -> PolarsResult<LazyFrame> {
     let row_index = Some(RowIndex {
         name: ROW.into(),
         offset: 0,
     });
     let p = PlPath::new(&source.to_string_lossy());
     match format {
-        Format::Csv => LazyCsvReader::new(p)
+        Format::Csv | Format::Excel => LazyCsvReader::new(p)
             .with_has_header(true)
+            .with_separator(sep)
             .with_infer_schema_length(Some(0))
             .with_missing_is_null(true)
             .with_truncate_ragged_lines(truncate_ragged)
@@ -266,8 +239,8 @@ fn scan(source: &Path, format: Format, truncate_ragged: bool) -> PolarsResult<La
 fn raw(mapping: &ColumnMapping, canonical: &str, format: Format) -> Option<Expr> {
     let header = mapping.get(canonical)?;
     Some(match format {
-        Format::Csv => col(header),
         Format::Parquet => col(header).cast(DataType::String),
+        _ => col(header),
     })
 }
 

@@ -575,6 +575,7 @@ impl RegionModel {
                     ]
                 })
                 .collect(),
+            lines: None,
         };
         let mut catalog = Catalog::from_table(
             &table,

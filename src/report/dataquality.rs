@@ -28,17 +28,37 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
         t("输入文件", "Input"),
         esc(&summary.ingest.path.display().to_string())
     );
+    for st in &summary.ingest.sub_tables {
+        let _ = write!(
+            h,
+            "<p>{} {}: {} {}, {} {}, {} {}</p>",
+            if st.role == "diagnoses" {
+                t("诊断表", "Diagnoses")
+            } else {
+                t("手术操作表", "Procedures")
+            },
+            esc(&st.path.display().to_string()),
+            num(st.rows_read as f64, 0),
+            t("行", "rows"),
+            num(st.rows_joined as f64, 0),
+            t("行已关联", "joined"),
+            num(st.rows_rejected as f64, 0),
+            t("行剔除", "rejected"),
+        );
+    }
     h.push_str(&table(
         &[
             t("读取行", "Rows read"),
             t("分析行", "Analysed"),
             t("剔除行", "Rejected"),
+            t("其中无权重（不可分组）", "of which ungroupable (no weight)"),
             t("核对", "Reconciles"),
         ],
         &[vec![
             Cell::Num(r.read as f64, 0),
             Cell::Num(r.analysed as f64, 0),
             Cell::Num(r.rejected as f64, 0),
+            Cell::Num(r.ungroupable as f64, 0),
             Cell::Text(
                 if r.reconciles {
                     t("✓ 一致", "✓ yes")
@@ -135,6 +155,7 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
             .take(SHOWN_REJECTS)
             .map(|rj| {
                 vec![
+                    Cell::Text(rj.file.clone()),
                     Cell::Num(rj.line as f64, 0),
                     Cell::Text(rj.case_id.clone()),
                     Cell::Text(rj.column.clone()),
@@ -144,6 +165,7 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
             .collect();
         h.push_str(&table(
             &[
+                t("文件", "File"),
                 t("行号", "Line"),
                 "case_id",
                 t("列", "Column"),

@@ -217,9 +217,9 @@ fn csv_err(e: csv::Error) -> AuditError {
     AuditError::Usage(format!("cannot write CSV: {e}"))
 }
 
-/// `rejects.csv`: line, case_id, column, reason (header only when none).
+/// `rejects.csv`: line, case_id, column, reason, file (header only when none).
 pub fn rejects_csv(rejects: &[Reject]) -> Result<Vec<u8>> {
-    csv_bytes(rejects, &["line", "case_id", "column", "reason"])
+    csv_bytes(rejects, &["line", "case_id", "column", "reason", "file"])
 }
 
 #[cfg(test)]

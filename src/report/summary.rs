@@ -65,8 +65,11 @@ pub struct RowCounts {
     pub read: u64,
     /// Rows kept (all periods).
     pub analysed: u64,
-    /// Rows in `rejects.csv`.
+    /// Rows of the case table in `rejects.csv` (sub-table rows are counted in
+    /// `ingest.sub_tables`).
     pub rejected: u64,
+    /// Of the rejected rows, stays in a group without weight (ungroupable, not analysed).
+    pub ungroupable: u64,
     /// read == analysed + rejected.
     pub reconciles: bool,
     /// Analysed rows by period (`baseline`, `audited`, `outside`).
@@ -78,8 +81,10 @@ pub struct RowCounts {
 pub struct CatalogueSummary {
     /// Path or "bundled …".
     pub source: String,
-    /// Groups in the catalogue.
+    /// Groups in the catalogue (with a weight).
     pub groups: usize,
+    /// Groups without a weight (ungroupable: their stays are not analysed).
+    pub ungroupable_groups: usize,
     /// Families.
     pub families: usize,
     /// Groups whose family was derived from the code.
@@ -392,6 +397,7 @@ pub fn build_summary(
             read: s.rows_read,
             analysed: s.rows_analysed,
             rejected: s.rows_rejected,
+            ungroupable: s.rows_ungroupable,
             reconciles: s.rows_read == s.rows_analysed + s.rows_rejected,
             by_period: by_period(derived),
         },
@@ -402,6 +408,7 @@ pub fn build_summary(
         catalogue: CatalogueSummary {
             source: catalog.source.clone(),
             groups: catalog.groups.len(),
+            ungroupable_groups: catalog.ungroupable().len(),
             families: catalog.families.len(),
             derived_family: catalog.derived_family,
             derived_severity: catalog.derived_severity,
@@ -428,10 +435,15 @@ pub struct CheckSummary {
     pub version: &'static str,
     /// The batch file.
     pub cases: InputFile,
+    /// Its diagnosis and procedure tables (`--diagnoses`, `--procedures`), when given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_tables: Vec<InputFile>,
     /// The model file and what it was built from.
     pub model: ModelUsed,
     /// Rows read / analysed / rejected.
     pub rows: CheckRows,
+    /// What ingest saw (format, encoding, separator, sheet, columns, sub-tables).
+    pub ingest: IngestStats,
     /// Periods of the batch.
     pub periods: Periods,
     /// Whether the batch's periods are the model's.

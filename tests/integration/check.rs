@@ -88,6 +88,8 @@ fn run_region_with(data: &Path, out: &Path, model: Option<&str>) {
     run(&RunOptions {
         cases: data.join("cases.csv"),
         groups: Some(data.join("groups.csv")),
+        groups_sheet: None,
+        tables: Default::default(),
         preset: config.is_none().then(|| "drg-points".into()),
         config,
         period: None,
@@ -128,6 +130,7 @@ fn check_batch_with(region: &Region, model: &Path, batch: &Path, out: &str) -> P
     let out = region.out.parent().unwrap().join(out);
     check(&CheckOptions {
         cases: batch.to_path_buf(),
+        tables: Default::default(),
         model: model.to_path_buf(),
         out: out.clone(),
         period: None,

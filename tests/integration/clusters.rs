@@ -25,6 +25,8 @@ fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() 
     let a = analyse(&RunOptions {
         cases: data.join("cases.csv"),
         groups: Some(data.join("groups.csv")),
+        groups_sheet: None,
+        tables: Default::default(),
         config: None,
         preset: Some("drg-points".into()),
         period: None,

@@ -189,6 +189,8 @@ pub fn tiny_region_model(dir: &Path) -> PathBuf {
     drg_audit::cmd::run::run(&drg_audit::cmd::run::RunOptions {
         cases: dir.join("cases.csv"),
         groups: Some(dir.join("groups.csv")),
+        groups_sheet: None,
+        tables: Default::default(),
         config: Some(dir.join("region.toml")),
         preset: None,
         period: None,

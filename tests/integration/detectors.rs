@@ -29,6 +29,8 @@ fn audit_region(seed: u64, scheme: Scheme) -> (Evaluation, std::path::PathBuf, t
     run(&RunOptions {
         cases: data.join("cases.csv"),
         groups: Some(data.join("groups.csv")),
+        groups_sheet: None,
+        tables: Default::default(),
         config: None,
         preset: Some(
             if scheme == Scheme::Dip {

@@ -120,7 +120,7 @@ fn every_rejection_reason_is_reported_with_its_line_and_counts_reconcile() {
     assert_eq!(s["rows"]["reconciles"], true);
     let rejects = std::fs::read_to_string(w.path("out/rejects.csv")).unwrap();
     let lines: Vec<&str> = rejects.lines().collect();
-    assert_eq!(lines[0], "line,case_id,column,reason");
+    assert_eq!(lines[0], "line,case_id,column,reason,file");
     let expect = [
         ("8,", "case_id", "case_id is empty"),
         ("9,D2", "admit_date", "'2024-13-01' is not a date"),

@@ -9,6 +9,7 @@ mod detectors;
 mod generate;
 mod grid;
 mod ingest;
+mod inputs;
 mod layout;
 mod model_safety;
 mod prop_model;

@@ -54,6 +54,7 @@ const NUMERIC: &[&str] = &[
     "self_pay",
     "own_expense",
     "weight",
+    "主诊断标志",
 ];
 
 /// Writes a table as a workbook: a notes sheet first (so `--sheet` is needed), then the
@@ -258,7 +259,32 @@ fn one_region_in_four_forms_gives_one_audit() {
     assert_eq!(sub[0]["rows_joined"], sub[0]["rows_read"]);
     assert_eq!(sub[1]["role"], "procedures");
 
-    for (name, s) in [("xlsx", &xlsx), ("utf16", &utf16), ("three", &tables)] {
+    // The sub-tables in other forms: the diagnoses as a workbook sheet (flags as numbers),
+    // the procedures as UTF-16 tab text.
+    let (dh, dr) = read_cases(&w.path("diagnoses.csv"));
+    write_xlsx(&w.path("diagnoses.xlsx"), "诊断", &dh, &dr);
+    let (ph, pr) = read_cases(&w.path("procedures.csv"));
+    write_utf16(&w.path("procedures.txt"), &ph, &pr);
+    let mixed = [
+        "--diagnoses",
+        "diagnoses.xlsx",
+        "--diagnoses-sheet",
+        "诊断",
+        "--procedures",
+        "procedures.txt",
+    ];
+    let mixed = audit(&w, "out-mixed", "setl.csv", "region/groups.csv", &mixed);
+    let sub = &mixed["ingest"]["sub_tables"];
+    assert_eq!(sub[0]["format"], "excel");
+    assert_eq!(sub[1]["encoding"], "utf16-le");
+    assert_eq!(sub[1]["delimiter"], "tab");
+
+    for (name, s) in [
+        ("xlsx", &xlsx),
+        ("utf16", &utf16),
+        ("three", &tables),
+        ("mixed", &mixed),
+    ] {
         assert_eq!(rows_of(s), expected, "{name}: counts");
         assert_eq!(s["hospitals"], csv["hospitals"], "{name}");
         assert_eq!(s["point_value"], csv["point_value"], "{name}");

@@ -164,21 +164,44 @@ fn date_columns(headers: &[String]) -> Vec<bool> {
         .collect()
 }
 
-/// Writes sheet `name` (default: the first) of the workbook at `path` to `dst` as a UTF-8
-/// CSV, one record per non-blank sheet row, every record as wide as the sheet.
-pub fn write_csv(path: &Path, name: Option<&str>, dst: &Path) -> Result<Written> {
-    let (sheet, range) = sheet_range(path, name)?;
+/// A sheet's header: the sheet row index (0-based) it sits on, its texts and which columns
+/// hold dates.
+struct Head {
+    top: u32,
+    headers: Vec<String>,
+    dates: Vec<bool>,
+}
+
+/// The header of a sheet's range (title rows above it skipped, see [`header_index`]).
+fn head(range: &Range<Data>) -> Head {
     let (first, left) = range.start().unwrap_or((0, 0));
-    let skip = header_index(&range);
-    let top = first + skip as u32;
-    let mut rows = range.rows().skip(skip);
-    let header_row = rows.next().unwrap_or(&[]);
-    let headers: Vec<String> = header_row
+    let skip = header_index(range);
+    let headers: Vec<String> = range
+        .rows()
+        .nth(skip)
+        .unwrap_or(&[])
         .iter()
         .enumerate()
         .map(|(j, c)| header_text(c, left + j as u32))
         .collect();
     let dates = date_columns(&headers);
+    Head {
+        top: first + skip as u32,
+        headers,
+        dates,
+    }
+}
+
+/// Writes sheet `name` (default: the first) of the workbook at `path` to `dst` as a UTF-8
+/// CSV, one record per non-blank sheet row, every record as wide as the sheet.
+pub fn write_csv(path: &Path, name: Option<&str>, dst: &Path) -> Result<Written> {
+    let (sheet, range) = sheet_range(path, name)?;
+    let Head {
+        top,
+        headers,
+        dates,
+    } = head(&range);
+    let rows = range.rows().skip(header_index(&range) + 1);
     let file = std::fs::File::create(dst).map_err(|e| AuditError::io(dst, e))?;
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
@@ -218,17 +241,12 @@ pub fn write_csv(path: &Path, name: Option<&str>, dst: &Path) -> Result<Written>
 /// its sheet row.
 pub fn read_table(path: &Path, name: Option<&str>) -> Result<StringTable> {
     let (_, range) = sheet_range(path, name)?;
-    let (first, left) = range.start().unwrap_or((0, 0));
-    let skip = header_index(&range);
-    let top = first + skip as u32;
-    let mut rows = range.rows().skip(skip);
-    let header_row = rows.next().unwrap_or(&[]);
-    let headers: Vec<String> = header_row
-        .iter()
-        .enumerate()
-        .map(|(j, c)| header_text(c, left + j as u32))
-        .collect();
-    let dates = date_columns(&headers);
+    let Head {
+        top,
+        headers,
+        dates,
+    } = head(&range);
+    let rows = range.rows().skip(header_index(&range) + 1);
     let mut table = StringTable {
         headers,
         rows: Vec::new(),

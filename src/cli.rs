@@ -34,6 +34,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Time ingest and derived fields on generated data (N cases).
     Bench(BenchArgs),
+    /// List a multi-region case table's pooling regions, or split it into one table per
+    /// region (one `run` per region).
+    Regions(RegionsArgs),
 }
 
 /// `demo`.
@@ -261,4 +264,18 @@ pub struct BenchArgs {
     /// Working folder for the generated data (reused when present).
     #[arg(long, default_value = "target/bench-data")]
     pub dir: PathBuf,
+}
+
+/// `regions`.
+#[derive(Debug, clap::Args)]
+pub struct RegionsArgs {
+    /// The multi-region case table (CSV, UTF-8 or GB18030).
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// Header of the region column; default: `region` (or `pooling_region`, 统筹区).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Write DIR/<region>/cases.csv for every region and DIR/regions.csv.
+    #[arg(long, value_name = "DIR")]
+    pub split: Option<PathBuf>,
 }

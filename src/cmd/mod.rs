@@ -11,6 +11,7 @@ pub mod check;
 pub mod demo;
 pub mod evaluate;
 pub mod generate;
+pub mod regions;
 pub mod run;
 
 use std::io::Write;
@@ -27,6 +28,7 @@ pub fn dispatch(command: Command) -> Result<()> {
         Command::Generate(a) => generate::command(a.into()),
         Command::Evaluate(a) => evaluate::command(a.into()),
         Command::Bench(a) => bench::command(a.into()),
+        Command::Regions(a) => regions::command(a.into()),
     }
 }
 

@@ -14,5 +14,6 @@ mod layout;
 mod model_safety;
 mod prop_model;
 mod ranking;
+mod regions;
 mod report;
 mod safety;

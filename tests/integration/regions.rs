@@ -60,7 +60,7 @@ fn regions_lists_and_splits_and_each_split_audits_like_its_own_file() {
     let o = w.run(&["regions", "--cases", "all.csv"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let listed = String::from_utf8_lossy(&o.stdout).into_owned();
-    let mut expect = vec![("230100", na), ("230200", nb)];
+    let mut expect = [("230100", na), ("230200", nb)];
     expect.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     let want = format!(
         "region,stays,folder\n{0},{1},{0}\n{2},{3},{2}\n",

@@ -1,5 +1,5 @@
-//! The bundled ICD-10 dictionary (CHS-DRG CC/MCC flags, each code's own CC-exclusion table
-//! and the ADRGs it leads to as a main diagnosis) and the CHS-DRG 1.1 exclusion table of
+//! The bundled ICD-10 dictionary (CHS-DRG CC/MCC flags and each code's own CC-exclusion
+//! table) and the CHS-DRG 1.1 exclusion table of
 //! each main diagnosis, for telling which secondary diagnoses carry a case's severity.
 //!
 //! The exclusion rule, as the CHS-DRG 1.1 open grouper applies it (OpenDRG `Base.py`
@@ -26,33 +26,6 @@ pub struct CcFlags {
     pub known: bool,
     /// The code's own CC-exclusion table (0 = none).
     pub table: u16,
-}
-
-/// The ADRGs each dictionary code leads to as a main diagnosis (or procedure), by code.
-fn adrgs() -> &'static FxHashMap<&'static str, Vec<&'static str>> {
-    static ADRGS: OnceLock<FxHashMap<&'static str, Vec<&'static str>>> = OnceLock::new();
-    ADRGS.get_or_init(|| {
-        let mut m: FxHashMap<&'static str, Vec<&'static str>> = FxHashMap::default();
-        for line in ICD10.lines().skip(1) {
-            let Some(code) = line.split(',').next() else {
-                continue;
-            };
-            // code, name (may be quoted, hold commas), adrg, cc, mcc, table: from the right.
-            let tail: Vec<&str> = line.rsplitn(5, ',').collect();
-            if let Some(adrg) = tail.get(3).filter(|a| !a.is_empty()) {
-                let list = m.entry(code).or_default();
-                if !list.contains(adrg) {
-                    list.push(adrg);
-                }
-            }
-        }
-        m
-    })
-}
-
-/// The ADRGs `code` leads to as a main diagnosis or procedure (empty when unknown).
-pub fn adrgs_of(code: &str) -> &'static [&'static str] {
-    adrgs().get(code).map_or(&[], |v| v.as_slice())
 }
 
 fn main_tables() -> &'static FxHashMap<&'static str, u16> {
@@ -134,7 +107,7 @@ mod tests {
     }
 
     #[test]
-    fn exclusion_tables_and_adrgs_are_read() {
+    fn exclusion_tables_are_read() {
         let e43 = cc_flags("E43.x00");
         assert!(e43.mcc && e43.table == 49, "{e43:?}");
         assert_eq!(main_table("E43.x00"), 49);
@@ -146,12 +119,5 @@ mod tests {
             "no table excludes nothing"
         );
         assert_eq!(main_tables().len(), 28_302);
-        assert_eq!(adrgs_of("E43.x00"), ["KU1"]);
-        assert_eq!(
-            adrgs_of("06.2x00"),
-            ["KD1", "ZJ1"],
-            "a code on two rows leads to both"
-        );
-        assert!(adrgs_of("XXX").is_empty());
     }
 }

@@ -92,10 +92,6 @@ pub struct DerivedCases {
     pub los_ratio: Vec<f64>,
     /// Number of secondary diagnosis codes, as coded.
     pub n_secondary: Vec<u16>,
-    /// Distinct secondary diagnoses that are CC (including MCC).
-    pub n_cc: Vec<u16>,
-    /// Distinct secondary diagnoses that are MCC.
-    pub n_mcc: Vec<u16>,
     /// The same patient's most recent earlier stay at the same hospital, [`NONE_U32`] if
     /// none (an intervening stay elsewhere does not break the link: see `readmission.rs`).
     pub prev_stay: Vec<u32>,
@@ -236,7 +232,7 @@ pub fn derive_with(
             };
         });
 
-    let (n_secondary, n_cc, n_mcc, unknown_codes) = count_cc(cases);
+    let (n_secondary, unknown_codes) = count_secondary(cases);
     let coding = coding::coding_support(cases, &severity);
     let Links {
         prev_stay,
@@ -260,8 +256,6 @@ pub fn derive_with(
         points,
         los_ratio,
         n_secondary,
-        n_cc,
-        n_mcc,
         prev_stay,
         days_since_prev,
         overlapped,
@@ -295,40 +289,20 @@ pub fn points_of(base: f64, multiplier: f64, band: Band, high_threshold: f64) ->
     }
 }
 
-/// Per case: secondary codes as coded, distinct CCs (MCCs included) and distinct MCCs; and
-/// the number of distinct codes the dictionary does not know. A code listed twice is one
-/// diagnosis: counting it twice would turn a single-CC case into a two-CC one.
-fn count_cc(cases: &Cases) -> (Vec<u16>, Vec<u16>, Vec<u16>, usize) {
-    let flags: Vec<reference::CcFlags> = cases
+/// Per case: secondary codes as coded (the clustering feature counts what the coder wrote);
+/// and the number of distinct codes the dictionary does not know. What the codes support is
+/// [`coding::coding_support`]'s, which counts each distinct code once.
+fn count_secondary(cases: &Cases) -> (Vec<u16>, usize) {
+    let unknown = cases
         .codes
         .codes
         .iter()
-        .map(|c| reference::cc_flags(c))
+        .filter(|c| !reference::cc_flags(c).known)
+        .count();
+    let n_secondary = (0..cases.len())
+        .map(|i| cases.secondary.of(i).len().min(u16::MAX as usize) as u16)
         .collect();
-    let unknown = flags.iter().filter(|f| !f.known).count();
-    let n = cases.len();
-    let mut n_secondary = Vec::with_capacity(n);
-    let mut n_cc = Vec::with_capacity(n);
-    let mut n_mcc = Vec::with_capacity(n);
-    let mut distinct: Vec<u32> = Vec::new();
-    for i in 0..n {
-        distinct.clear();
-        distinct.extend_from_slice(cases.secondary.of(i));
-        distinct.sort_unstable();
-        distinct.dedup();
-        let count = |f: fn(&reference::CcFlags) -> bool| {
-            distinct
-                .iter()
-                .filter(|k| f(&flags[**k as usize]))
-                .count()
-                .min(u16::MAX as usize) as u16
-        };
-        // As coded (the clustering feature counts what the coder wrote).
-        n_secondary.push(cases.secondary.of(i).len().min(u16::MAX as usize) as u16);
-        n_cc.push(count(|f| f.cc));
-        n_mcc.push(count(|f| f.mcc));
-    }
-    (n_secondary, n_cc, n_mcc, unknown)
+    (n_secondary, unknown)
 }
 
 fn point_value(

@@ -576,8 +576,9 @@ mod tests {
         let ctx = Ctx::new(&region, None, Lang::En);
         assert!(single_cc(&ctx, f.case("S1")), "one distinct CC");
         assert!(single_cc(&ctx, f.case("S2")), "one distinct MCC");
-        assert_eq!(f.derived.n_cc[f.case("S1")], 1);
-        assert_eq!(f.derived.n_mcc[f.case("S2")], 1);
+        let lever = |id: &str| code_text(&ctx, ctx.derived.coding.lever[f.case(id)]);
+        assert_eq!(lever("S1"), "J18.900");
+        assert_eq!(lever("S2"), "I50.906");
     }
 }
 

@@ -30,6 +30,9 @@ pub struct Audit {
     pub tables: BTreeMap<String, crate::peers::PeerTable>,
     /// Indicators no hospital could be tested on, with the reason (registry order).
     pub untested: Vec<Untested>,
+    /// `UPC_LEVER_CODE`: every (hospital, code) pair judged, by hospital then p (empty in
+    /// `check`: a model carries no lever table).
+    pub levers: Vec<compare::LeverRow>,
 }
 
 /// Runs every indicator, judges, ranks and lists case leads.
@@ -67,6 +70,7 @@ pub fn audit_against(
     let ranks = rank::rank(ctx, registry, &findings, lang);
     let dilution = rank::dilution(ctx, &ranks);
     let leads = leads::case_leads(ctx, registry, &findings, &ranks);
+    let levers = compare::levers(ctx, &indicators::lever::measure(ctx));
     Audit {
         findings,
         dispersion,
@@ -76,6 +80,7 @@ pub fn audit_against(
         judging,
         tables,
         untested,
+        levers,
     }
 }
 

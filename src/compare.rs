@@ -264,6 +264,92 @@ pub fn compare(
     }
 }
 
+/// One (hospital, code) row of `UPC_LEVER_CODE`, judged ([`levers`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct LeverRow {
+    /// Hospital index.
+    #[serde(skip)]
+    pub hospital: u32,
+    /// Interned code.
+    #[serde(skip)]
+    pub code: u32,
+    /// Eligible claims (severity 1/3, codes checked) in the families compared.
+    pub claims: f64,
+    /// Claims resting on the code alone.
+    pub observed: f64,
+    /// Peers' expected such claims for the hospital's families.
+    pub expected: f64,
+    /// O / E.
+    pub ratio: f64,
+    /// One-sided p (upper tail, chance, peer uncertainty and the between-hospital spread).
+    pub p: f64,
+    /// Benjamini–Hochberg q across every (hospital, code) pair of the region.
+    pub q: f64,
+    /// q ≤ the configured FDR level and at least [`MIN_FLAG_EVENTS`] claims.
+    pub flagged: bool,
+    /// Shrunk excess claims × the points they carry × the point value.
+    pub excess_yuan: f64,
+    /// Points every claim resting on the code earns over its lighter sibling, summed.
+    pub stake_points: f64,
+}
+
+/// Judges every (hospital, code) lever measure: count tail with the peer share's
+/// uncertainty and a between-hospital τ² (Paule–Mandel on a trimmed core of the pairs with
+/// at least one expected claim: honest coders differ in habits), BH q across the pairs.
+/// Their own family of tests, kept out of the findings' pool: a hospital has as many pairs
+/// as codes, and one hospital-level test on its largest would be anti-conservative.
+/// Sorted by hospital, then p, then code order of `ms`.
+pub fn levers(ctx: &Ctx, ms: &[crate::indicators::lever::LeverMeasure]) -> Vec<LeverRow> {
+    let core: Vec<&crate::indicators::lever::LeverMeasure> = ms
+        .iter()
+        .filter(|m| m.e >= MIN_EXPECTED_FOR_DISPERSION)
+        .collect();
+    let y: Vec<f64> = core.iter().map(|m| m.o / m.e).collect();
+    let s2: Vec<f64> = core.iter().map(|m| m.v / (m.e * m.e)).collect();
+    let (tau2, _) = stats::robust_tau2(&y, &s2, 1.0);
+    let tau2 = if tau2.is_finite() { tau2 } else { 0.0 };
+    let point_value = ctx.derived.point_value.yuan_per_point;
+    let mut rows: Vec<LeverRow> = ms
+        .iter()
+        .map(|m| {
+            let s2 = m.v / (m.e * m.e);
+            let var = m.e * m.e * (s2 + tau2);
+            let p = stats::count_upper_p(m.o, m.e, var);
+            let as_measure = Measure {
+                n: m.n,
+                o: m.o,
+                e: m.e,
+                v: m.v,
+                ..Measure::default()
+            };
+            let shrunk = shrink(&as_measure, s2, tau2, Direction::Excess);
+            let mean_stake = if m.o > 0.0 { m.stake_points / m.o } else { 0.0 };
+            LeverRow {
+                hospital: m.hospital,
+                code: m.code,
+                claims: m.n,
+                observed: m.o,
+                expected: m.e,
+                ratio: m.o / m.e,
+                p,
+                q: f64::NAN,
+                flagged: false,
+                excess_yuan: shrunk.excess * mean_stake * point_value,
+                stake_points: m.stake_points,
+            }
+        })
+        .collect();
+    let p: Vec<f64> = rows.iter().map(|r| r.p).collect();
+    let fdr = ctx.config.detect.fdr_q;
+    for (r, q) in rows.iter_mut().zip(stats::bh_qvalues(&p)) {
+        r.q = q;
+        r.flagged = q <= fdr && r.observed >= MIN_FLAG_EVENTS && r.observed > r.expected;
+    }
+    // Stable sort: ties keep the measures' code-text order.
+    rows.sort_by(|a, b| a.hospital.cmp(&b.hospital).then(a.p.total_cmp(&b.p)));
+    rows
+}
+
 /// Whether a finding rests on enough events to be flagged ([`MIN_FLAG_EVENTS`]).
 fn enough_events(f: &Finding) -> bool {
     if f.tail != Tail::Count {

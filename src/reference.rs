@@ -89,6 +89,26 @@ pub fn cc_flags(code: &str) -> CcFlags {
     dictionary().get(code).copied().unwrap_or_default()
 }
 
+/// The dictionary's Chinese name of a diagnosis code (`None` when the code is unknown).
+pub fn code_name(code: &str) -> Option<&'static str> {
+    static NAMES: OnceLock<FxHashMap<&'static str, &'static str>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            ICD10
+                .lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let (code, rest) = line.split_once(',')?;
+                    // name, ADRG, cc, mcc, table: the name alone may hold commas (quoted).
+                    let name = rest.rsplitn(5, ',').nth(4)?;
+                    Some((code, name.trim_matches('"')))
+                })
+                .collect()
+        })
+        .get(code)
+        .copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +139,13 @@ mod tests {
             "no table excludes nothing"
         );
         assert_eq!(main_tables().len(), 28_302);
+    }
+
+    #[test]
+    fn code_names_are_read_with_their_commas() {
+        assert_eq!(code_name("G80.000"), Some("痉挛性四肢麻痹性脑瘫"));
+        assert_eq!(code_name("not a code"), None);
+        let quoted = code_name("G30.800").unwrap_or_default();
+        assert!(!quoted.is_empty() && !quoted.starts_with('"'), "{quoted}");
     }
 }

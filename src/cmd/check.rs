@@ -202,7 +202,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         .collect();
     out.write(
         "check.html",
-        report::check_page(&registry, &result, &near_leads, &hospitals, opts.lang),
+        report::check_page(&ctx, &registry, &result, &near_leads, &hospitals, opts.lang),
     )?;
     let s = &ingested.stats;
     let timings = timings.finish();

@@ -9,6 +9,7 @@
 pub mod cluster_mix;
 pub mod context;
 mod kinds;
+pub mod lever;
 pub mod low_multiplier;
 pub mod point_chasing;
 pub mod upcoding;

@@ -13,6 +13,7 @@ use crate::lang::Lang;
 
 /// The self-audit page of every hospital in the batch.
 pub fn check_page(
+    ctx: &crate::indicators::Ctx,
     registry: &[Box<dyn Indicator>],
     audit: &Audit,
     near: &[crate::leads::CaseLead],
@@ -98,6 +99,12 @@ pub fn check_page(
             .iter()
             .filter(|l| l.hospital_id == r.hospital_id)
             .collect();
+        h.push_str(&super::coding::section(
+            ctx,
+            &audit.levers,
+            r.hospital,
+            lang,
+        ));
         h.push_str(&evidence_section(&cases, lang));
         let near: Vec<&crate::leads::CaseLead> = near
             .iter()

@@ -130,6 +130,12 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
         .iter()
         .filter(|l| l.hospital_id == r.hospital_id)
         .collect();
+    h.push_str(&super::coding::section(
+        input.ctx,
+        &input.audit.levers,
+        r.hospital,
+        lang,
+    ));
     h.push_str(&evidence_section(&cases, lang));
     document(lang, &title, &h)
 }

@@ -8,6 +8,7 @@
 //! regulator can forward it on a USB stick. Every value from the input is escaped.
 
 mod check;
+mod coding;
 mod figures;
 mod hospital;
 pub mod page;
@@ -89,5 +90,13 @@ pub fn write_tables(
         "findings.csv",
         tables::findings_csv(ctx, registry, &result.findings, &result.ranks, lang)?,
     )?;
-    out.write("cases_for_review.csv", tables::cases_csv(&result.leads)?)
+    out.write("cases_for_review.csv", tables::cases_csv(&result.leads)?)?;
+    if matches!(ctx.peers, crate::peers::PeerSource::Region) {
+        // check's model carries no lever table: its page lists the hospital's own levers.
+        out.write(
+            "lever_codes.csv",
+            tables::levers_csv(ctx, &result.levers, &result.ranks)?,
+        )?;
+    }
+    Ok(())
 }

@@ -93,6 +93,80 @@ fn sig(x: f64) -> f64 {
     r(x, d.max(0))
 }
 
+/// One row of `lever_codes.csv`.
+#[derive(Serialize)]
+struct LeverCsvRow<'a> {
+    hospital_id: &'a str,
+    hospital_rank: usize,
+    code: &'a str,
+    code_name: &'a str,
+    claims: f64,
+    observed: f64,
+    expected: f64,
+    ratio: f64,
+    p: f64,
+    q: f64,
+    flagged: bool,
+    excess_yuan: f64,
+    stake_points: f64,
+}
+
+/// `lever_codes.csv` (`UPC_LEVER_CODE`, issue 11): every (hospital, code) pair with at least
+/// one claim resting on the code alone, in rank order, strongest code first.
+pub fn levers_csv(
+    ctx: &Ctx,
+    levers: &[crate::compare::LeverRow],
+    ranks: &[HospitalRank],
+) -> Result<Vec<u8>> {
+    let mut rank_of = vec![0usize; ctx.n_hospitals()];
+    for h in ranks {
+        rank_of[h.hospital as usize] = h.rank;
+    }
+    let mut order: Vec<&crate::compare::LeverRow> =
+        levers.iter().filter(|l| l.observed > 0.0).collect();
+    // Stable: within a hospital the rows keep their p order.
+    order.sort_by_key(|l| rank_of[l.hospital as usize]);
+    let rows: Vec<LeverCsvRow> = order
+        .iter()
+        .map(|l| {
+            let code = ctx.cases.codes.codes[l.code as usize].as_str();
+            LeverCsvRow {
+                hospital_id: &ctx.cases.hospitals[l.hospital as usize].id,
+                hospital_rank: rank_of[l.hospital as usize],
+                code,
+                code_name: crate::reference::code_name(code).unwrap_or(""),
+                claims: r(l.claims, 3),
+                observed: r(l.observed, 3),
+                expected: r(l.expected, 3),
+                ratio: r(l.ratio, 4),
+                p: sig(l.p),
+                q: sig(l.q),
+                flagged: l.flagged,
+                excess_yuan: r(l.excess_yuan, 0),
+                stake_points: r(l.stake_points, 2),
+            }
+        })
+        .collect();
+    csv_bytes(
+        &rows,
+        &[
+            "hospital_id",
+            "hospital_rank",
+            "code",
+            "code_name",
+            "claims",
+            "observed",
+            "expected",
+            "ratio",
+            "p",
+            "q",
+            "flagged",
+            "excess_yuan",
+            "stake_points",
+        ],
+    )
+}
+
 /// `findings.csv`: every hospital × indicator tested, in rank then registry order.
 pub fn findings_csv(
     ctx: &Ctx,

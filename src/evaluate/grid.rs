@@ -47,6 +47,9 @@ pub struct HospitalOutcome {
     pub rank: usize,
     /// Scores in [`DETECTOR_PATTERNS`] order.
     pub scores: Vec<f64>,
+    /// Truth `upcoding_variant` (empty when the hospital does not upcode, or the truth file
+    /// predates the column).
+    pub variant: String,
 }
 
 /// One hospital × indicator test of `findings.csv`.
@@ -104,7 +107,8 @@ impl RegionOutcome {
             column(&tt, "role", truth)?,
             column(&tt, "patterns", truth)?,
         );
-        let truth_rows: BTreeMap<&str, (&str, Vec<String>)> = tt
+        let tvariant = column(&tt, "upcoding_variant", truth).ok();
+        let truth_rows: BTreeMap<&str, (&str, Vec<String>, &str)> = tt
             .rows
             .iter()
             .map(|r| {
@@ -113,7 +117,8 @@ impl RegionOutcome {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect();
-                (cell(r, tid), (cell(r, trole), patterns))
+                let variant = tvariant.map_or("", |c| cell(r, c));
+                (cell(r, tid), (cell(r, trole), patterns, variant))
             })
             .collect();
         let hpath = run_dir.join("hospitals.csv");
@@ -130,15 +135,17 @@ impl RegionOutcome {
         let mut hospitals = Vec::with_capacity(ht.rows.len());
         for r in &ht.rows {
             let id = cell(r, hid).to_string();
-            let (role, patterns) = truth_rows
-                .get(id.as_str())
-                .cloned()
-                .unwrap_or(("unknown", Vec::new()));
+            let (role, patterns, variant) =
+                truth_rows
+                    .get(id.as_str())
+                    .cloned()
+                    .unwrap_or(("unknown", Vec::new(), ""));
             index.insert(id.clone(), hospitals.len());
             hospitals.push(HospitalOutcome {
                 role: role.to_string(),
                 patterns,
                 rank: cell(r, hrank).parse().unwrap_or(usize::MAX),
+                variant: variant.to_string(),
                 scores: score_cols
                     .iter()
                     .map(|&c| {
@@ -289,6 +296,9 @@ pub struct Grid {
     pub no_gaming: bool,
     /// Per detector (regions with gaming only).
     pub detectors: Vec<DetectorRow>,
+    /// `upcoding_score` per upcoding variant (issue 11), DRG regions only (the CC/MCC
+    /// coding checks do not apply to DIP): that variant's upcoders against the honest.
+    pub upcoding_variants: Vec<DetectorRow>,
     /// Calibration (honest regions only).
     pub calibration: Option<Calibration>,
     /// Flags at hospitals that do not game.
@@ -323,7 +333,17 @@ fn share(hits: usize, of: usize) -> f64 {
 /// when the region has no hospital with the score's patterns.
 fn score_region(r: &RegionOutcome, s: usize) -> Option<(f64, f64, bool)> {
     let patterns = DETECTOR_PATTERNS[s].1;
-    let has = |h: &HospitalOutcome| h.patterns.iter().any(|p| patterns.contains(&p.as_str()));
+    score_region_of(r, s, |h| {
+        h.patterns.iter().any(|p| patterns.contains(&p.as_str()))
+    })
+}
+
+/// [`score_region`] with the positives chosen by `has`.
+fn score_region_of(
+    r: &RegionOutcome,
+    s: usize,
+    has: impl Fn(&HospitalOutcome) -> bool,
+) -> Option<(f64, f64, bool)> {
     let pos: Vec<f64> = r
         .hospitals
         .iter()
@@ -354,6 +374,20 @@ fn score_region(r: &RegionOutcome, s: usize) -> Option<(f64, f64, bool)> {
     Some((auc(&pos, &honest), hits as f64 / k as f64, confounder))
 }
 
+/// A score's row from its per-region (AUC, precision@k, confounder in the top k).
+fn detector_row(score: String, per: &[(f64, f64, bool)]) -> DetectorRow {
+    let aucs: Vec<f64> = per.iter().map(|x| x.0).collect();
+    let precisions: Vec<f64> = per.iter().map(|x| x.1).collect();
+    DetectorRow {
+        score,
+        regions: per.len(),
+        auc_median: median(&aucs),
+        auc_p10: quantile(&aucs, 0.1),
+        precision_at_k_median: median(&precisions),
+        confounder_in_top_k_share: share(per.iter().filter(|x| x.2).count(), per.len()),
+    }
+}
+
 impl Grid {
     /// Builds the table from the audited regions.
     pub fn build(regions: &[RegionOutcome], seed: u64, no_gaming: bool) -> Grid {
@@ -370,19 +404,26 @@ impl Grid {
                 .map(|(s, (score, _))| {
                     let per: Vec<(f64, f64, bool)> =
                         regions.iter().filter_map(|r| score_region(r, s)).collect();
-                    let aucs: Vec<f64> = per.iter().map(|x| x.0).collect();
-                    let precisions: Vec<f64> = per.iter().map(|x| x.1).collect();
-                    DetectorRow {
-                        score: score.to_string(),
-                        regions: per.len(),
-                        auc_median: median(&aucs),
-                        auc_p10: quantile(&aucs, 0.1),
-                        precision_at_k_median: median(&precisions),
-                        confounder_in_top_k_share: share(
-                            per.iter().filter(|x| x.2).count(),
-                            per.len(),
-                        ),
-                    }
+                    detector_row(score.to_string(), &per)
+                })
+                .collect()
+        };
+        let upcoding_variants = if no_gaming {
+            Vec::new()
+        } else {
+            ["added_code", "excluded_code", "lever_code"]
+                .iter()
+                .map(|v| {
+                    let per: Vec<(f64, f64, bool)> = regions
+                        .iter()
+                        .filter(|r| r.scenario.starts_with("DRG"))
+                        .filter_map(|r| {
+                            score_region_of(r, 0, |h| {
+                                h.variant == *v && h.patterns.iter().any(|p| p == "upcoding")
+                            })
+                        })
+                        .collect();
+                    detector_row(format!("upcoding_score/{v}"), &per)
                 })
                 .collect()
         };
@@ -442,6 +483,7 @@ impl Grid {
             seed,
             no_gaming,
             detectors,
+            upcoding_variants,
             calibration,
             honest_flags,
             per_region,
@@ -469,13 +511,13 @@ impl Grid {
         if !self.detectors.is_empty() {
             let _ = writeln!(
                 s,
-                "\n{:<22} {:>7} {:>10} {:>10} {:>12} {:>16}",
+                "\n{:<28} {:>7} {:>10} {:>10} {:>12} {:>16}",
                 "score", "regions", "AUC med", "AUC p10", "prec@k med", "confounder@k"
             );
-            for d in &self.detectors {
+            for d in self.detectors.iter().chain(&self.upcoding_variants) {
                 let _ = writeln!(
                     s,
-                    "{:<22} {:>7} {:>10} {:>10} {:>12} {:>16}",
+                    "{:<28} {:>7} {:>10} {:>10} {:>12} {:>16}",
                     d.score,
                     d.regions,
                     f(d.auc_median, 3),
@@ -842,6 +884,7 @@ mod tests {
             patterns: patterns.iter().map(|s| s.to_string()).collect(),
             rank,
             scores,
+            variant: String::new(),
         }
     }
 

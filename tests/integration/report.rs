@@ -211,9 +211,14 @@ fn the_report_renders_in_headless_chromium_with_its_charts_and_no_console_errors
         "out",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let indicators = drg_audit::indicators::registry().len();
+    // A funnel per indicator but the χ² divergence (it has no O/E), six region charts, and
+    // a mini chart per lead card.
+    let funnels = drg_audit::indicators::registry().len() - 1;
+    let html = std::fs::read_to_string(w.path("out/report.html")).unwrap();
+    let cards = html.matches("<article class=\"lead\">").count();
+    assert!(cards >= 1, "the generated region has a lead card");
     for (page, charts) in [
-        ("out/report.html", 6 + indicators),
+        ("out/report.html", 6 + funnels + cards),
         ("out/hospitals/H001.html", 3),
     ] {
         let shot = w.path(&format!("{}.png", page.replace('/', "_")));

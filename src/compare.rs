@@ -243,14 +243,15 @@ pub fn compare(
         });
         if !backed {
             f.flagged = false;
+            let rest = if f.detail.is_empty() {
+                String::new()
+            } else {
+                format!("{}{}", ctx.lang.tr("；", "; "), f.detail)
+            };
             f.detail = format!(
-                "not flagged alone: {}{}",
-                corroboration_words(f.code),
-                if f.detail.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {}", f.detail)
-                }
+                "{}{}{rest}",
+                ctx.lang.tr("未单独标记：", "not flagged alone: "),
+                corroboration_words(f.code, ctx.lang)
             );
         }
     }
@@ -379,16 +380,24 @@ fn corroborates(code: &str, detector: Detector, supporting: &str, of: Detector) 
     }
 }
 
-fn corroboration_words(supporting: &str) -> &'static str {
+fn corroboration_words(supporting: &str, lang: crate::lang::Lang) -> &'static str {
     match supporting {
-        "LM_LOW_DEFICIT" => "costs are not bunched just above the low threshold (LM_LOW_BUNCHING)",
-        "PC_HIGH_MULTIPLIER" => {
-            "costs are not bunched just above the high threshold (PC_HIGH_BUNCHING)"
-        }
-        "LM_LOW_EXCESS" => {
-            "no low-standard admissions or cheap heavy cases are flagged (a cheaper hospital has more low-multiplier stays honestly)"
-        }
-        _ => "no resource-based indicator of the same detector is flagged",
+        "LM_LOW_DEFICIT" => lang.tr(
+            "费用没有聚集在低倍率阈值上方（LM_LOW_BUNCHING）",
+            "costs are not bunched just above the low threshold (LM_LOW_BUNCHING)",
+        ),
+        "PC_HIGH_MULTIPLIER" => lang.tr(
+            "费用没有聚集在高倍率阈值上方（PC_HIGH_BUNCHING）",
+            "costs are not bunched just above the high threshold (PC_HIGH_BUNCHING)",
+        ),
+        "LM_LOW_EXCESS" => lang.tr(
+            "没有标记低标入院或高权重组低费用（费用较低的医院低倍率病例本就较多）",
+            "no low-standard admissions or cheap heavy cases are flagged (a cheaper hospital has more low-multiplier stays honestly)",
+        ),
+        _ => lang.tr(
+            "同一检测器没有基于资源的指标被标记",
+            "no resource-based indicator of the same detector is flagged",
+        ),
     }
 }
 

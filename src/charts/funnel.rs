@@ -59,7 +59,12 @@ struct Prepared {
     x: (f64, f64),
     y: (f64, f64),
     log: bool,
+    /// y is log10(O/E) (one hospital's O/E in the hundreds would flatten everyone else).
+    log_y: bool,
 }
+
+/// Above this O/E the y axis turns logarithmic.
+const LOG_Y_ABOVE: f64 = 8.0;
 
 /// Funnel plot. x = expected count (log scale when the points span more than 100×), y = O/E
 /// ratio; a target line at 1, 95 % limits dashed and 99.8 % limits solid; highlighted points in
@@ -127,12 +132,41 @@ fn prepare(points: &[FunnelPoint], limits: &FunnelLimitsCurve) -> Option<Prepare
         .min(core_hi * 1.6);
     let y_hi = core_hi.max(limit_hi * 1.03);
     let y_lo = if r_lo < 0.0 { r_lo * 1.1 } else { 0.0 };
+    if r_hi > LOG_Y_ABOVE && r_lo >= 0.0 {
+        // Plot log10(O/E); an O/E of 0 sits on the floor, below the smallest positive one.
+        let min_pos = pts
+            .iter()
+            .map(|p| p.2)
+            .filter(|r| *r > 0.0)
+            .fold(1.0, f64::min);
+        let floor = (min_pos / 1.5).clamp(1e-3, 0.5);
+        let l = |v: f64| v.max(floor).log10();
+        let points = pts
+            .into_iter()
+            .map(|(a, e, r, h)| (a, e, l(r), h))
+            .collect();
+        let curves = curves.map(|c| {
+            c.into_iter()
+                .filter(|(_, y)| *y >= floor)
+                .map(|(e, y)| (e, y.log10()))
+                .collect()
+        });
+        return Some(Prepared {
+            points,
+            curves,
+            x,
+            y: (floor.log10(), (r_hi * 1.4).log10()),
+            log,
+            log_y: true,
+        });
+    }
     Some(Prepared {
         points: pts,
         curves,
         x,
         y: (y_lo, y_hi),
         log,
+        log_y: false,
     })
 }
 
@@ -178,7 +212,27 @@ fn draw(
     let (_, lower) = root.split_vertically(top + lh);
     let _ = bottom;
 
-    let yfmt = tick_formatter(p.y.0, p.y.1);
+    let linear = tick_formatter(p.y.0, p.y.1);
+    let log_y = p.log_y;
+    let yfmt = move |v: &f64| {
+        if log_y {
+            fmt_sig(10f64.powf(*v))
+        } else {
+            linear(v)
+        }
+    };
+    let y_label = if log_y {
+        format!("{y_label} 对数 log")
+    } else {
+        y_label.to_string()
+    };
+    let y_label = y_label.as_str();
+    // On a log axis one tick a decade.
+    let y_ticks = if log_y {
+        ((p.y.1 - p.y.0).ceil() as usize + 1).clamp(3, 7)
+    } else {
+        7
+    };
     let y_area = y_label_area(&[yfmt(&p.y.0), yfmt(&p.y.1)], !y_label.is_empty());
     let x_area =
         super::common::text_size("0", TICK_PT).1 + super::common::text_size("国", DESC_PT).1 + 24;
@@ -198,7 +252,7 @@ fn draw(
         chart
             .configure_mesh()
             .x_labels(8)
-            .y_labels(7)
+            .y_labels(y_ticks)
             .x_label_formatter(&|v| fmt_sig(*v))
             .y_label_formatter(&yfmt)
             .x_desc(x_label)
@@ -220,7 +274,7 @@ fn draw(
         chart
             .configure_mesh()
             .x_labels(8)
-            .y_labels(7)
+            .y_labels(y_ticks)
             .x_label_formatter(&xfmt)
             .y_label_formatter(&yfmt)
             .x_desc(x_label)
@@ -248,10 +302,11 @@ fn marks(
     let (r, b) = to_px(p.x.1, p.y.0);
     let xr = (fwd(p.x.0), fwd(p.x.1));
 
-    // Target line.
-    if p.y.0 <= 1.0 && 1.0 <= p.y.1 {
-        let (x0, y1) = to_px(p.x.0, 1.0);
-        let (x1, _) = to_px(p.x.1, 1.0);
+    // Target line (O/E = 1: log10 1 = 0 on a log axis).
+    let target = if p.log_y { 0.0 } else { 1.0 };
+    if p.y.0 <= target && target <= p.y.1 {
+        let (x0, y1) = to_px(p.x.0, target);
+        let (x1, _) = to_px(p.x.1, target);
         root.draw(&PathElement::new(
             vec![(x0, y1), (x1, y1)],
             INK.stroke_width(2),

@@ -56,7 +56,7 @@ impl<'a> Ctx<'a> {
             if b > 0.0 {
                 format!("{:+.0}%", 100.0 * (a / b - 1.0))
             } else {
-                "n/a".into()
+                say!(self, "无基期", "n/a")
             }
         };
         let own = self.volume[h];

@@ -376,7 +376,7 @@ impl Indicator for ChangeIndicator {
                         b.o / b.e,
                         a.o / a.e,
                         self.extra
-                            .map(|f| format!("; {}", f(ctx, h)))
+                            .map(|f| format!("{}{}", ctx.lang.tr("；", "; "), f(ctx, h)))
                             .unwrap_or_default()
                     )
                 })

@@ -122,7 +122,7 @@ pub fn section(summary: &Summary, rejects: &[Reject], lang: Lang) -> String {
         .map(|m| {
             let b = |k: &str| m.bands.get(k).copied().unwrap_or(0) as f64;
             vec![
-                Cell::Text(m.level.clone()),
+                Cell::Text(level_words(&m.level, lang)),
                 Cell::Num(m.cases as f64, 0),
                 Cell::Num(b("low"), 0),
                 Cell::Num(b("normal"), 0),
@@ -293,4 +293,16 @@ fn readmissions(summary: &Summary, lang: Lang) -> String {
         ));
     }
     h
+}
+
+/// A band-mix level ("level 2", "unknown level", as `summary.json` spells it) in `lang`.
+fn level_words(level: &str, lang: Lang) -> String {
+    match (lang, level.strip_prefix("level ")) {
+        (Lang::En, _) => level.to_string(),
+        (Lang::Zh, Some("1")) => "一级".into(),
+        (Lang::Zh, Some("2")) => "二级".into(),
+        (Lang::Zh, Some("3")) => "三级".into(),
+        (Lang::Zh, Some(other)) => format!("{other}级"),
+        (Lang::Zh, None) => "未知级别".into(),
+    }
 }

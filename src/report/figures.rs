@@ -318,13 +318,20 @@ pub fn cluster_map(lang: Lang, cv: &crate::cluster::ClusterView) -> String {
         .profiles
         .iter()
         .map(|p| Bubble {
-            label: format!("#{} {}", p.id, lang.tr(&p.label_zh, &p.label_en)),
+            // The short id on the chart (long labels crowded each other), the names below it.
+            label: format!("#{}", p.id),
             x: p.centroid_real[x],
             y: p.centroid_real[y],
             size: p.size as f64,
         })
         .collect();
-    figure(charts::bubbles(
+    let key: Vec<String> = cv
+        .model
+        .profiles
+        .iter()
+        .map(|p| super::page::esc(&format!("#{} {}", p.id, lang.tr(&p.label_zh, &p.label_en))))
+        .collect();
+    let svg = charts::bubbles(
         lang.tr(
             "病例模式聚类（质心，大小=病例数）",
             "Case-pattern clusters (centroids, size = stays)",
@@ -333,7 +340,11 @@ pub fn cluster_map(lang: Lang, cv: &crate::cluster::ClusterView) -> String {
         lang.tr("ln 倍率", "ln multiplier"),
         lang.tr("ln 住院日比", "ln LOS ratio"),
         HALF,
-    ))
+    );
+    format!(
+        "<figure>{svg}<figcaption>{}</figcaption></figure>",
+        key.join(lang.tr("；", "; "))
+    )
 }
 
 /// The cluster mix of the top hospitals: O/E per cluster against same-group peers.

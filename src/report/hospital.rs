@@ -194,7 +194,7 @@ pub fn evidence_section(cases: &[&crate::leads::CaseLead], lang: crate::lang::La
     let cases = &cases[..total.min(SHOWN_CASES)];
     let _ = write!(
         h,
-        "<h2>{} ({})</h2>",
+        "<h2 class=\"pb\">{} ({})</h2>",
         t("证据病例", "Evidence cases"),
         total
     );

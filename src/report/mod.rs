@@ -7,6 +7,7 @@
 //! self-contained (inline SVG and CSS, a few lines of inline JavaScript for sorting), so a
 //! regulator can forward it on a USB stick. Every value from the input is escaped.
 
+mod cards;
 mod check;
 mod coding;
 mod figures;

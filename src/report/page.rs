@@ -19,7 +19,21 @@ th{background:#eef1f5;cursor:pointer;white-space:nowrap}td.t,th.t{text-align:lef
 .flag{color:#b3261e;font-weight:600}.muted{color:#667085}.kpis{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}\
 .kpi{border:1px solid #d6dae1;border-radius:6px;padding:.6em .9em;min-width:10em}.kpi b{display:block;font-size:1.35em}\
 figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #eef1f5}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(26em,1fr));gap:1em}\
-.reason{max-width:40em}a{color:#1a56a6}nav{font-size:.9em;margin-bottom:.5em}";
+.reason{max-width:40em}a{color:#1a56a6}nav{font-size:.9em;margin-bottom:.5em}\
+.leads{display:grid;grid-template-columns:repeat(auto-fill,minmax(25em,1fr));gap:.9em;margin:.6em 0 1em}\
+.lead{border:1px solid #d6dae1;border-left:5px solid #b3261e;border-radius:6px;padding:.6em .9em}\
+.lead h3{margin:0;font-size:1.08em}.lead .rank{color:#b3261e}.lead p{margin:.25em 0}.lead .who{font-size:.85em}\
+.lead dl{display:flex;flex-wrap:wrap;gap:.3em 1.4em;margin:.4em 0}.lead dt{color:#667085;font-size:.8em}.lead dd{margin:0;font-weight:600}.lead dd .muted{font-weight:400}\
+.lead .full{display:none}svg.mini{display:block;width:100%;max-width:24em;height:auto}\
+.clean{border:1px solid #9bd3ae;background:#eefaf1;border-radius:6px;padding:.8em 1em;font-size:1.1em}\
+td details{max-width:40em}td summary{cursor:pointer}td details .reason{display:block;margin-top:.3em;color:#475467}\
+figcaption{font-size:.85em;color:#667085;max-width:60em}\
+@media print{@page{size:A4;margin:14mm 12mm}body{background:#fff;font-size:9.5pt}main{max-width:none;padding:0}\
+nav,td summary::marker{display:none}h2{break-after:avoid}h2.ranked,h2.charts,h2.pb{break-before:page}\
+table{width:100%;font-size:8pt}thead{display:table-header-group}tr,figure,.kpi,.lead,.clean{break-inside:avoid}\
+td{overflow-wrap:anywhere}tr:nth-child(even) td,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}\
+.leads{display:block}.lead{margin:0 0 1em;border-left-width:3px}.lead+.lead{break-before:page}.lead .full{display:block;font-size:.9em}\
+.grid{display:block}figure svg{max-height:120mm;width:auto;max-width:100%}a{color:inherit;text-decoration:none}}";
 
 /// Click a header to sort its table (numbers numerically); no other script on the page.
 const SORT_JS: &str = "document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){\

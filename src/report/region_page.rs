@@ -1,11 +1,12 @@
-//! `report.html`: the region at a glance, the ranked hospitals, the charts, data quality.
+//! `report.html`: the leads to inspect first (cards), the region at a glance, the ranked
+//! hospitals with short reasons, the charts, data quality.
 
 use std::fmt::Write;
 
 use super::dataquality;
 use super::page::{Cell, document, esc, num, pct, safe_stem, table};
 use super::series::Series;
-use super::{Lang, ReportInput, figures};
+use super::{Lang, ReportInput, cards, figures};
 use crate::indicators::Detector;
 
 /// Hospitals shown in the risk chart.
@@ -33,6 +34,8 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
         s.software,
         s.version
     );
+    // The leads first: what a reader acts on fills the first screen.
+    h.push_str(&cards::section(input));
     // The region at a glance.
     let d = &a.dilution;
     let audited = s.rows.by_period.get("audited").copied().unwrap_or(0) as f64;
@@ -91,7 +94,11 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
             flagged_by(Detector::LowMultiplier).to_string(),
         ),
     ];
-    h.push_str("<div class=\"kpis\">");
+    let _ = write!(
+        h,
+        "<h2 class=\"glance\">{}</h2><div class=\"kpis\">",
+        t("全区概况", "The region at a glance")
+    );
     for (k, v) in kpis {
         let _ = write!(h, "<div class=\"kpi\">{}<b>{v}</b></div>", esc(k));
     }
@@ -108,7 +115,7 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
     // Ranked hospitals.
     let _ = write!(
         h,
-        "<h2>{}</h2>",
+        "<h2 class=\"ranked\">{}</h2>",
         t(
             "医院排名（优先检查）",
             "Hospitals, inspect first at the top"
@@ -147,14 +154,14 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
                 Cell::Num(r.point_chasing_score, 1),
                 Cell::Num(r.low_multiplier_score, 1),
                 Cell::Num(r.est_excess_amount, 0),
-                Cell::Html(format!("<span class=\"reason\">{}</span>", esc(&r.reason))),
+                Cell::Html(cards::short_reason(input, r)),
             ]
         })
         .collect();
     h.push_str(&table(&headers, &rows));
 
     // Charts.
-    let _ = write!(h, "<h2>{}</h2>", t("图表", "Charts"));
+    let _ = write!(h, "<h2 class=\"charts\">{}</h2>", t("图表", "Charts"));
     h.push_str(&figures::risk_contributions(
         lang,
         &a.ranks[..a.ranks.len().min(TOP_CHART)],
@@ -180,10 +187,29 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
             "Funnel plots: O/E against control limits"
         )
     );
+    // A χ² divergence has no O/E to put on a funnel: it says so in a line instead.
+    let mut no_funnel = Vec::new();
     for (k, ind) in input.registry.iter().enumerate() {
+        if a.findings
+            .iter()
+            .any(|f| f.indicator == k && f.tail == crate::indicators::Tail::ChiSquare)
+        {
+            no_funnel.push(ind.spec().code);
+            continue;
+        }
         h.push_str(&figures::funnel(lang, input, k, ind.spec()));
     }
     h.push_str("</div>");
+    for code in no_funnel {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{code}: {}</p>",
+            esc(t(
+                "卡方散度没有可画漏斗图的 O/E；各医院的聚类构成见医院页面。",
+                "a χ² divergence has no O/E to draw on a funnel; each hospital's cluster mix is on its page."
+            ))
+        );
+    }
     // An indicator without a funnel says why, one line each.
     for u in &a.untested {
         let _ = write!(

@@ -879,3 +879,87 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod lever_tests {
+    //! Eight same-level hospitals code CC claims of one family (ES3) with five CC codes in
+    //! turn; H8 rests most of its claims on G80.000 alone. Its G80.000 pair must be its top
+    //! row and flagged; no honest pair may be.
+
+    use super::levers;
+    use crate::indicators::Ctx;
+    use crate::indicators::lever::measure;
+    use crate::lang::Lang;
+    use crate::region::testkit::fixture;
+
+    const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n";
+    const CODES: [&str; 5] = ["G80.000", "G31.001", "C43.500", "C46.000", "C79.200"];
+
+    fn region_csv() -> String {
+        let mut csv = String::from(HEADER);
+        let mut n = 0;
+        for h in 1..=8 {
+            for k in 0..80 {
+                n += 1;
+                let favourite = h == 8 && k % 5 != 0;
+                let code = if favourite { CODES[0] } else { CODES[k % 5] };
+                // Every fourth stay is an uncomplicated ES35 claim (no CC needed).
+                let (group, dx) = if k % 4 == 3 {
+                    ("ES35", String::new())
+                } else {
+                    ("ES33", code.to_string())
+                };
+                csv.push_str(&format!(
+                    "S{n},H{h},3,P{n},2024-03-01,2024-03-05,{group},9000,{dx}\n"
+                ));
+            }
+        }
+        csv
+    }
+
+    #[test]
+    fn a_favourite_lever_code_is_the_hospitals_top_pair_and_honest_pairs_are_not_flagged() {
+        let f = fixture(&region_csv());
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let ms = measure(&ctx);
+        assert!(!ms.is_empty());
+        // O sums the claims resting on a code; E sums to the hospital's eligible claims
+        // over every code of its families (peer shares sum to about one).
+        for m in &ms {
+            assert!(m.o <= m.n && m.e > 0.0 && m.v > 0.0, "{m:?}");
+        }
+        let rows = levers(&ctx, &ms);
+        let code = |k: u32| ctx.cases.codes.codes[k as usize].as_str();
+        let h8 = ctx
+            .cases
+            .hospitals
+            .iter()
+            .position(|h| h.id == "H8")
+            .expect("H8") as u32;
+        let top = rows
+            .iter()
+            .find(|r| r.hospital == h8)
+            .expect("H8 has pairs");
+        assert_eq!(code(top.code), "G80.000");
+        assert!(top.flagged, "{top:?}");
+        assert!(top.observed > 2.0 * top.expected, "{top:?}");
+        let honest_flags: Vec<_> = rows
+            .iter()
+            .filter(|r| r.flagged && r.hospital != h8)
+            .collect();
+        assert!(honest_flags.is_empty(), "{honest_flags:?}");
+    }
+
+    #[test]
+    fn no_lever_pairs_without_secondary_codes() {
+        let csv = region_csv()
+            .lines()
+            .map(|l| l.rsplit_once(',').map_or(l, |(a, _)| a).to_string() + "\n")
+            .collect::<String>();
+        let f = fixture(&csv);
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        assert!(measure(&ctx).is_empty());
+    }
+}

@@ -411,15 +411,16 @@ impl Grid {
         let upcoding_variants = if no_gaming {
             Vec::new()
         } else {
-            ["added_code", "excluded_code", "lever_code"]
+            crate::generate::UpcodingVariant::ALL
                 .iter()
+                .map(|v| v.as_str())
                 .map(|v| {
                     let per: Vec<(f64, f64, bool)> = regions
                         .iter()
                         .filter(|r| r.scenario.starts_with("DRG"))
                         .filter_map(|r| {
                             score_region_of(r, 0, |h| {
-                                h.variant == *v && h.patterns.iter().any(|p| p == "upcoding")
+                                h.variant == v && h.patterns.iter().any(|p| p == "upcoding")
                             })
                         })
                         .collect();

@@ -32,6 +32,7 @@ pub fn check_page(
             "This page judges the batch with the region's published peer sums (model.json), using the same indicators, comparisons and FDR threshold as the regulator's run. Review the cases below and correct genuine coding or billing errors before you submit."
         )
     );
+    let audited = ctx.audited_by_hospital();
     for c in hospitals {
         let r = &c.rank;
         let name = if r.hospital_name.is_empty() {
@@ -99,10 +100,12 @@ pub fn check_page(
             .iter()
             .filter(|l| l.hospital_id == r.hospital_id)
             .collect();
+        let own = &audited[r.hospital as usize];
         h.push_str(&super::coding::section(
             ctx,
             &audit.levers,
             r.hospital,
+            own,
             lang,
         ));
         h.push_str(&evidence_section(&cases, lang));

@@ -18,8 +18,10 @@ const SHOWN_LEVERS: usize = 10;
 /// Unsupported claims shown per hospital (all are in `cases_for_review.csv` when flagged).
 const SHOWN_UNSUPPORTED: usize = 50;
 
-/// The section for hospital `h`; `levers` are the region's judged pairs (empty in `check`).
-pub fn section(ctx: &Ctx, levers: &[LeverRow], h: u32, lang: Lang) -> String {
+/// The section for hospital `h`, whose audited cases are `cases` (one pass over the region
+/// gives every hospital's, [`crate::region::Region::audited_by_hospital`]: a page must not
+/// scan the whole region); `levers` are the region's judged pairs (empty in `check`).
+pub fn section(ctx: &Ctx, levers: &[LeverRow], h: u32, cases: &[usize], lang: Lang) -> String {
     let t = |zh, en| lang.tr(zh, en);
     let mut s = String::new();
     let _ = write!(s, "<h2>{}</h2>", t("编码核查", "Coding validation"));
@@ -51,8 +53,8 @@ pub fn section(ctx: &Ctx, levers: &[LeverRow], h: u32, lang: Lang) -> String {
         );
         return s;
     }
-    s.push_str(&lever_table(ctx, levers, h, lang));
-    s.push_str(&unsupported_table(ctx, h, lang));
+    s.push_str(&lever_table(ctx, levers, h, cases, lang));
+    s.push_str(&unsupported_table(ctx, cases, lang));
     s
 }
 
@@ -64,7 +66,7 @@ fn code_cell(ctx: &Ctx, k: u32) -> Cell {
     }
 }
 
-fn lever_table(ctx: &Ctx, levers: &[LeverRow], h: u32, lang: Lang) -> String {
+fn lever_table(ctx: &Ctx, levers: &[LeverRow], h: u32, cases: &[usize], lang: Lang) -> String {
     let t = |zh, en| lang.tr(zh, en);
     let mut s = String::new();
     let _ = write!(
@@ -119,7 +121,7 @@ fn lever_table(ctx: &Ctx, levers: &[LeverRow], h: u32, lang: Lang) -> String {
     }
     // No judged pairs: `check` (the model carries no lever table) or no lever at all.
     let mut counts: Vec<(u32, u32)> = Vec::new();
-    for i in (0..ctx.cases.len()).filter(|&i| ctx.audited(i) && ctx.hospital(i) == h) {
+    for &i in cases {
         let k = ctx.derived.coding.lever[i];
         if k == NONE_U32 {
             continue;
@@ -170,14 +172,14 @@ fn excluded_carrier(ctx: &Ctx, i: usize, claimed: u8) -> Option<u32> {
     })
 }
 
-fn unsupported_table(ctx: &Ctx, h: u32, lang: Lang) -> String {
+fn unsupported_table(ctx: &Ctx, own: &[usize], lang: Lang) -> String {
     let t = |zh, en| lang.tr(zh, en);
     let mut s = String::new();
-    let mut cases: Vec<(usize, f64)> = (0..ctx.cases.len())
+    let mut cases: Vec<(usize, f64)> = own
+        .iter()
+        .copied()
         .filter(|&i| {
-            ctx.audited(i)
-                && ctx.hospital(i) == h
-                && ctx.derived.coding.supported[i] != NOT_CHECKED
+            ctx.derived.coding.supported[i] != NOT_CHECKED
                 && ctx.derived.coding.supported[i] > ctx.derived.severity[i]
         })
         .map(|i| (i, ctx.coding_stake(i)))

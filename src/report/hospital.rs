@@ -12,7 +12,8 @@ use crate::rank::{HospitalRank, finding_sentence};
 const SHOWN_CASES: usize = 100;
 
 /// The page of one hospital.
-pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
+/// `audited` are the hospital's audited cases.
+pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank, audited: &[usize]) -> String {
     let lang = input.lang;
     let t = |zh, en| lang.tr(zh, en);
     let mut h = String::new();
@@ -134,6 +135,7 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank) -> String {
         input.ctx,
         &input.audit.levers,
         r.hospital,
+        audited,
         lang,
     ));
     h.push_str(&evidence_section(&cases, lang));

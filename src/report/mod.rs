@@ -68,9 +68,11 @@ impl ReportInput<'_> {
 pub fn write(out: &OutputDir, input: &ReportInput) -> Result<()> {
     let series = series::Series::compute(input.ctx);
     out.write("report.html", region_page::page(input, &series))?;
+    let audited = input.ctx.audited_by_hospital();
     for r in &input.audit.ranks {
         let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
-        out.write(&name, hospital::page(input, &series, r))?;
+        let own = &audited[r.hospital as usize];
+        out.write(&name, hospital::page(input, &series, r, own))?;
     }
     Ok(())
 }

@@ -93,6 +93,15 @@ fn sig(x: f64) -> f64 {
     r(x, d.max(0))
 }
 
+/// Each hospital's rank, by hospital index.
+fn rank_of(ctx: &Ctx, ranks: &[HospitalRank]) -> Vec<usize> {
+    let mut rank_of = vec![0usize; ctx.n_hospitals()];
+    for h in ranks {
+        rank_of[h.hospital as usize] = h.rank;
+    }
+    rank_of
+}
+
 /// One row of `lever_codes.csv`.
 #[derive(Serialize)]
 struct LeverCsvRow<'a> {
@@ -118,10 +127,7 @@ pub fn levers_csv(
     levers: &[crate::compare::LeverRow],
     ranks: &[HospitalRank],
 ) -> Result<Vec<u8>> {
-    let mut rank_of = vec![0usize; ctx.n_hospitals()];
-    for h in ranks {
-        rank_of[h.hospital as usize] = h.rank;
-    }
+    let rank_of = rank_of(ctx, ranks);
     let mut order: Vec<&crate::compare::LeverRow> =
         levers.iter().filter(|l| l.observed > 0.0).collect();
     // Stable: within a hospital the rows keep their p order.
@@ -175,10 +181,7 @@ pub fn findings_csv(
     ranks: &[HospitalRank],
     lang: crate::lang::Lang,
 ) -> Result<Vec<u8>> {
-    let mut rank_of = vec![0usize; ctx.n_hospitals()];
-    for h in ranks {
-        rank_of[h.hospital as usize] = h.rank;
-    }
+    let rank_of = rank_of(ctx, ranks);
     let mut order: Vec<&Finding> = findings.iter().collect();
     order.sort_by_key(|f| (rank_of[f.hospital as usize], f.indicator));
     let rows: Vec<FindingRow> = order

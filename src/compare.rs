@@ -408,11 +408,15 @@ fn published_qvalues(
     region: &[f64],
     own_included: impl Fn(u32) -> bool,
 ) -> Vec<f64> {
+    // A hospital whose cases built the model has its p-values in the list already, unless
+    // privacy suppression changed its peer sums (then its p differs from the listed one):
+    // such a p is added as one more test, which can only make q larger (conservative).
+    let listed: std::collections::BTreeSet<u64> = region.iter().map(|p| p.to_bits()).collect();
     let mut all: Vec<f64> = region.to_vec();
     all.extend(
         findings
             .iter()
-            .filter(|f| !own_included(f.hospital))
+            .filter(|f| !own_included(f.hospital) || !listed.contains(&f.p.to_bits()))
             .map(|f| f.p),
     );
     let q = stats::bh_qvalues(&all);

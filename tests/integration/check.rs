@@ -253,6 +253,46 @@ fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
     );
 }
 
+/// With the default privacy suppression a hospital's own batch (the model's own data) is
+/// judged against peer cells that lost the suppressed ones, so its p-values differ from the
+/// ones the model lists. Every finding must still get a q-value (it once came out NaN, and
+/// nothing could flag), and the upcoder is still flagged.
+#[test]
+fn own_data_under_default_suppression_gets_a_q_value_for_every_finding() {
+    let region = audited_region(true);
+    let truth = rows(&region.data.join("truth_hospitals.csv"), &[]);
+    let gamer = truth
+        .iter()
+        .find(|t| t["patterns"] == "upcoding")
+        .expect("seed 7 has an upcoding hospital");
+    let id = &gamer["hospital_id"];
+    let batch = region.out.parent().unwrap().join("own.csv");
+    batch_of(&region.data.join("cases.csv"), id, &batch, "");
+    let out = check_batch(&region, &batch, "check-own");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("check.json")).unwrap()).unwrap();
+    assert_eq!(summary["hospitals"][0]["same_data_as_model"], true);
+    let findings = rows(&out.join("findings.csv"), &[]);
+    assert!(findings.len() > 5);
+    for f in &findings {
+        let q: f64 = f["q"].parse().unwrap_or(f64::NAN);
+        assert!(
+            q.is_finite() && (0.0..=1.0).contains(&q),
+            "{} q = {:?}",
+            f["indicator"],
+            f["q"]
+        );
+        let p: f64 = f["p"].parse().unwrap();
+        assert!(q + 1e-12 >= p, "{}: q {q} below p {p}", f["indicator"]);
+    }
+    let row = &rows(&out.join("hospitals.csv"), &[])[0];
+    assert!(
+        row["flags"].contains("UPC_"),
+        "check flags {}",
+        row["flags"]
+    );
+}
+
 #[test]
 fn check_refuses_a_file_that_is_not_a_model_in_one_line() {
     let w = Workdir::new();

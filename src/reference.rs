@@ -89,6 +89,35 @@ pub fn cc_flags(code: &str) -> CcFlags {
     dictionary().get(code).copied().unwrap_or_default()
 }
 
+fn adrg_map() -> &'static FxHashMap<&'static str, Vec<&'static str>> {
+    static ADRGS: OnceLock<FxHashMap<&'static str, Vec<&'static str>>> = OnceLock::new();
+    ADRGS.get_or_init(|| {
+        let mut map: FxHashMap<&'static str, Vec<&'static str>> = FxHashMap::default();
+        for line in ICD10.lines().skip(1) {
+            let Some(code) = line.split(',').next() else {
+                continue;
+            };
+            // code, name (may hold quoted commas), ADRG, cc, mcc, table: ADRG is 4th from
+            // the end.
+            let Some(adrg) = line.trim_end_matches('\r').rsplitn(5, ',').nth(3) else {
+                continue;
+            };
+            let entry = map.entry(code).or_default();
+            if !adrg.is_empty() && !entry.contains(&adrg) {
+                entry.push(adrg);
+            }
+        }
+        map
+    })
+}
+
+/// The ADRGs a code leads to: as a main diagnosis for a diagnosis code, as the defining
+/// procedure for a procedure code (empty when the dictionary gives none or does not know
+/// the code; [`cc_flags`]`.known` tells the two apart).
+pub fn adrgs_of(code: &str) -> &'static [&'static str] {
+    adrg_map().get(code).map_or(&[], |v| v.as_slice())
+}
+
 /// The dictionary's Chinese name of a diagnosis code (`None` when the code is unknown).
 pub fn code_name(code: &str) -> Option<&'static str> {
     static NAMES: OnceLock<FxHashMap<&'static str, &'static str>> = OnceLock::new();
@@ -139,6 +168,20 @@ mod tests {
             "no table excludes nothing"
         );
         assert_eq!(main_tables().len(), 28_302);
+    }
+
+    #[test]
+    fn adrgs_are_read_per_code_with_every_row_of_the_code() {
+        assert_eq!(adrgs_of("G80.000"), ["BW2"]);
+        assert_eq!(adrgs_of("06.2x00"), ["KD1"], "a procedure's ADRG");
+        assert!(adrgs_of("not a code").is_empty());
+        let multi = adrg_map().values().filter(|v| v.len() > 1).count();
+        assert!(multi > 0, "some codes lead to more than one ADRG");
+        let quoted = adrgs_of("G30.800");
+        assert!(
+            quoted.iter().all(|a| a.len() == 3),
+            "a quoted name with a comma does not shift the ADRG: {quoted:?}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crate::catalog::Catalog;
 use crate::config::{RegionConfig, Scheme};
 use crate::derive::DerivedCases;
-use crate::ingest::Cases;
+use crate::ingest::{Cases, NONE_U32};
 use crate::peers::PeerSource;
 use crate::period::PeriodTag;
 
@@ -213,6 +213,31 @@ impl<'a> Region<'a> {
         }
         let gap = self.derived.weight[i] - self.catalog.groups[g as usize].weight;
         (gap * self.points_per_weight(i)).max(0.0)
+    }
+
+    /// Points case `i` claims above the group its main diagnosis leads to
+    /// (`UPC_MAIN_DX_ADRG`): the weight gap to that group, 0 when the main diagnosis fits
+    /// the claim or leads to no group of the catalogue.
+    pub fn main_dx_stake(&self, i: usize) -> f64 {
+        match self.derived.coding.main_dx_target.get(i) {
+            Some(&t) if t != NONE_U32 => {
+                let gap = self.derived.weight[i] - self.catalog.groups[t as usize].weight;
+                (gap * self.points_per_weight(i)).max(0.0)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Points case `i` claims above the lighter group a secondary diagnosis of it leads to
+    /// as the main one (`UPC_MAIN_DX_CHOICE`), 0 when there is none.
+    pub fn main_dx_choice_stake(&self, i: usize) -> f64 {
+        match self.derived.coding.lighter_main.get(i) {
+            Some(&t) if t != NONE_U32 => {
+                let gap = self.derived.weight[i] - self.catalog.groups[t as usize].weight;
+                (gap * self.points_per_weight(i)).max(0.0)
+            }
+            _ => 0.0,
+        }
     }
 
     /// Same-level peers' (stays, points) per period, hospital `h` left out.

@@ -11,6 +11,10 @@
 //! least one counting code of the level", so two such codes never are levers, and the drop-one
 //! test needs no recomputation: `tests` checks it against one by brute force.)
 
+use rustc_hash::FxHashMap;
+
+use crate::catalog::Catalog;
+use crate::config::Scheme;
 use crate::ingest::{Cases, NONE_U32};
 use crate::reference::{self, CcFlags};
 
@@ -30,6 +34,14 @@ pub struct CodingSupport {
     pub lever: Vec<u32>,
     /// Distinct secondary codes per case that the dictionary does not know.
     pub unknown: Vec<u8>,
+    /// Whether the main diagnosis fits the claimed group ([`main_dx_consistency`]).
+    pub main_dx: Vec<MainDxFit>,
+    /// For a misfit, the catalogue group its main diagnosis leads to, else [`NONE_U32`].
+    pub main_dx_target: Vec<u32>,
+    /// For a medical-ADRG claim, the lighter group of the same MDC that one of its
+    /// *secondary* diagnoses leads to as a main diagnosis ([`lighter_main_dx`]), else
+    /// [`NONE_U32`].
+    pub lighter_main: Vec<u32>,
 }
 
 /// One case's assessment (see the module doc).
@@ -87,6 +99,9 @@ pub fn coding_support(cases: &Cases, severity: &[u8]) -> CodingSupport {
         unexcluded: vec![NOT_CHECKED; n],
         lever: vec![NONE_U32; n],
         unknown: vec![0; n],
+        main_dx: Vec::new(),
+        main_dx_target: Vec::new(),
+        lighter_main: Vec::new(),
     };
     // Without a main diagnosis nothing can be excluded: the codes are assessed with no
     // exclusion (table 0), and `UPC_EXCLUDED_CC` says it cannot be tested.
@@ -127,6 +142,232 @@ pub fn coding_support(cases: &Cases, severity: &[u8]) -> CodingSupport {
     out
 }
 
+/// Grouping consistency of a case's main diagnosis with its claimed group
+/// (`UPC_MAIN_DX_ADRG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MainDxFit {
+    /// Not checked: no main diagnosis, a code the dictionary does not know, or a group
+    /// whose code carries no diagnosis (surgical and non-OR ADRGs are defined by procedures).
+    #[default]
+    NotChecked,
+    /// The main diagnosis leads to the claimed ADRG (DIP: lies in the group's category).
+    Fits,
+    /// It does not: the claim is not where the coded main diagnosis leads.
+    Misfits,
+}
+
+/// The diagnosis a group code carries, as the grouper reads it: for a CHS-DRG code the
+/// medical ADRG (second letter R–Z) it names; for a DIP code the ICD-10 category (a letter
+/// and two digits) it starts with. `None` when the code carries no diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CarriedDiagnosis<'a> {
+    /// A medical ADRG: the main diagnosis must lead there (dictionary's ADRG column).
+    MedicalAdrg(&'a str),
+    /// A DIP diagnosis category: the main diagnosis must start with it.
+    Category(&'a str),
+}
+
+/// What diagnosis `group_code` carries under `scheme` (see [`CarriedDiagnosis`]).
+pub fn carried_diagnosis(group_code: &str, scheme: Scheme) -> Option<CarriedDiagnosis<'_>> {
+    let b = group_code.as_bytes();
+    match scheme {
+        // `RE1` (chemotherapy and radiotherapy) is medical by letter but entered by the
+        // treatment, not the diagnosis: it is left out.
+        Scheme::Drg => (b.len() >= 3
+            && b[0].is_ascii_uppercase()
+            && (b'R'..=b'Z').contains(&b[1])
+            && b[2].is_ascii_digit()
+            && &group_code[..3] != "RE1")
+            .then(|| CarriedDiagnosis::MedicalAdrg(&group_code[..3])),
+        Scheme::Dip => (b.len() >= 3
+            && b[0].is_ascii_uppercase()
+            && b[1].is_ascii_digit()
+            && b[2].is_ascii_digit())
+        .then(|| CarriedDiagnosis::Category(&group_code[..3])),
+    }
+}
+
+/// Whether `main` (an NHSA ICD-10 code) fits the diagnosis its group carries.
+pub fn main_dx_fit(main: &str, carried: CarriedDiagnosis<'_>) -> MainDxFit {
+    if !reference::cc_flags(main).known {
+        return MainDxFit::NotChecked;
+    }
+    let fits = match carried {
+        CarriedDiagnosis::MedicalAdrg(adrg) => reference::adrgs_of(main).contains(&adrg),
+        CarriedDiagnosis::Category(cat) => main.get(..3) == Some(cat),
+    };
+    if fits {
+        MainDxFit::Fits
+    } else {
+        MainDxFit::Misfits
+    }
+}
+
+/// [`main_dx_fit`] per case, and for a misfit the catalogue group where its main diagnosis
+/// leads ([`NONE_U32`] when none is in the catalogue), one lookup per distinct
+/// (group, main diagnosis) pair.
+pub fn main_dx_consistency(
+    cases: &Cases,
+    catalog: &Catalog,
+    scheme: Scheme,
+) -> (Vec<MainDxFit>, Vec<u32>) {
+    let n = cases.len();
+    if !cases.has("main_diagnosis") {
+        return (vec![MainDxFit::NotChecked; n], vec![NONE_U32; n]);
+    }
+    let carried: Vec<Option<CarriedDiagnosis<'_>>> = catalog
+        .groups
+        .iter()
+        .map(|g| carried_diagnosis(&g.code, scheme))
+        .collect();
+    let mut by_prefix: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+    for (k, c) in carried.iter().enumerate() {
+        if let Some(c) = *c {
+            let prefix = match c {
+                CarriedDiagnosis::MedicalAdrg(a) | CarriedDiagnosis::Category(a) => a,
+            };
+            by_prefix.entry(prefix).or_default().push(k as u32);
+        }
+    }
+    let mut memo: FxHashMap<(u32, u32), (MainDxFit, u32)> = FxHashMap::default();
+    let mut fit = Vec::with_capacity(n);
+    let mut target = Vec::with_capacity(n);
+    for i in 0..n {
+        let (g, main) = (cases.group[i], cases.main_diagnosis[i]);
+        let (f, t) = match carried.get(g as usize).copied().flatten() {
+            Some(c) if main != NONE_U32 => *memo.entry((g, main)).or_insert_with(|| {
+                let code = &cases.codes.codes[main as usize];
+                let f = main_dx_fit(code, c);
+                let t = if f == MainDxFit::Misfits {
+                    where_it_leads(catalog, &by_prefix, g, code, c)
+                } else {
+                    NONE_U32
+                };
+                (f, t)
+            }),
+            _ => (MainDxFit::NotChecked, NONE_U32),
+        };
+        fit.push(f);
+        target.push(t);
+    }
+    (fit, target)
+}
+
+/// Per case in a medical-ADRG group (DRG), the lighter catalogue group of the same MDC and
+/// severity that one of its secondary diagnoses leads to as a main diagnosis: the case could
+/// have been grouped there had that diagnosis been chosen as the main one (主要诊断选择, the
+/// first item of a DRG coding audit). The heaviest such group, so the points at stake are
+/// never overstated; [`NONE_U32`] when there is none.
+pub fn lighter_main_dx(cases: &Cases, catalog: &Catalog, scheme: Scheme) -> Vec<u32> {
+    let n = cases.len();
+    if scheme != Scheme::Drg || !cases.has("secondary_diagnoses") {
+        return vec![NONE_U32; n];
+    }
+    let medical: Vec<bool> = catalog
+        .groups
+        .iter()
+        .map(|g| carried_diagnosis(&g.code, scheme).is_some())
+        .collect();
+    let mut by_adrg: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+    for (k, g) in catalog.groups.iter().enumerate() {
+        if medical[k] {
+            by_adrg.entry(&g.code[..3]).or_default().push(k as u32);
+        }
+    }
+    let mut memo: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    let mut lighter = |g: u32, code: u32| -> u32 {
+        *memo.entry((g, code)).or_insert_with(|| {
+            let claimed = &catalog.groups[g as usize];
+            let (adrg, suffix) = (&claimed.code[..3], &claimed.code[3..]);
+            reference::adrgs_of(&cases.codes.codes[code as usize])
+                .iter()
+                .filter(|a| *a != &adrg && a.as_bytes()[0] == adrg.as_bytes()[0])
+                .filter_map(|a| by_adrg.get(a))
+                .flatten()
+                .copied()
+                .filter(|&k| {
+                    let t = &catalog.groups[k as usize];
+                    t.code.get(3..) == Some(suffix) && t.weight < claimed.weight
+                })
+                .max_by(|&a, &b| {
+                    let (ga, gb) = (&catalog.groups[a as usize], &catalog.groups[b as usize]);
+                    ga.weight
+                        .total_cmp(&gb.weight)
+                        .then_with(|| gb.code.cmp(&ga.code))
+                })
+                .unwrap_or(NONE_U32)
+        })
+    };
+    (0..n)
+        .map(|i| {
+            let g = cases.group[i];
+            if !medical.get(g as usize).copied().unwrap_or(false) {
+                return NONE_U32;
+            }
+            let main = cases.main_diagnosis[i];
+            let mut best = NONE_U32;
+            for &k in cases.secondary.of(i).iter().filter(|&&k| k != main) {
+                let t = lighter(g, k);
+                let heavier = |a: u32, b: u32| {
+                    catalog.groups[a as usize].weight > catalog.groups[b as usize].weight
+                        || (catalog.groups[a as usize].weight == catalog.groups[b as usize].weight
+                            && catalog.groups[a as usize].code < catalog.groups[b as usize].code)
+                };
+                if t != NONE_U32 && (best == NONE_U32 || heavier(t, best)) {
+                    best = t;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+/// The catalogue group a misfit's main diagnosis leads to: in its ADRGs (DIP: its
+/// category), the sibling of the claimed group's severity (DIP: treatment) when it exists,
+/// else the heaviest group there — the heaviest candidate, so the money at stake is never
+/// overstated. [`NONE_U32`] when no candidate is in the catalogue.
+fn where_it_leads(
+    catalog: &Catalog,
+    by_prefix: &FxHashMap<&str, Vec<u32>>,
+    claimed: u32,
+    main: &str,
+    carried: CarriedDiagnosis<'_>,
+) -> u32 {
+    let claimed_code = &catalog.groups[claimed as usize].code;
+    let (prefixes, suffix): (Vec<&str>, &str) = match carried {
+        CarriedDiagnosis::MedicalAdrg(_) => (
+            reference::adrgs_of(main).to_vec(),
+            claimed_code.get(3..).unwrap_or(""),
+        ),
+        CarriedDiagnosis::Category(_) => (
+            main.get(..3).into_iter().collect(),
+            claimed_code.get(3..).unwrap_or(""),
+        ),
+    };
+    let candidates: Vec<u32> = prefixes
+        .iter()
+        .filter_map(|p| by_prefix.get(p))
+        .flatten()
+        .copied()
+        .collect();
+    let heaviest = |it: &mut dyn Iterator<Item = u32>| {
+        it.max_by(|&a, &b| {
+            let (ga, gb) = (&catalog.groups[a as usize], &catalog.groups[b as usize]);
+            ga.weight
+                .total_cmp(&gb.weight)
+                .then_with(|| gb.code.cmp(&ga.code))
+        })
+    };
+    heaviest(
+        &mut candidates
+            .iter()
+            .copied()
+            .filter(|&k| catalog.groups[k as usize].code.get(3..).unwrap_or("") == suffix),
+    )
+    .or_else(|| heaviest(&mut candidates.iter().copied()))
+    .unwrap_or(NONE_U32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +380,31 @@ mod tests {
     /// E41 (marasmus) as a main diagnosis: table 49, E43 severe malnutrition's own table.
     fn table_49() -> u16 {
         reference::main_table("E41.x00")
+    }
+
+    #[test]
+    fn a_medical_claim_fits_where_the_main_diagnosis_leads_and_misfits_elsewhere() {
+        let bw2 = carried_diagnosis("BW29", Scheme::Drg).unwrap();
+        assert_eq!(bw2, CarriedDiagnosis::MedicalAdrg("BW2"));
+        assert_eq!(main_dx_fit("G80.000", bw2), MainDxFit::Fits);
+        // Alzheimer's disease leads to BX1, not to BW2.
+        assert_eq!(main_dx_fit("G30.800", bw2), MainDxFit::Misfits);
+        assert_eq!(main_dx_fit("NOT.A.CODE", bw2), MainDxFit::NotChecked);
+        // Surgical (B–H/J) and non-OR (K–Q) ADRGs are defined by procedures; RE1 by the
+        // treatment.
+        for code in ["BB19", "KD19", "RE19"] {
+            assert_eq!(carried_diagnosis(code, Scheme::Drg), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_dip_group_carries_its_diagnosis_category() {
+        let c = carried_diagnosis("I21:保守治疗", Scheme::Dip).unwrap();
+        assert_eq!(c, CarriedDiagnosis::Category("I21"));
+        assert_eq!(main_dx_fit("G80.000", c), MainDxFit::Misfits);
+        let g80 = carried_diagnosis("G80:保守治疗", Scheme::Dip).unwrap();
+        assert_eq!(main_dx_fit("G80.000", g80), MainDxFit::Fits);
+        assert_eq!(carried_diagnosis("Z-misc", Scheme::Dip), None);
     }
 
     #[test]
@@ -344,6 +610,61 @@ mod tests {
             top > 0 && top_two * 2 > lever_cases,
             "{top_two} of {lever_cases}: {levers:?}"
         );
+    }
+
+    /// The main-diagnosis variant codes a heavier medical ADRG's diagnosis as the main one:
+    /// the claim then fits its codes (the grouper's result is consistent) and the real main
+    /// condition stays among the secondary codes. Honest stays misfit their group only at
+    /// the configured dictionary-disagreement share.
+    #[test]
+    fn a_heavier_main_diagnosis_fits_its_claim_and_honest_misfits_are_the_configured_share() {
+        use crate::generate::{GamingPattern, GamingSpec, UpcodingVariant};
+        let opts = crate::generate::GenerateOptions {
+            seed: 13,
+            cases_per_year: 8000,
+            gaming: vec![GamingSpec {
+                hospital_id: "H004".into(),
+                pattern: GamingPattern::Upcoding,
+                intensity: 0.3,
+                start_year: 2024,
+                variant: UpcodingVariant::MainDiagnosis,
+            }],
+            ..Default::default()
+        };
+        let (cases, d, truth) = generated(&opts);
+        let (mut swapped, mut fitting, mut traced) = (0, 0, 0);
+        let (mut honest_checked, mut honest_misfits) = (0, 0);
+        for i in 0..cases.len() {
+            match truth.get(cases.case_id.get(i)).map(String::as_str) {
+                Some("main_diagnosis") => {
+                    swapped += 1;
+                    if d.coding.main_dx[i] == MainDxFit::Fits {
+                        fitting += 1;
+                    }
+                    if d.coding.lighter_main[i] != NONE_U32 {
+                        traced += 1;
+                    }
+                }
+                None if d.coding.main_dx[i] != MainDxFit::NotChecked => {
+                    honest_checked += 1;
+                    if d.coding.main_dx[i] == MainDxFit::Misfits {
+                        honest_misfits += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let share = honest_misfits as f64 / honest_checked as f64;
+        eprintln!(
+            "{swapped} main-diagnosis upcodes, {fitting} fit their claim; honest misfits \
+             {honest_misfits} of {honest_checked} ({share:.4})"
+        );
+        assert!(swapped > 20, "{swapped}");
+        assert!(fitting * 10 >= swapped * 9, "{fitting} of {swapped}");
+        // The real condition, kept as a secondary code, leads to the lighter group.
+        assert!(traced * 10 >= swapped * 9, "{traced} of {swapped}");
+        assert!(honest_checked > 1000 && honest_misfits > 0);
+        assert!(share < 2.0 * opts.main_dx_disagreement, "{share}");
     }
 
     /// The severity after dropping code `k` (brute force).

@@ -233,7 +233,10 @@ pub fn derive_with(
         });
 
     let (n_secondary, unknown_codes) = count_secondary(cases);
-    let coding = coding::coding_support(cases, &severity);
+    let mut coding = coding::coding_support(cases, &severity);
+    (coding.main_dx, coding.main_dx_target) =
+        coding::main_dx_consistency(cases, catalog, config.scheme);
+    coding.lighter_main = coding::lighter_main_dx(cases, catalog, config.scheme);
     let Links {
         prev_stay,
         days_since_prev,

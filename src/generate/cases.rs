@@ -820,15 +820,38 @@ pub(crate) fn make_stay(
             (case.sec, case.n_sec) = (sec, n_sec);
         }
     }
+    // The same for the main diagnosis: a small share of honest medical stays carry a main
+    // diagnosis the dictionary files under a neighbouring ADRG of the same MDC. Also from
+    // the fee seed (salted), so no other draw moves.
+    let salted = case.fee_seed ^ 0x6d61_696e_5f64_7800;
+    if unit_of(salted) < ctx.opts.main_dx_disagreement
+        && let Some(dx) = cat.neighbour_main_dx(g.family, mix64(salted))
+    {
+        // Only where the new main diagnosis excludes none of the secondary codes: the
+        // severity disagreement is `coding_disagreement`'s alone.
+        let mut swapped = case.clone();
+        swapped.main_dx = dx;
+        let category = cat.icd[dx as usize].category();
+        if case.secondaries().iter().all(|&k| {
+            cat.icd[k as usize].category() != category && !excluded_by_main(cat, &swapped, k)
+        }) {
+            case.main_dx = dx;
+        }
+    }
     case
+}
+
+/// SplitMix64's finaliser as a 64-bit hash.
+fn mix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A uniform number in [0, 1) from a seed (SplitMix64's finaliser).
 fn unit_of(seed: u64) -> f64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) as f64 / (u64::MAX as f64 + 1.0)
+    mix64(seed) as f64 / (u64::MAX as f64 + 1.0)
 }
 
 /// Re-draws the secondary diagnoses of a case for a new group (split stays moving the

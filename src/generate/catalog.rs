@@ -587,6 +587,62 @@ impl Catalogue {
         }
     }
 
+    /// The group a heavier main diagnosis moves a medical DRG case to (the main-diagnosis
+    /// upcoding variant): in another medical family of the same MDC, the sibling of the same
+    /// severity that is the lightest one at least 10 % heavier than `group` — a neighbour a
+    /// coder can reach by choosing another diagnosis of the same organ system as the main one.
+    pub fn heavier_main_dx_group(&self, group: usize) -> Option<usize> {
+        let g = &self.groups[group];
+        let fam = &self.families[g.family];
+        if self.scheme != Scheme::Drg || fam.kind != Kind::Medical {
+            return None;
+        }
+        self.families
+            .iter()
+            .enumerate()
+            .filter(|(fi, f)| {
+                *fi != g.family
+                    && f.kind == Kind::Medical
+                    && f.mdc == fam.mdc
+                    && !f.dx_pool.is_empty()
+            })
+            .flat_map(|(_, f)| f.groups.iter().copied())
+            .filter(|&k| {
+                let t = &self.groups[k];
+                t.severity == g.severity && t.weight >= 1.1 * g.weight
+            })
+            .min_by(|&a, &b| {
+                self.groups[a]
+                    .weight
+                    .total_cmp(&self.groups[b].weight)
+                    .then(a.cmp(&b))
+            })
+    }
+
+    /// A main diagnosis of another medical family of the same MDC, picked by `hash`: an
+    /// honest coder's main diagnosis that the dictionary edition files under another ADRG
+    /// than the local grouper did (honest dictionary disagreement). `None` when the family
+    /// has no such neighbour.
+    pub fn neighbour_main_dx(&self, family: usize, hash: u64) -> Option<u32> {
+        let fam = &self.families[family];
+        if self.scheme != Scheme::Drg || fam.kind != Kind::Medical {
+            return None;
+        }
+        let pools: Vec<&Vec<u32>> = self
+            .families
+            .iter()
+            .enumerate()
+            .filter(|(fi, f)| *fi != family && f.kind == Kind::Medical && f.mdc == fam.mdc)
+            .map(|(_, f)| &f.dx_pool)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if pools.is_empty() {
+            return None;
+        }
+        let pool = pools[(hash % pools.len() as u64) as usize];
+        Some(pool[((hash >> 32) % pool.len() as u64) as usize])
+    }
+
     /// Expected (mean) cost in yuan of a group at a hospital level: the regional cost
     /// of its weight times the level's cost factor. The case generator's cost mixture
     /// has mean exactly this, so it is also what the analyzer's baseline benchmark

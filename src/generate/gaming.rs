@@ -11,6 +11,7 @@ use super::cases::{
     Case, Ctx, HospState, NO_CODE, YearSpan, make_stay, push_excluded, refill_secondaries,
     sample_cdf, secondary_ok, skewed,
 };
+use super::catalog::Catalogue;
 use super::{GamingPattern, Scheme, UpcodingVariant};
 
 /// Chance an upcoder uses one of its favourite codes rather than any code: real
@@ -135,6 +136,14 @@ fn upcode(ctx: &Ctx<'_>, st: &mut HospState<'_>, case: &mut Case, variant: Upcod
     let target = cat.families[g.family].groups[usize::from(g.tier) + 1];
     let tg = &cat.groups[target];
     let mut used = variant;
+    if variant == UpcodingVariant::MainDiagnosis && cat.scheme == Scheme::Drg {
+        if let Some(heavier) = cat.heavier_main_dx_group(case.group as usize) {
+            swap_main_diagnosis(cat, st, case, heavier);
+            return;
+        }
+        // No heavier medical neighbour in the MDC: this case gets an added code instead.
+        used = UpcodingVariant::AddedCode;
+    }
     match cat.scheme {
         Scheme::Drg
             if variant == UpcodingVariant::ExcludedCode
@@ -183,6 +192,25 @@ fn upcode(ctx: &Ctx<'_>, st: &mut HospState<'_>, case: &mut Case, variant: Upcod
     mark(case, GamingPattern::Upcoding);
     if case.pattern == Some(GamingPattern::Upcoding) && cat.scheme == Scheme::Drg {
         case.variant = Some(used);
+    }
+}
+
+/// The main-diagnosis variant: a diagnosis of a heavier medical ADRG of the same MDC is
+/// coded as the main one, the patient's real main condition kept as a secondary code (so the
+/// grouper's result is consistent with the codes); cost and stay stay those of the real
+/// condition.
+fn swap_main_diagnosis(cat: &Catalogue, st: &mut HospState<'_>, case: &mut Case, heavier: usize) {
+    let real = case.main_dx;
+    let pool = &cat.families[cat.groups[heavier].family].dx_pool;
+    case.main_dx = skewed(pool, &mut st.rng);
+    let category = cat.icd[case.main_dx as usize].category();
+    if cat.icd[real as usize].category() != category && !case.secondaries().contains(&real) {
+        case.push_secondary(real);
+    }
+    case.group = heavier as u32;
+    mark(case, GamingPattern::Upcoding);
+    if case.pattern == Some(GamingPattern::Upcoding) {
+        case.variant = Some(UpcodingVariant::MainDiagnosis);
     }
 }
 

@@ -210,14 +210,18 @@ pub enum UpcodingVariant {
     /// Nearly every upcode uses one favourite CC and one favourite MCC (the US OIG's
     /// severe-malnutrition pattern).
     LeverCode,
+    /// A heavier main diagnosis chosen: a diagnosis of a heavier medical ADRG of the same
+    /// MDC coded as the main one, the real main condition kept among the secondary codes.
+    MainDiagnosis,
 }
 
 impl UpcodingVariant {
     /// Every variant.
-    pub const ALL: [UpcodingVariant; 3] = [
+    pub const ALL: [UpcodingVariant; 4] = [
         UpcodingVariant::AddedCode,
         UpcodingVariant::ExcludedCode,
         UpcodingVariant::LeverCode,
+        UpcodingVariant::MainDiagnosis,
     ];
 
     /// Name in the truth files.
@@ -226,6 +230,7 @@ impl UpcodingVariant {
             UpcodingVariant::AddedCode => "added_code",
             UpcodingVariant::ExcludedCode => "excluded_code",
             UpcodingVariant::LeverCode => "lever_code",
+            UpcodingVariant::MainDiagnosis => "main_diagnosis",
         }
     }
 }
@@ -262,6 +267,15 @@ pub struct GenerateOptions {
     /// support less than the group claims although nobody games (default 0.005).
     #[serde(default = "default_disagreement")]
     pub coding_disagreement: f64,
+    /// Share of honest medical DRG stays whose main diagnosis the dictionary files under a
+    /// neighbouring ADRG of the same MDC (default 0.003): `UPC_MAIN_DX_ADRG` then finds
+    /// misfits although nobody games, as it would on real data.
+    #[serde(default = "default_main_dx_disagreement")]
+    pub main_dx_disagreement: f64,
+}
+
+fn default_main_dx_disagreement() -> f64 {
+    0.003
 }
 
 fn default_disagreement() -> f64 {
@@ -285,6 +299,7 @@ impl Default for GenerateOptions {
             catalogue: CatalogueColumns::Standard,
             planned_flag: PlannedFlag::EveryCycle,
             coding_disagreement: default_disagreement(),
+            main_dx_disagreement: default_main_dx_disagreement(),
         }
     }
 }

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use super::context::say;
 use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail};
 use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
-use crate::derive::coding::NOT_CHECKED;
+use crate::derive::coding::{MainDxFit, NOT_CHECKED};
 use crate::ingest::NONE_U32;
 use crate::peers::{self, Sums};
 
@@ -220,6 +220,116 @@ fn why_unsupported(ctx: &Ctx, i: usize) -> String {
     parts.join(say!(ctx, "；", "; ").as_str())
 }
 
+/// The claimed group carries a diagnosis and the main diagnosis was looked up.
+fn main_dx_checked(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.coding.main_dx[i] != MainDxFit::NotChecked
+}
+fn main_dx_misfits(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.coding.main_dx[i] == MainDxFit::Misfits
+}
+fn main_dx_stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.main_dx_stake(i)
+}
+/// Where the main diagnosis leads, against the claim.
+fn why_main_dx(ctx: &Ctx, i: usize) -> String {
+    let main = code_text(ctx, ctx.cases.main_diagnosis[i]);
+    let group = &ctx.catalog.groups[ctx.cases.group[i] as usize].code;
+    let leads = crate::reference::adrgs_of(main).join("/");
+    let target = ctx.derived.coding.main_dx_target[i];
+    let base = if leads.is_empty() || ctx.config.scheme == crate::config::Scheme::Dip {
+        say!(
+            ctx,
+            "主要诊断 {} 不属于 {} 的诊断范围",
+            "main diagnosis {} is outside {}'s diagnoses",
+            main,
+            group
+        )
+    } else {
+        say!(
+            ctx,
+            "主要诊断 {} 入 {}，而非 {}",
+            "main diagnosis {} leads to {}, not {}",
+            main,
+            leads,
+            group
+        )
+    };
+    if target == NONE_U32 {
+        base
+    } else {
+        let to = &ctx.catalog.groups[target as usize].code;
+        say!(ctx, "{}（对应病组 {}）", "{} (group {})", base, to)
+    }
+}
+
+/// A medical-ADRG claim with a known main diagnosis and a secondary-diagnosis column.
+fn main_dx_choice_checked(ctx: &Ctx, i: usize) -> bool {
+    ctx.config.scheme == crate::config::Scheme::Drg
+        && ctx.cases.has("secondary_diagnoses")
+        && main_dx_checked(ctx, i)
+}
+fn lighter_main_listed(ctx: &Ctx, i: usize) -> bool {
+    ctx.derived.coding.lighter_main[i] != NONE_U32
+}
+fn main_dx_choice_stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.main_dx_choice_stake(i)
+}
+fn why_main_dx_choice(ctx: &Ctx, i: usize) -> String {
+    let t = ctx.derived.coding.lighter_main[i];
+    let group = &ctx.catalog.groups[ctx.cases.group[i] as usize].code;
+    let main = code_text(ctx, ctx.cases.main_diagnosis[i]);
+    let lighter = if t == NONE_U32 {
+        "-"
+    } else {
+        ctx.catalog.groups[t as usize].code.as_str()
+    };
+    say!(
+        ctx,
+        "主要诊断 {} 入 {}；若以其他诊断为主要诊断则入较轻的 {}",
+        "main diagnosis {} groups to {}; another listed diagnosis as the main one groups to the lighter {}",
+        main,
+        group,
+        lighter
+    )
+}
+/// Why `UPC_MAIN_DX_CHOICE` cannot be tested on a region, when it cannot.
+fn main_dx_choice_untestable(ctx: &Ctx) -> Option<String> {
+    if ctx.config.scheme == crate::config::Scheme::Dip {
+        return Some(say!(
+            ctx,
+            "DIP 病种不按 ADRG 分组，此项不适用",
+            "DIP groups are not ADRGs: this check does not apply"
+        ));
+    }
+    if !ctx.cases.has("secondary_diagnoses") {
+        return Some(say!(
+            ctx,
+            "输入没有 secondary_diagnoses（其他诊断编码）列",
+            "the input has no secondary_diagnoses column (其他诊断编码)"
+        ));
+    }
+    main_dx_untestable(ctx)
+}
+
+/// Why `UPC_MAIN_DX_ADRG` cannot be tested on a region, when it cannot.
+fn main_dx_untestable(ctx: &Ctx) -> Option<String> {
+    if !ctx.cases.has("main_diagnosis") {
+        return Some(say!(
+            ctx,
+            "输入没有 main_diagnosis（主要诊断编码）列，无法核对主要诊断与病组是否相符",
+            "the input has no main_diagnosis column (主要诊断编码), so the main diagnosis cannot be checked against the group"
+        ));
+    }
+    let any = (0..ctx.cases.len()).any(|i| ctx.audited(i) && main_dx_checked(ctx, i));
+    (!any).then(|| {
+        say!(
+            ctx,
+            "审核期没有可核对的病例：病组编码不含诊断（外科、非手术操作组），或主要诊断不在 ICD-10 字典中",
+            "no audited case can be checked: the group codes carry no diagnosis (surgical or non-OR groups), or the main diagnoses are not in the ICD-10 dictionary"
+        )
+    })
+}
+
 /// Why `UPC_EXCLUDED_CC` cannot be tested: what `UPC_SINGLE_CC` needs, and main diagnoses.
 fn excluded_untestable(ctx: &Ctx) -> Option<String> {
     if !ctx.cases.has("main_diagnosis") {
@@ -416,6 +526,48 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 why: why_unsupported,
             },
             reason: excluded_untestable,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "UPC_MAIN_DX_ADRG",
+                    true,
+                    "Claimed group where the main diagnosis does not lead",
+                    "主要诊断与所入病组不符",
+                    "cases in a diagnosis-defined group (medical ADRG; DIP: the group's diagnosis category) whose main diagnosis leads elsewhere in the CHS-DRG dictionary",
+                    "cases in diagnosis-defined groups with a main diagnosis the dictionary knows (needs main_diagnosis)",
+                    "same-level peers' share per group (a local grouper edition can differ from the dictionary: the rate is compared with peers)",
+                ),
+                eligible: main_dx_checked,
+                outcome: main_dx_misfits,
+                stratum: by_group,
+                lead: None,
+                stake: main_dx_stake,
+                detail: None,
+                why: why_main_dx,
+            },
+            reason: main_dx_untestable,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "UPC_MAIN_DX_CHOICE",
+                    true,
+                    "A secondary diagnosis that would group lighter as the main one",
+                    "其他诊断作为主要诊断时入较轻病组",
+                    "cases in a medical ADRG listing a secondary diagnosis that, chosen as the main one, leads to a lighter group of the same MDC and severity (主要诊断选择)",
+                    "cases in medical ADRGs with a main diagnosis the dictionary knows (needs main_diagnosis and secondary_diagnoses)",
+                    "same-level peers' share per group (sicker patients with several conditions list such codes too: the rate is compared with peers)",
+                ),
+                eligible: main_dx_choice_checked,
+                outcome: lighter_main_listed,
+                stratum: by_group,
+                lead: None,
+                stake: main_dx_choice_stake,
+                detail: None,
+                why: why_main_dx_choice,
+            },
+            reason: main_dx_choice_untestable,
         }),
         Box::new(ChangeIndicator {
             spec: spec(

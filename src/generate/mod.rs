@@ -262,6 +262,12 @@ pub struct GenerateOptions {
     /// support less than the group claims although nobody games (default 0.005).
     #[serde(default = "default_disagreement")]
     pub coding_disagreement: f64,
+    /// `--focus-gaming`: concentrate each gaming hospital's injected gaming in one
+    /// department and one physician (recorded in `truth_hospitals.csv`), so that the
+    /// audit's drill-down has a known answer. Off by default (the default region is
+    /// unchanged byte for byte).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub focus_gaming: bool,
 }
 
 fn default_disagreement() -> f64 {
@@ -285,6 +291,7 @@ impl Default for GenerateOptions {
             catalogue: CatalogueColumns::Standard,
             planned_flag: PlannedFlag::EveryCycle,
             coding_disagreement: default_disagreement(),
+            focus_gaming: false,
         }
     }
 }
@@ -361,7 +368,7 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateReport
     })?;
     let cases = writer::write_cases(opts, &catalogue, &roster, &region, out_dir)?;
     let groups = writer::write_groups(opts, &catalogue, out_dir)?;
-    writer::write_truth_hospitals(&roster, out_dir)?;
+    writer::write_truth_hospitals(&roster, &region.focus, opts.focus_gaming, out_dir)?;
     let gamed_cases = writer::write_truth_cases(&roster, &region, out_dir)?;
     Ok(GenerateReport {
         cases,

@@ -17,7 +17,10 @@ pub mod upcoding;
 use serde::Serialize;
 
 pub use context::Ctx;
-pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail};
+pub use kinds::{
+    BinaryIndicator, CasePart, ChangeIndicator, Measure, Measured, Part, ReferenceIndicator, Tail,
+    split_parts,
+};
 
 /// The three detectors a finding feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -102,6 +105,30 @@ pub trait Indicator: Sync {
     fn untestable(&self, _ctx: &Ctx) -> Option<String> {
         None
     }
+    /// Hospital `h`'s measure case by case: every audited case of its denominator whose
+    /// stratum has peers, with its observed value and its expectation under the very
+    /// standardisation of [`Indicator::measure`] (the same peer rate, the same scaling),
+    /// so that Σ o = O and Σ e = E. `None` when the measure is not a sum over cases (the
+    /// cluster-mix χ²): such an indicator is "not split".
+    fn case_parts(&self, _ctx: &Ctx, _h: u32) -> Option<Vec<CasePart>> {
+        None
+    }
+    /// Hospital `h`'s measure split by `key` (a department, a physician): the parts' `o`
+    /// and `e` add up to the hospital's. `None` when the indicator is not split.
+    fn split(&self, ctx: &Ctx, h: u32, key: &dyn Fn(usize) -> u32) -> Option<Vec<Part>> {
+        self.case_parts(ctx, h).map(|c| split_parts(&c, key))
+    }
+    /// Hospital `h`'s denominator cases of every period the data holds (not only the
+    /// audited one), each with its observed value and the same-level peers' audited-period
+    /// rate for its stratum (hospital left out; no own-ratio scaling): what a trend by
+    /// quarter is drawn from. `None` when the indicator has no per-case rate.
+    fn trend_parts(&self, _ctx: &Ctx, _h: u32) -> Option<Vec<CasePart>> {
+        None
+    }
+    /// [`Indicator::trend_parts`] summed by `period` (a discharge quarter).
+    fn period_table(&self, ctx: &Ctx, h: u32, period: &dyn Fn(usize) -> u32) -> Option<Vec<Part>> {
+        self.trend_parts(ctx, h).map(|c| split_parts(&c, period))
+    }
 }
 
 /// An indicator that knows why it may be untestable on a region: `inner` measures, `reason`
@@ -128,6 +155,12 @@ impl<I: Indicator> Indicator for Explained<I> {
     }
     fn untestable(&self, ctx: &Ctx) -> Option<String> {
         (self.reason)(ctx)
+    }
+    fn case_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+        self.inner.case_parts(ctx, h)
+    }
+    fn trend_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+        self.inner.trend_parts(ctx, h)
     }
 }
 

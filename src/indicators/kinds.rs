@@ -296,6 +296,49 @@ fn rate_parts(
     out
 }
 
+/// Every hospital's cases that `take` keeps, in any period, summed by `period`: observed
+/// events and the same-level peers' audited-period rate of each case's stratum (hospital
+/// left out when its cases are in the sums; all levels when same-level peers are too few),
+/// as [`BinaryIndicator::measure`] forms it. Indexed by hospital, parts in key order.
+fn rate_period_table(
+    ctx: &Ctx,
+    code: &str,
+    keys: &[((u32, u32, u8), Sums)],
+    (take, outcome, stratum): (&dyn Fn(usize) -> bool, CaseFn, StratumFn),
+    period: &dyn Fn(usize) -> u32,
+) -> Vec<Vec<Part>> {
+    let table = peers::resolve(&ctx.peers, code, keys, |h| ctx.hospital_level[h as usize]);
+    let all = table.all_levels();
+    let own: FxHashMap<(u32, u32), Sums> = keys
+        .iter()
+        .filter(|((_, _, p), _)| *p == 1)
+        .map(|((h, s, _), c)| ((*h, *s), *c))
+        .collect();
+    let mut cache: FxHashMap<(u32, u32), Option<f64>> = FxHashMap::default();
+    let mut out: Vec<std::collections::BTreeMap<u32, Part>> =
+        vec![std::collections::BTreeMap::new(); ctx.n_hospitals()];
+    for i in 0..ctx.cases.len() {
+        if !take(i) {
+            continue;
+        }
+        let (h, s) = (ctx.hospital(i), stratum(ctx, i));
+        let rate = *cache.entry((h, s)).or_insert_with(|| {
+            let mine = own.get(&(h, s)).copied().unwrap_or_default();
+            peer_rate(ctx, &table, &all, (h, s, 1), &mine).map(|r| r.rate)
+        });
+        let Some(rate) = rate else { continue };
+        let k = period(i);
+        let p = out[h as usize].entry(k).or_insert(Part {
+            key: k,
+            ..Part::default()
+        });
+        p.n += 1.0;
+        p.o += if outcome(ctx, i) { 1.0 } else { 0.0 };
+        p.e += rate;
+    }
+    out.into_iter().map(|m| m.into_values().collect()).collect()
+}
+
 /// Sums of case parts: (observed, expected).
 fn oe(parts: &[CasePart]) -> (f64, f64) {
     parts
@@ -400,19 +443,16 @@ impl Indicator for BinaryIndicator {
         ))
     }
 
-    fn trend_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
         let take = |i: usize| self.audited_eligible(ctx, i);
         let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let mut rates = RatesOf::new(ctx, self.spec.code, &keys, h);
-        let any = |i: usize| (self.eligible)(ctx, i).then_some(1);
-        Some(rate_parts(
+        let any = |i: usize| (self.eligible)(ctx, i);
+        Some(rate_period_table(
             ctx,
-            &mut rates,
-            h,
-            &any,
-            self.outcome,
-            self.stratum,
-            1.0,
+            self.spec.code,
+            &keys,
+            (&any, self.outcome, self.stratum),
+            period,
         ))
     }
 }
@@ -601,19 +641,16 @@ impl Indicator for ChangeIndicator {
         Some(conditional_parts(a, &b))
     }
 
-    fn trend_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
         let take = |i: usize| self.period_of(ctx, i);
         let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let mut rates = RatesOf::new(ctx, self.spec.code, &keys, h);
-        let any = |i: usize| (self.eligible)(ctx, i).then_some(1);
-        Some(rate_parts(
+        let any = |i: usize| (self.eligible)(ctx, i);
+        Some(rate_period_table(
             ctx,
-            &mut rates,
-            h,
-            &any,
-            self.outcome,
-            self.stratum,
-            1.0,
+            self.spec.code,
+            &keys,
+            (&any, self.outcome, self.stratum),
+            period,
         ))
     }
 }
@@ -785,19 +822,16 @@ impl Indicator for ReferenceIndicator {
         Some(conditional_parts(a, &r))
     }
 
-    fn trend_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
         let take = |i: usize| (ctx.audited(i) && (self.eligible)(ctx, i)).then_some(1);
         let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let mut rates = RatesOf::new(ctx, self.spec.code, &keys, h);
-        let subject = |i: usize| ((self.eligible)(ctx, i) && (self.subject)(ctx, i)).then_some(1);
-        Some(rate_parts(
+        let subject = |i: usize| (self.eligible)(ctx, i) && (self.subject)(ctx, i);
+        Some(rate_period_table(
             ctx,
-            &mut rates,
-            h,
-            &subject,
-            self.outcome,
-            self.stratum,
-            1.0,
+            self.spec.code,
+            &keys,
+            (&subject, self.outcome, self.stratum),
+            period,
         ))
     }
 }

@@ -118,16 +118,13 @@ pub trait Indicator: Sync {
     fn split(&self, ctx: &Ctx, h: u32, key: &dyn Fn(usize) -> u32) -> Option<Vec<Part>> {
         self.case_parts(ctx, h).map(|c| split_parts(&c, key))
     }
-    /// Hospital `h`'s denominator cases of every period the data holds (not only the
-    /// audited one), each with its observed value and the same-level peers' audited-period
-    /// rate for its stratum (hospital left out; no own-ratio scaling): what a trend by
-    /// quarter is drawn from. `None` when the indicator has no per-case rate.
-    fn trend_parts(&self, _ctx: &Ctx, _h: u32) -> Option<Vec<CasePart>> {
+    /// Every hospital's denominator cases of every period the data holds (not only the
+    /// audited one) summed by `period` (a discharge quarter): observed, and the expectation
+    /// from the same-level peers' audited-period rate of each case's stratum (hospital left
+    /// out; no own-ratio scaling) — the trend PEPPER draws against its peers. Indexed by
+    /// hospital. `None` when the indicator has no per-case rate (weight index, cluster mix).
+    fn period_table(&self, _ctx: &Ctx, _period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
         None
-    }
-    /// [`Indicator::trend_parts`] summed by `period` (a discharge quarter).
-    fn period_table(&self, ctx: &Ctx, h: u32, period: &dyn Fn(usize) -> u32) -> Option<Vec<Part>> {
-        self.trend_parts(ctx, h).map(|c| split_parts(&c, period))
     }
 }
 
@@ -159,8 +156,8 @@ impl<I: Indicator> Indicator for Explained<I> {
     fn case_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
         self.inner.case_parts(ctx, h)
     }
-    fn trend_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
-        self.inner.trend_parts(ctx, h)
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
+        self.inner.period_table(ctx, period)
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::page::{Cell, document, esc, table};
 use super::series::Series;
+use super::trends::Trends;
 use super::{ReportInput, figures};
 use crate::rank::{HospitalRank, finding_sentence};
 
@@ -13,7 +14,13 @@ const SHOWN_CASES: usize = 100;
 
 /// The page of one hospital.
 /// `audited` are the hospital's audited cases.
-pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank, audited: &[usize]) -> String {
+pub fn page(
+    input: &ReportInput,
+    series: &Series,
+    trends: &Trends,
+    r: &HospitalRank,
+    audited: &[usize],
+) -> String {
     let lang = input.lang;
     let t = |zh, en| lang.tr(zh, en);
     let mut h = String::new();
@@ -89,6 +96,30 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank, audited: &[u
         r.hospital as usize,
     ));
     h.push_str("</div>");
+    let charts: String = trends
+        .tables
+        .iter()
+        .filter_map(|(k, t)| {
+            let parts = t.get(r.hospital as usize)?;
+            Some(figures::indicator_trend(
+                lang,
+                trends,
+                parts,
+                input.registry[*k].spec(),
+            ))
+        })
+        .collect();
+    if !charts.is_empty() {
+        let _ = write!(
+            h,
+            "<h2>{}</h2><p class=\"muted\">{}</p><div class=\"grid\">{charts}</div>",
+            t("指标季度趋势", "Quarterly trends"),
+            t(
+                "每个计分指标按出院季度的本院比率，对照同级医院（本院除外）审核期在相同分层中的比率按本院病例构成算得的预期比率；阴影为审核期。",
+                "Each scored indicator's rate by discharge quarter against the rate expected from same-level peers' audited-period rates in the same strata (this hospital left out), for the hospital's own mix; the audited period is shaded."
+            )
+        );
+    }
     if let Some(cv) = &input.ctx.clusters
         && let Some(m) = cv.mix.get(r.hospital as usize)
         && m.n > 0.0

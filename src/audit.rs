@@ -90,43 +90,70 @@ pub fn drilldowns(
     if !has_dept && !has_phys {
         return Vec::new();
     }
-    let flagged: Vec<usize> = (0..findings.len())
-        .filter(|&k| findings[k].flagged)
-        .collect();
-    flagged
+    // Flagged findings by indicator: one pass over the cases per indicator, whatever the
+    // number of hospitals it flags.
+    let mut by_indicator: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (k, f) in findings.iter().enumerate().filter(|(_, f)| f.flagged) {
+        by_indicator.entry(f.indicator).or_default().push(k);
+    }
+    let groups: Vec<(usize, Vec<usize>)> = by_indicator.into_iter().collect();
+    let mut out: Vec<Drilldown> = groups
         .par_iter()
-        .map(|&k| {
-            let f = &findings[k];
-            let Some(mut parts) = registry[f.indicator].case_parts(ctx, f.hospital) else {
-                return Drilldown {
-                    finding: k,
-                    split: false,
-                    departments: None,
-                    physicians: None,
-                };
-            };
-            // compare recentres E by its calibration's level centre (a scalar per
-            // indicator and level): the parts take the same factor, so they add up to the
-            // finding's E, not only to the indicator's raw measure.
-            let raw_e: f64 = parts.iter().map(|c| c.e).sum();
-            if raw_e > 0.0 && f.expected.is_finite() {
-                let c = f.expected / raw_e;
-                for p in &mut parts {
-                    p.e *= c;
-                }
-            }
-            let by = |column: &[u32]| {
-                let key = |i: usize| column.get(i).copied().unwrap_or(crate::ingest::NONE_U32);
-                shares(&indicators::split_parts(&parts, &key), f.direction)
-            };
-            Drilldown {
-                finding: k,
-                split: true,
-                departments: has_dept.then(|| by(&ctx.cases.department)),
-                physicians: has_phys.then(|| by(&ctx.cases.physician)),
-            }
+        .flat_map_iter(|(ind, ks)| {
+            let hospitals: Vec<u32> = ks.iter().map(|&k| findings[k].hospital).collect();
+            let parts = registry[*ind].case_parts(ctx, &hospitals);
+            ks.iter()
+                .enumerate()
+                .map(|(slot, &k)| {
+                    let parts = parts.as_ref().and_then(|p| p.get(slot));
+                    drilldown(ctx, &findings[k], k, parts, (has_dept, has_phys))
+                })
+                .collect::<Vec<_>>()
         })
-        .collect()
+        .collect();
+    out.sort_by_key(|d| d.finding);
+    out
+}
+
+/// One flagged finding's drill-down from its case parts (`None`: not split).
+fn drilldown(
+    ctx: &Ctx,
+    f: &Finding,
+    k: usize,
+    parts: Option<&Vec<indicators::CasePart>>,
+    (has_dept, has_phys): (bool, bool),
+) -> Drilldown {
+    let Some(parts) = parts else {
+        return Drilldown {
+            finding: k,
+            split: false,
+            departments: None,
+            physicians: None,
+        };
+    };
+    // compare recentres E by its calibration's level centre (a scalar per indicator and
+    // level): the parts take the same factor, so they add up to the finding's E, not only
+    // to the indicator's raw measure.
+    let raw_e: f64 = parts.iter().map(|c| c.e).sum();
+    let c = if raw_e > 0.0 && f.expected.is_finite() {
+        f.expected / raw_e
+    } else {
+        1.0
+    };
+    let parts: Vec<indicators::CasePart> = parts
+        .iter()
+        .map(|p| indicators::CasePart { e: p.e * c, ..*p })
+        .collect();
+    let by = |column: &[u32]| {
+        let key = |i: usize| column.get(i).copied().unwrap_or(crate::ingest::NONE_U32);
+        shares(&indicators::split_parts(&parts, &key), f.direction)
+    };
+    Drilldown {
+        finding: k,
+        split: true,
+        departments: has_dept.then(|| by(&ctx.cases.department)),
+        physicians: has_phys.then(|| by(&ctx.cases.physician)),
+    }
 }
 
 /// Parts as shares of their total excess, largest first (ties by key).

@@ -227,70 +227,77 @@ fn tallies(
     keys
 }
 
-/// Hospital `h`'s peer rates, as `measure` forms them, cached by (stratum, period).
+/// Hospitals' peer rates, as `measure` forms them, cached by (hospital, stratum, period).
 struct RatesOf<'t> {
     table: Cow<'t, PeerTable>,
     all: FxHashMap<(u32, u8), Sums>,
-    own: FxHashMap<(u32, u8), Sums>,
-    h: u32,
-    cache: FxHashMap<(u32, u8), Option<PeerRate>>,
+    own: FxHashMap<(u32, u32, u8), Sums>,
+    cache: FxHashMap<(u32, u32, u8), Option<PeerRate>>,
 }
 
 impl<'t> RatesOf<'t> {
-    fn new(ctx: &'t Ctx, code: &str, keys: &[((u32, u32, u8), Sums)], h: u32) -> Self {
+    fn new(ctx: &'t Ctx, code: &str, keys: &[((u32, u32, u8), Sums)]) -> Self {
         let table = peers::resolve(&ctx.peers, code, keys, |h| ctx.hospital_level[h as usize]);
         let all = table.all_levels();
-        let own = keys
-            .iter()
-            .filter(|((k, _, _), _)| *k == h)
-            .map(|((_, s, p), c)| ((*s, *p), *c))
-            .collect();
         RatesOf {
             table,
             all,
-            own,
-            h,
+            own: keys.iter().copied().collect(),
             cache: FxHashMap::default(),
         }
     }
 
-    /// The peer rate of stratum `s` in period `p` (`None`: no peer has it).
-    fn get(&mut self, ctx: &Ctx, s: u32, p: u8) -> Option<PeerRate> {
-        if let Some(r) = self.cache.get(&(s, p)) {
+    /// Hospital `h`'s peer rate of stratum `s` in period `p` (`None`: no peer has it).
+    fn get(&mut self, ctx: &Ctx, h: u32, s: u32, p: u8) -> Option<PeerRate> {
+        if let Some(r) = self.cache.get(&(h, s, p)) {
             return *r;
         }
-        let own = self.own.get(&(s, p)).copied().unwrap_or_default();
-        let r = peer_rate(ctx, &self.table, &self.all, (self.h, s, p), &own);
-        self.cache.insert((s, p), r);
+        let own = self.own.get(&(h, s, p)).copied().unwrap_or_default();
+        let r = peer_rate(ctx, &self.table, &self.all, (h, s, p), &own);
+        self.cache.insert((h, s, p), r);
         r
     }
 }
 
-/// The per-case parts of a rate: the cases `take` keeps (with their period), each with its
-/// observed event and `scale` × its peer rate. Cases whose stratum has no peer are left
-/// out, as `measure` leaves them out.
+/// Where each hospital's parts go: its place in `hospitals`, if listed (a hospital listed
+/// twice fills its last place), and the number of places.
+struct Slots(Vec<Option<usize>>, usize);
+
+fn slots(ctx: &Ctx, hospitals: &[u32]) -> Slots {
+    let mut slot = vec![None; ctx.n_hospitals()];
+    for (k, &h) in hospitals.iter().enumerate() {
+        if let Some(s) = slot.get_mut(h as usize) {
+            *s = Some(k);
+        }
+    }
+    Slots(slot, hospitals.len())
+}
+
+/// The per-case parts of a rate, per listed hospital (one pass over the cases): the cases
+/// `take` keeps (with their period), each with its observed event and its peer rate. Cases
+/// whose stratum has no peer are left out, as `measure` leaves them out.
 fn rate_parts(
     ctx: &Ctx,
     rates: &mut RatesOf,
-    h: u32,
+    slot: &Slots,
     take: &dyn Fn(usize) -> Option<u8>,
     outcome: CaseFn,
     stratum: StratumFn,
-    scale: f64,
-) -> Vec<CasePart> {
-    let mut out = Vec::new();
+) -> Vec<Vec<CasePart>> {
+    let mut out = vec![Vec::new(); slot.1];
     for i in 0..ctx.cases.len() {
-        if ctx.hospital(i) != h {
-            continue;
-        }
-        let Some(p) = take(i) else { continue };
-        let Some(r) = rates.get(ctx, stratum(ctx, i), p) else {
+        let h = ctx.hospital(i);
+        let Some(k) = slot.0.get(h as usize).copied().flatten() else {
             continue;
         };
-        out.push(CasePart {
+        let Some(p) = take(i) else { continue };
+        let Some(r) = rates.get(ctx, h, stratum(ctx, i), p) else {
+            continue;
+        };
+        out[k].push(CasePart {
             case: i,
             o: if outcome(ctx, i) { 1.0 } else { 0.0 },
-            e: scale * r.rate,
+            e: r.rate,
         });
     }
     out
@@ -428,18 +435,18 @@ impl Indicator for BinaryIndicator {
         (self.why)(ctx, i)
     }
 
-    fn case_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
         let take = |i: usize| self.audited_eligible(ctx, i);
         let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let mut rates = RatesOf::new(ctx, self.spec.code, &keys, h);
+        let mut rates = RatesOf::new(ctx, self.spec.code, &keys);
+        let slot = slots(ctx, hospitals);
         Some(rate_parts(
             ctx,
             &mut rates,
-            h,
+            &slot,
             &take,
             self.outcome,
             self.stratum,
-            1.0,
         ))
     }
 
@@ -614,31 +621,28 @@ impl Indicator for ChangeIndicator {
 
     /// The audited cases with E = T·E_a/(E_a + E_b) spread over them: each case's peer
     /// rate times the hospital's T/(E_a + E_b).
-    fn case_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
         let take = |i: usize| self.period_of(ctx, i);
         let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let mut rates = RatesOf::new(ctx, self.spec.code, &keys, h);
+        let mut rates = RatesOf::new(ctx, self.spec.code, &keys);
+        let slot = slots(ctx, hospitals);
         let audited = |i: usize| take(i).filter(|p| *p == 1);
         let baseline = |i: usize| take(i).filter(|p| *p == 0);
-        let a = rate_parts(
-            ctx,
-            &mut rates,
-            h,
-            &audited,
-            self.outcome,
-            self.stratum,
-            1.0,
-        );
+        let a = rate_parts(ctx, &mut rates, &slot, &audited, self.outcome, self.stratum);
         let b = rate_parts(
             ctx,
             &mut rates,
-            h,
+            &slot,
             &baseline,
             self.outcome,
             self.stratum,
-            1.0,
         );
-        Some(conditional_parts(a, &b))
+        Some(
+            a.into_iter()
+                .zip(&b)
+                .map(|(a, b)| conditional_parts(a, b))
+                .collect(),
+        )
     }
 
     fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
@@ -795,31 +799,28 @@ impl Indicator for ReferenceIndicator {
     }
 
     /// The subject cases with E = T·E_s/(E_s + E_r) spread over them.
-    fn case_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
         let take = |i: usize| (ctx.audited(i) && (self.eligible)(ctx, i)).then_some(1);
         let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let mut rates = RatesOf::new(ctx, self.spec.code, &keys, h);
+        let mut rates = RatesOf::new(ctx, self.spec.code, &keys);
+        let slot = slots(ctx, hospitals);
         let subject = |i: usize| take(i).filter(|_| (self.subject)(ctx, i));
         let reference = |i: usize| take(i).filter(|_| !(self.subject)(ctx, i));
-        let a = rate_parts(
-            ctx,
-            &mut rates,
-            h,
-            &subject,
-            self.outcome,
-            self.stratum,
-            1.0,
-        );
+        let a = rate_parts(ctx, &mut rates, &slot, &subject, self.outcome, self.stratum);
         let r = rate_parts(
             ctx,
             &mut rates,
-            h,
+            &slot,
             &reference,
             self.outcome,
             self.stratum,
-            1.0,
         );
-        Some(conditional_parts(a, &r))
+        Some(
+            a.into_iter()
+                .zip(&r)
+                .map(|(a, r)| conditional_parts(a, r))
+                .collect(),
+        )
     }
 
     fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {

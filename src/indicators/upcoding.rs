@@ -511,33 +511,40 @@ impl Indicator for WeightIndex {
 
     /// Each case's claimed weight against the peers' mean weight of its family, the very
     /// terms `measure` sums.
-    fn case_parts(&self, ctx: &Ctx, h: u32) -> Option<Vec<CasePart>> {
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
         let keys = weight_tallies(ctx);
         let table = peers::resolve(&ctx.peers, WEIGHT_INDEX.code, &keys, |h| {
             ctx.hospital_level[h as usize]
         });
-        let own: FxHashMap<u32, Sums> = keys
-            .iter()
-            .filter(|((k, _, _), _)| *k == h)
-            .map(|((_, f, _), m)| (*f, *m))
-            .collect();
+        let own: FxHashMap<(u32, u32), Sums> =
+            keys.iter().map(|((h, f, _), m)| ((*h, *f), *m)).collect();
+        let mut slot = vec![None; ctx.n_hospitals()];
+        for (k, &h) in hospitals.iter().enumerate() {
+            if let Some(s) = slot.get_mut(h as usize) {
+                *s = Some(k);
+            }
+        }
         let pp = ctx.peers.period(1);
-        let mut mean_of: FxHashMap<u32, Option<f64>> = FxHashMap::default();
-        let mut out = Vec::new();
+        let mut mean_of: FxHashMap<(u32, u32), Option<f64>> = FxHashMap::default();
+        let mut out = vec![Vec::new(); hospitals.len()];
         for i in 0..ctx.cases.len() {
-            if ctx.hospital(i) != h || !ctx.audited(i) || !in_multi_family(ctx, i) {
+            let h = ctx.hospital(i);
+            let Some(k) = slot.get(h as usize).copied().flatten() else {
+                continue;
+            };
+            if !ctx.audited(i) || !in_multi_family(ctx, i) {
                 continue;
             }
             let f = ctx.derived.family[i];
-            let mean = *mean_of.entry(f).or_insert_with(|| {
+            let mean = *mean_of.entry((h, f)).or_insert_with(|| {
                 let mut t = table.get((ctx.hospital_level[h as usize], f, pp));
                 if ctx.peers.own_included(h) {
-                    t = t.minus(&own.get(&f).copied().unwrap_or_default());
+                    t = t.minus(&own.get(&(h, f)).copied().unwrap_or_default());
                 }
                 (t.n >= 2.0).then(|| t.x / t.n)
             });
             if let Some(mean) = mean {
-                out.push(CasePart {
+                out[k].push(CasePart {
                     case: i,
                     o: ctx.derived.weight[i],
                     e: mean,

@@ -190,7 +190,7 @@ fn issue14_2_the_injected_department_and_physician_carry_the_upcoders_excess() {
                 .filter(|r| r[1].to_string() == *h && r[2].to_string() == *code)
                 .collect();
             for by in ["department", "physician"] {
-                let part: Vec<&&[Data]> = rows.iter().filter(|r| r[4].to_string() == by).collect();
+                let part: Vec<&&[Data]> = rows.iter().filter(|r| r[4] == by).collect();
                 assert!(!part.is_empty(), "{h} {code} {by}");
                 let num = |c: &Data| c.as_f64().unwrap_or(f64::NAN);
                 let (so, se): (f64, f64) = part

@@ -33,6 +33,156 @@ pub struct Audit {
     /// `UPC_LEVER_CODE`: every (hospital, code) pair judged, by hospital then p (empty in
     /// `check`: a model carries no lever table).
     pub levers: Vec<compare::LeverRow>,
+    /// Per flagged finding, which departments and physicians carry its excess (empty when
+    /// the input has neither `department` nor `physician_id`).
+    pub drilldowns: Vec<Drilldown>,
+}
+
+/// Which departments and physicians carry one flagged finding's excess, under the very
+/// standardisation of the hospital-level measure: the parts' O and E add up to the
+/// hospital's, so a department's O − E is its share of the hospital's O − E.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drilldown {
+    /// Index of the finding in [`Audit::findings`].
+    pub finding: usize,
+    /// Whether the indicator splits by case (the cluster-mix χ² does not).
+    pub split: bool,
+    /// Departments, largest excess first (`None` when the input has no `department`).
+    pub departments: Option<Vec<Share>>,
+    /// Physicians, largest excess first (`None` when the input has no `physician_id`).
+    pub physicians: Option<Vec<Share>>,
+}
+
+/// One department's or physician's part of a finding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Share {
+    /// Department or physician index ([`crate::ingest::NONE_U32`] for an empty cell).
+    pub key: u32,
+    /// Denominator cases.
+    pub n: f64,
+    /// Observed.
+    pub o: f64,
+    /// Expected (same per-case expectation as the hospital's).
+    pub e: f64,
+    /// Its excess (O − E, or E − O for a deficit indicator) over the hospital's; NaN when
+    /// the hospital has no excess. Only parts with a positive share carry the finding.
+    pub share: f64,
+}
+
+impl Share {
+    /// The part's excess in the finding's suspicious direction.
+    pub fn excess(&self, direction: indicators::Direction) -> f64 {
+        match direction {
+            indicators::Direction::Excess => self.o - self.e,
+            indicators::Direction::Deficit => self.e - self.o,
+        }
+    }
+}
+
+/// The drill-downs of every flagged finding (computed for flagged ones only: each costs a
+/// pass over the cases).
+pub fn drilldowns(
+    ctx: &Ctx,
+    registry: &[Box<dyn Indicator>],
+    findings: &[Finding],
+) -> Vec<Drilldown> {
+    let (has_dept, has_phys) = (ctx.cases.has("department"), ctx.cases.has("physician_id"));
+    if !has_dept && !has_phys {
+        return Vec::new();
+    }
+    // Flagged findings by indicator: one pass over the cases per indicator, whatever the
+    // number of hospitals it flags.
+    let mut by_indicator: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (k, f) in findings.iter().enumerate().filter(|(_, f)| f.flagged) {
+        by_indicator.entry(f.indicator).or_default().push(k);
+    }
+    let groups: Vec<(usize, Vec<usize>)> = by_indicator.into_iter().collect();
+    let mut out: Vec<Drilldown> = groups
+        .par_iter()
+        .flat_map_iter(|(ind, ks)| {
+            let hospitals: Vec<u32> = ks.iter().map(|&k| findings[k].hospital).collect();
+            let parts = registry[*ind].case_parts(ctx, &hospitals);
+            ks.iter()
+                .enumerate()
+                .map(|(slot, &k)| {
+                    let parts = parts.as_ref().and_then(|p| p.get(slot));
+                    drilldown(ctx, &findings[k], k, parts, (has_dept, has_phys))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.sort_by_key(|d| d.finding);
+    out
+}
+
+/// One flagged finding's drill-down from its case parts (`None`: not split).
+fn drilldown(
+    ctx: &Ctx,
+    f: &Finding,
+    k: usize,
+    parts: Option<&Vec<indicators::CasePart>>,
+    (has_dept, has_phys): (bool, bool),
+) -> Drilldown {
+    let Some(parts) = parts else {
+        return Drilldown {
+            finding: k,
+            split: false,
+            departments: None,
+            physicians: None,
+        };
+    };
+    // compare recentres E by its calibration's level centre (a scalar per indicator and
+    // level): the parts take the same factor, so they add up to the finding's E, not only
+    // to the indicator's raw measure.
+    let raw_e: f64 = parts.iter().map(|c| c.e).sum();
+    let c = if raw_e > 0.0 && f.expected.is_finite() {
+        f.expected / raw_e
+    } else {
+        1.0
+    };
+    let parts: Vec<indicators::CasePart> = parts
+        .iter()
+        .map(|p| indicators::CasePart { e: p.e * c, ..*p })
+        .collect();
+    let by = |column: &[u32]| {
+        let key = |i: usize| column.get(i).copied().unwrap_or(crate::ingest::NONE_U32);
+        shares(&indicators::split_parts(&parts, &key), f.direction)
+    };
+    Drilldown {
+        finding: k,
+        split: true,
+        departments: has_dept.then(|| by(&ctx.cases.department)),
+        physicians: has_phys.then(|| by(&ctx.cases.physician)),
+    }
+}
+
+/// Parts as shares of their total excess, largest first (ties by key).
+fn shares(parts: &[indicators::Part], direction: indicators::Direction) -> Vec<Share> {
+    let sign = match direction {
+        indicators::Direction::Excess => 1.0,
+        indicators::Direction::Deficit => -1.0,
+    };
+    let total: f64 = sign * parts.iter().map(|p| p.o - p.e).sum::<f64>();
+    let mut out: Vec<Share> = parts
+        .iter()
+        .map(|p| Share {
+            key: p.key,
+            n: p.n,
+            o: p.o,
+            e: p.e,
+            share: if total > 0.0 {
+                sign * (p.o - p.e) / total
+            } else {
+                f64::NAN
+            },
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (sign * (b.o - b.e))
+            .total_cmp(&(sign * (a.o - a.e)))
+            .then(a.key.cmp(&b.key))
+    });
+    out
 }
 
 /// Runs every indicator, judges, ranks and lists case leads.
@@ -71,6 +221,7 @@ pub fn audit_against(
     let dilution = rank::dilution(ctx, &ranks);
     let leads = leads::case_leads(ctx, registry, &findings, &ranks);
     let levers = compare::levers(ctx, &indicators::lever::measure(ctx));
+    let drilldowns = drilldowns(ctx, registry, &findings);
     Audit {
         findings,
         dispersion,
@@ -81,6 +232,7 @@ pub fn audit_against(
         tables,
         untested,
         levers,
+        drilldowns,
     }
 }
 
@@ -335,6 +487,64 @@ mod tests {
             .filter(|l| l.hospital_id == "H3" && l.findings.contains("UPC_CHEAP_HEAVY"))
             .count();
         assert!(per_finding > 0 && per_finding <= crate::leads::MAX_CASES_PER_FINDING);
+    }
+
+    /// Issue 14, part 2: a finding's parts (here split by an arbitrary key, as by
+    /// department) carry the hospital's own O and E, under the same per-case expectation:
+    /// their sums equal the hospital's measure, and the shares of the excess add up to 1.
+    #[test]
+    fn issue14_drilldown_parts_add_up_to_the_hospital_measure() {
+        let f = fixture();
+        let (a, registry) = audited(&f);
+        let region = Region::new(&f.ingested.cases, &f.derived, &f.catalog, &f.config);
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let key = |i: usize| (i % 3) as u32;
+        let measured: Vec<_> = registry.iter().map(|ind| ind.measure(&ctx)).collect();
+        let mut checked = 0;
+        for x in &a.findings {
+            let ind = &registry[x.indicator];
+            let Some(parts) = ind.split(&ctx, x.hospital, &key) else {
+                assert!(x.code.starts_with("CL_"), "{} is not split", x.code);
+                continue;
+            };
+            let m = &measured[x.indicator].measures[x.hospital as usize];
+            let o: f64 = parts.iter().map(|p| p.o).sum();
+            let e: f64 = parts.iter().map(|p| p.e).sum();
+            assert!(
+                (o - m.o).abs() < 1e-9 && (e - m.e).abs() < 1e-9,
+                "{} of {}: parts {o} / {e}, hospital {} / {}",
+                x.code,
+                x.hospital,
+                m.o,
+                m.e
+            );
+            assert_eq!(m.o, x.observed);
+            assert!(parts.len() <= 3);
+            checked += 1;
+        }
+        assert!(checked >= 10, "{checked} findings split");
+        // Shares of a flagged finding's excess add up to 1 (positive and negative parts).
+        let sh = shares(
+            &[
+                indicators::Part {
+                    key: 0,
+                    n: 10.0,
+                    o: 8.0,
+                    e: 2.0,
+                },
+                indicators::Part {
+                    key: 1,
+                    n: 10.0,
+                    o: 1.0,
+                    e: 3.0,
+                },
+            ],
+            indicators::Direction::Excess,
+        );
+        assert_eq!(sh[0].key, 0);
+        assert!((sh[0].share - 1.5).abs() < 1e-12 && (sh[1].share + 0.5).abs() < 1e-12);
+        // The fixture has no department or physician column: no drill-down.
+        assert!(a.drilldowns.is_empty());
     }
 
     /// Issue 10, defect 1: a hospital's money comes only from its scored, flagged

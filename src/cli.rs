@@ -214,6 +214,10 @@ pub struct GenerateArgs {
     /// Write GB18030/GBK instead of UTF-8.
     #[arg(long)]
     pub gbk: bool,
+    /// Concentrate each gaming hospital's injected gaming in one department and one
+    /// physician (named in truth_hospitals.csv): a known answer for the drill-down.
+    #[arg(long)]
+    pub focus_gaming: bool,
 }
 
 /// `evaluate`: one finished run against its truth file, or (`--grid N`) many generated

@@ -21,6 +21,19 @@ pub fn lines(
     y_label: &str,
     size: Size,
 ) -> String {
+    lines_marked(title, x_labels, series, y_label, None, size)
+}
+
+/// [`lines`] with the x positions `marked` (first and last index, inclusive; say the
+/// audited period) shaded behind the lines, as PEPPER shades the period under review.
+pub fn lines_marked(
+    title: &str,
+    x_labels: &[String],
+    series: &[(&str, Vec<f64>)],
+    y_label: &str,
+    marked: Option<(usize, usize)>,
+    size: Size,
+) -> String {
     let n = series
         .iter()
         .map(|(_, v)| v.len())
@@ -43,7 +56,7 @@ pub fn lines(
     let y_label = clean(y_label);
     let body = extent.map(|ext| {
         move |root: &Area<'_>, rect: (i32, i32, i32, i32)| {
-            draw(root, rect, &labels, &data, ext, &y_label)
+            draw(root, rect, &labels, &data, ext, &y_label, marked)
         }
     });
     render(size, title, body)
@@ -56,6 +69,7 @@ fn draw(
     data: &[(String, Vec<f64>)],
     (lo, hi): (f64, f64),
     y_label: &str,
+    marked: Option<(usize, usize)>,
 ) -> DrawResult {
     let legend: Vec<LegendItem> = data
         .iter()
@@ -100,6 +114,14 @@ fn draw(
         .light_line_style(TRANSPARENT)
         .axis_style(axis())
         .draw()?;
+
+    if let Some((a, b)) = marked.filter(|(a, b)| a <= b && *a < n) {
+        let shade = RGBColor(0xE8, 0xB4, 0x4C).mix(0.18).filled();
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(a as f64 - 0.5, y0), (b.min(n - 1) as f64 + 0.5, y1)],
+            shade,
+        )))?;
+    }
 
     for (j, (_, vals)) in data.iter().enumerate() {
         let color = series_color(j);

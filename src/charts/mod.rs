@@ -38,7 +38,7 @@ pub use bars::{StackedBar, grouped_bars, stacked_bars};
 pub use common::NO_DATA;
 pub use funnel::{FunnelLimitsCurve, FunnelPoint, funnel};
 pub use histogram::histogram;
-pub use lines::lines;
+pub use lines::{lines, lines_marked};
 pub use scatter::{Bubble, bubbles};
 
 /// Canvas size in pixels (the SVG's viewBox). Values are clamped to 240×160 … 8000×8000.

@@ -36,6 +36,7 @@ impl From<GenerateArgs> for Options {
                 } else {
                     OutputEncoding::Utf8
                 },
+                focus_gaming: a.focus_gaming,
                 ..GenerateOptions::default()
             },
             out: a.out,

@@ -228,6 +228,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
             &result.ranks,
             &result.findings,
             &result.leads,
+            &result.drilldowns,
             opts.lang,
         )?,
     )?;

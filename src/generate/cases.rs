@@ -108,6 +108,51 @@ impl Case {
 /// Every hospital's stays, sorted by discharge date.
 pub(crate) struct Region {
     pub hospitals: Vec<Vec<Case>>,
+    /// Per hospital, where `--focus-gaming` concentrated its gaming (ground truth).
+    pub focus: Vec<Option<Focus>>,
+}
+
+/// `--focus-gaming`: the one department and physician a gaming hospital's injected gaming
+/// is concentrated in, so a drill-down has a known answer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Focus {
+    /// Department index ([`DEPTS`]).
+    pub dept: u8,
+    /// Physician number within the department (0-based; written `01`).
+    pub physician: u8,
+    /// 1 / the department's expected share of the hospital's stays: the intensity is
+    /// multiplied by it inside the department (capped), so the gaming's volume stays
+    /// about what the unfocused hospital would inject.
+    pub boost: f64,
+}
+
+/// The focus of hospital `h` (`None` without gaming): the department where most of its
+/// stays in multi-group families are expected, from the level's family popularity (no
+/// random draw, so the hospitals' streams are untouched), and its first physician.
+fn focus_of(cat: &Catalogue, h: &Hospital) -> Option<Focus> {
+    if h.gaming.is_empty() {
+        return None;
+    }
+    let mut by_dept = vec![0.0f64; DEPTS.len()];
+    for (f, fam) in cat.families.iter().enumerate() {
+        if fam.groups.len() < 2 {
+            continue;
+        }
+        let d = usize::from(department(fam.mdc, fam.kind, h.level, 40));
+        if let Some(w) = by_dept.get_mut(d) {
+            *w += family_pop(cat, f, h.level);
+        }
+    }
+    let total: f64 = by_dept.iter().sum();
+    let (dept, w) = by_dept
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))?;
+    (*w > 0.0).then(|| Focus {
+        dept: dept as u8,
+        physician: 0,
+        boost: total / w,
+    })
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -152,6 +197,8 @@ pub(crate) struct Ctx<'a> {
     /// Cumulative referral targets for readmissions elsewhere, per hospital.
     referral_cdf: Vec<Vec<(f64, usize)>>,
     per_unit: f64,
+    /// Per hospital (by index), the `--focus-gaming` department and physician.
+    pub focus: Vec<Option<Focus>>,
 }
 
 /// Index into an unnormalised cumulative table.
@@ -349,6 +396,16 @@ impl<'a> Ctx<'a> {
             light_cdf,
             referral_cdf,
             per_unit,
+            focus: roster
+                .iter()
+                .map(|h| {
+                    if opts.focus_gaming {
+                        focus_of(cat, h)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -1084,7 +1141,10 @@ pub(crate) fn generate_region(
             ))
         });
     }
-    Region { hospitals: own }
+    Region {
+        hospitals: own,
+        focus: ctx.focus,
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).

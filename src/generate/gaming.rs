@@ -8,7 +8,7 @@
 use rand::Rng;
 
 use super::cases::{
-    Case, Ctx, HospState, NO_CODE, YearSpan, make_stay, push_excluded, refill_secondaries,
+    Case, Ctx, Focus, HospState, NO_CODE, YearSpan, make_stay, push_excluded, refill_secondaries,
     sample_cdf, secondary_ok, skewed,
 };
 use super::catalog::Catalogue;
@@ -57,18 +57,49 @@ pub(crate) fn apply(
     case: &mut Case,
     year: i32,
 ) -> Option<Case> {
+    let focus = ctx.focus.get(st.h.index).copied().flatten();
+    let Some(focus) = focus else {
+        return apply_at(ctx, st, case, year, None);
+    };
+    let mut second = apply_at(ctx, st, case, year, Some(focus));
+    // The gaming is the focus physician's: the altered stay (and a split's second half).
+    for c in std::iter::once(&mut *case).chain(second.as_mut()) {
+        if c.pattern.is_some() {
+            c.physician = focus.physician;
+        }
+    }
+    second
+}
+
+/// The intensity of a pattern at this case: as specified, or under `--focus-gaming`
+/// boosted inside the focus department (at most 0.95) and zero outside it.
+fn intensity(p: f64, case: &Case, focus: Option<Focus>) -> f64 {
+    match focus {
+        None => p,
+        Some(f) if case.dept == f.dept => (p * f.boost).min(0.95),
+        Some(_) => 0.0,
+    }
+}
+
+fn apply_at(
+    ctx: &Ctx<'_>,
+    st: &mut HospState<'_>,
+    case: &mut Case,
+    year: i32,
+    focus: Option<Focus>,
+) -> Option<Case> {
     let h = st.h;
     if h.gaming.is_empty() {
         return None;
     }
     if let Some(spec) = h.active(GamingPattern::Upcoding, year) {
-        let p = spec.intensity;
+        let p = intensity(spec.intensity, case, focus);
         if upcode_eligible(ctx, case) && st.rng.random::<f64>() < p {
             upcode(ctx, st, case, spec.variant);
         }
     }
     if let Some(spec) = h.active(GamingPattern::LowThresholdPadding, year) {
-        let p = spec.intensity;
+        let p = intensity(spec.intensity, case, focus);
         let expected = ctx.payment_benchmark(case.group as usize, h.level);
         // The threshold the region really pays on, whatever the audit is configured with.
         let low = ctx.low_threshold;
@@ -80,7 +111,7 @@ pub(crate) fn apply(
         }
     }
     if let Some(spec) = h.active(GamingPattern::HighPadding, year) {
-        let p = spec.intensity;
+        let p = intensity(spec.intensity, case, focus);
         let expected = ctx.payment_benchmark(case.group as usize, h.level);
         let high = ctx.cat.high_threshold(case.group as usize);
         let ratio = case.cost_cents as f64 / 100.0 / expected;
@@ -93,7 +124,7 @@ pub(crate) fn apply(
         }
     }
     if let Some(spec) = h.active(GamingPattern::SplitStays, year) {
-        let p = spec.intensity;
+        let p = intensity(spec.intensity, case, focus);
         if case.los() >= 2 && case.disposition == 1 && st.rng.random::<f64>() < p {
             return split(ctx, st, case);
         }
@@ -285,6 +316,11 @@ pub(crate) fn low_standard_admissions(
         case.disposition = 1;
         case.n_sec = case.n_sec.min(1);
         mark(&mut case, GamingPattern::LowStandardAdmission);
+        if let Some(f) = ctx.focus.get(h.index).copied().flatten() {
+            // The focus department admits them, under its focus physician.
+            case.dept = f.dept;
+            case.physician = f.physician;
+        }
         st.cases.push(case);
     }
 }

@@ -272,6 +272,11 @@ pub struct GenerateOptions {
     /// misfits although nobody games, as it would on real data.
     #[serde(default = "default_main_dx_disagreement")]
     pub main_dx_disagreement: f64,
+    /// `--focus-gaming`: concentrate each gaming hospital's injected gaming in one
+    /// department and one physician (recorded in `truth_hospitals.csv`), so that the
+    /// audit's drill-down has a known answer. Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub focus_gaming: bool,
 }
 
 fn default_main_dx_disagreement() -> f64 {
@@ -300,6 +305,7 @@ impl Default for GenerateOptions {
             planned_flag: PlannedFlag::EveryCycle,
             coding_disagreement: default_disagreement(),
             main_dx_disagreement: default_main_dx_disagreement(),
+            focus_gaming: false,
         }
     }
 }
@@ -376,7 +382,7 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateReport
     })?;
     let cases = writer::write_cases(opts, &catalogue, &roster, &region, out_dir)?;
     let groups = writer::write_groups(opts, &catalogue, out_dir)?;
-    writer::write_truth_hospitals(&roster, out_dir)?;
+    writer::write_truth_hospitals(&roster, &region.focus, opts.focus_gaming, out_dir)?;
     let gamed_cases = writer::write_truth_cases(&roster, &region, out_dir)?;
     Ok(GenerateReport {
         cases,

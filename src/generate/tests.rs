@@ -794,3 +794,64 @@ fn catalogue_columns_follow_the_option() {
         }
     }
 }
+
+/// Issue 14.2: `--focus-gaming` puts every gamed stay of a gaming hospital in the
+/// department and under the physician `truth_hospitals.csv` names (the drill-down's known
+/// answer); without it the truth file keeps its columns.
+#[test]
+fn focus_gaming_puts_every_gamed_stay_in_the_named_department_and_physician() {
+    let plain = region(&opts(5, 6000, Scheme::Drg));
+    let header = Table::read(&plain.0.path().join("truth_hospitals.csv")).header;
+    assert!(
+        !header.iter().any(|h| h.starts_with("focus_")),
+        "{header:?}"
+    );
+    let o = GenerateOptions {
+        focus_gaming: true,
+        ..opts(5, 6000, Scheme::Drg)
+    };
+    let (dir, _) = region(&o);
+    let truth = Table::read(&dir.path().join("truth_hospitals.csv"));
+    let (tid, tpat, tdept, tphys) = (
+        truth.col("hospital_id"),
+        truth.col("patterns"),
+        truth.col("focus_department"),
+        truth.col("focus_physician"),
+    );
+    let focus: BTreeMap<&str, (&str, &str)> = truth
+        .rows
+        .iter()
+        .filter(|r| !r[tpat].is_empty())
+        .map(|r| (r[tid].as_str(), (r[tdept].as_str(), r[tphys].as_str())))
+        .collect();
+    assert!(focus.len() >= 5, "{focus:?}");
+    for (h, (d, p)) in &focus {
+        assert!(!d.is_empty() && p.starts_with(h), "{h}: {d} {p}");
+    }
+    let cases = Table::read(&dir.path().join("cases.csv"));
+    let (cid, cdept, cphys) = (
+        cases.col("case_id"),
+        cases.col("department"),
+        cases.col("physician_id"),
+    );
+    let where_: BTreeMap<&str, (&str, &str)> = cases
+        .rows
+        .iter()
+        .map(|r| (r[cid].as_str(), (r[cdept].as_str(), r[cphys].as_str())))
+        .collect();
+    let gamed = Table::read(&dir.path().join("truth_cases.csv"));
+    let (gid, gh) = (gamed.col("case_id"), gamed.col("hospital_id"));
+    let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &gamed.rows {
+        let h = r[gh].as_str();
+        let want = focus[h];
+        assert_eq!(where_[r[gid].as_str()], want, "{} of {h}", r[gid]);
+        *per.entry(h).or_default() += 1;
+    }
+    // Every gaming hospital still games (a low-threshold padder in one department of a
+    // 6,000-stay region has few cheap stays to pad: a handful, not dozens).
+    for h in focus.keys() {
+        assert!(per.get(h).is_some_and(|n| *n >= 1), "{h}: {per:?}");
+    }
+    assert!(per.values().sum::<usize>() >= 50, "{per:?}");
+}

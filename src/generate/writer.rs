@@ -366,10 +366,7 @@ pub(crate) fn write_cases(
             b.push(',');
             b.push_str(DEPTS[usize::from(c.dept)]);
             b.push(',');
-            b.push_str(&h.id);
-            b.push('D');
-            push_padded(b, u64::from(c.dept), 2);
-            push_padded(b, u64::from(c.physician) + 1, 2);
+            push_physician(b, &h.id, c.dept, c.physician);
             b.push(',');
             push_uint(b, u64::from(c.age));
             b.push(',');
@@ -437,8 +434,13 @@ pub(crate) fn write_groups(
 /// Writes `truth_hospitals.csv` (always UTF-8): one row per hospital. Gaming rows
 /// carry the largest intensity and earliest start year of their specs; other rows
 /// leave patterns, intensity and start_year empty.
+///
+/// With `--focus-gaming` (`focused`), two more columns name the department (as written in
+/// `cases.csv`'s `department`) and the physician (`physician_id`) the gaming is in.
 pub(crate) fn write_truth_hospitals(
     roster: &[Hospital],
+    focus: &[Option<super::cases::Focus>],
+    focused: bool,
     out_dir: &Path,
 ) -> Result<(), GenerateError> {
     let mut sink = Sink::create(
@@ -446,7 +448,11 @@ pub(crate) fn write_truth_hospitals(
         OutputEncoding::Utf8,
     )?;
     sink.buf
-        .push_str("hospital_id,hospital_name,hospital_level,role,patterns,intensity,start_year,upcoding_variant\n");
+        .push_str("hospital_id,hospital_name,hospital_level,role,patterns,intensity,start_year,upcoding_variant");
+    if focused {
+        sink.buf.push_str(",focus_department,focus_physician");
+    }
+    sink.buf.push('\n');
     for h in roster {
         let b = &mut sink.buf;
         b.push_str(&h.id);
@@ -475,9 +481,27 @@ pub(crate) fn write_truth_hospitals(
         {
             b.push_str(g.variant.as_str());
         }
+        if focused {
+            b.push(',');
+            if let Some(f) = focus.get(h.index).copied().flatten() {
+                b.push_str(DEPTS[usize::from(f.dept)]);
+                b.push(',');
+                push_physician(b, &h.id, f.dept, f.physician);
+            } else {
+                b.push(',');
+            }
+        }
         b.push('\n');
     }
     sink.finish()
+}
+
+/// A physician's `physician_id`: hospital id, `D`, department and physician numbers.
+fn push_physician(b: &mut String, hospital_id: &str, dept: u8, physician: u8) {
+    b.push_str(hospital_id);
+    b.push('D');
+    push_padded(b, u64::from(dept), 2);
+    push_padded(b, u64::from(physician) + 1, 2);
 }
 
 /// Writes `truth_cases.csv` (always UTF-8); returns the number of gamed stays.

@@ -1,6 +1,8 @@
 //! The shapes indicators take: a standardised binary rate, a change against the hospital's
 //! own baseline net of its peers' change, and (in `upcoding.rs`) a continuous weight index.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
 use super::context::say;
@@ -162,7 +164,200 @@ fn add_stratum(o: &mut Ove, c: &Sums, r: &PeerRate) {
     }
 }
 
+/// One case's part in its hospital's measure: observed value and expectation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CasePart {
+    /// Case index.
+    pub case: usize,
+    /// Observed (1/0 for an event, the weight for a weight index).
+    pub o: f64,
+    /// Expected under the measure's standardisation.
+    pub e: f64,
+}
+
+/// One part (department, physician, quarter) of a hospital's measure.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Part {
+    /// The part's key (a department or physician index, a quarter).
+    pub key: u32,
+    /// Cases.
+    pub n: f64,
+    /// Observed.
+    pub o: f64,
+    /// Expected.
+    pub e: f64,
+}
+
+/// Sums case parts by `key`, in key order (cases added in case order, so the sums are
+/// the same run to run).
+pub fn split_parts(cases: &[CasePart], key: &dyn Fn(usize) -> u32) -> Vec<Part> {
+    let mut by: std::collections::BTreeMap<u32, Part> = std::collections::BTreeMap::new();
+    for c in cases {
+        let k = key(c.case);
+        let p = by.entry(k).or_insert(Part {
+            key: k,
+            ..Part::default()
+        });
+        p.n += 1.0;
+        p.o += c.o;
+        p.e += c.e;
+    }
+    by.into_values().collect()
+}
+
+/// Every hospital's own tallies by (hospital, stratum, period) of the cases `period`
+/// places (0 baseline, 1 audited; `None` = not counted), sorted by key — the tallies
+/// `measure` resolves its peer table from.
+fn tallies(
+    ctx: &Ctx,
+    period: &dyn Fn(usize) -> Option<u8>,
+    outcome: CaseFn,
+    stratum: StratumFn,
+) -> Vec<((u32, u32, u8), Sums)> {
+    let mut own: FxHashMap<(u32, u32, u8), Sums> = FxHashMap::default();
+    for i in 0..ctx.cases.len() {
+        let Some(p) = period(i) else { continue };
+        let x = if outcome(ctx, i) { 1.0 } else { 0.0 };
+        own.entry((ctx.hospital(i), stratum(ctx, i), p))
+            .or_default()
+            .add(x);
+    }
+    let mut keys: Vec<_> = own.into_iter().collect();
+    keys.sort_unstable_by_key(|(k, _)| *k);
+    keys
+}
+
+/// Hospitals' peer rates, as `measure` forms them, cached by (hospital, stratum, period).
+struct RatesOf<'t> {
+    table: Cow<'t, PeerTable>,
+    all: FxHashMap<(u32, u8), Sums>,
+    own: FxHashMap<(u32, u32, u8), Sums>,
+    cache: FxHashMap<(u32, u32, u8), Option<PeerRate>>,
+}
+
+impl<'t> RatesOf<'t> {
+    fn new(ctx: &'t Ctx, code: &str, keys: &[((u32, u32, u8), Sums)]) -> Self {
+        let table = peers::resolve(&ctx.peers, code, keys, |h| ctx.hospital_level[h as usize]);
+        let all = table.all_levels();
+        RatesOf {
+            table,
+            all,
+            own: keys.iter().copied().collect(),
+            cache: FxHashMap::default(),
+        }
+    }
+
+    /// Hospital `h`'s peer rate of stratum `s` in period `p` (`None`: no peer has it).
+    fn get(&mut self, ctx: &Ctx, h: u32, s: u32, p: u8) -> Option<PeerRate> {
+        if let Some(r) = self.cache.get(&(h, s, p)) {
+            return *r;
+        }
+        let own = self.own.get(&(h, s, p)).copied().unwrap_or_default();
+        let r = peer_rate(ctx, &self.table, &self.all, (h, s, p), &own);
+        self.cache.insert((h, s, p), r);
+        r
+    }
+}
+
+/// Where each hospital's parts go: its place in `hospitals`, if listed (a hospital listed
+/// twice fills its last place), and the number of places.
+struct Slots(Vec<Option<usize>>, usize);
+
+fn slots(ctx: &Ctx, hospitals: &[u32]) -> Slots {
+    let mut slot = vec![None; ctx.n_hospitals()];
+    for (k, &h) in hospitals.iter().enumerate() {
+        if let Some(s) = slot.get_mut(h as usize) {
+            *s = Some(k);
+        }
+    }
+    Slots(slot, hospitals.len())
+}
+
+/// The per-case parts of a rate, per listed hospital (one pass over the cases): the cases
+/// `take` keeps (with their period), each with its observed event and its peer rate. Cases
+/// whose stratum has no peer are left out, as `measure` leaves them out.
+fn rate_parts(
+    ctx: &Ctx,
+    rates: &mut RatesOf,
+    slot: &Slots,
+    take: &dyn Fn(usize) -> Option<u8>,
+    outcome: CaseFn,
+    stratum: StratumFn,
+) -> Vec<Vec<CasePart>> {
+    let mut out = vec![Vec::new(); slot.1];
+    for i in 0..ctx.cases.len() {
+        let h = ctx.hospital(i);
+        let Some(k) = slot.0.get(h as usize).copied().flatten() else {
+            continue;
+        };
+        let Some(p) = take(i) else { continue };
+        let Some(r) = rates.get(ctx, h, stratum(ctx, i), p) else {
+            continue;
+        };
+        out[k].push(CasePart {
+            case: i,
+            o: if outcome(ctx, i) { 1.0 } else { 0.0 },
+            e: r.rate,
+        });
+    }
+    out
+}
+
+/// Every hospital's cases that `take` keeps, in any period, summed by `period`: observed
+/// events and the same-level peers' audited-period rate of each case's stratum (hospital
+/// left out when its cases are in the sums; all levels when same-level peers are too few),
+/// as [`BinaryIndicator::measure`] forms it. Indexed by hospital, parts in key order.
+fn rate_period_table(
+    ctx: &Ctx,
+    code: &str,
+    keys: &[((u32, u32, u8), Sums)],
+    (take, outcome, stratum): (&dyn Fn(usize) -> bool, CaseFn, StratumFn),
+    period: &dyn Fn(usize) -> u32,
+) -> Vec<Vec<Part>> {
+    let table = peers::resolve(&ctx.peers, code, keys, |h| ctx.hospital_level[h as usize]);
+    let all = table.all_levels();
+    let own: FxHashMap<(u32, u32), Sums> = keys
+        .iter()
+        .filter(|((_, _, p), _)| *p == 1)
+        .map(|((h, s, _), c)| ((*h, *s), *c))
+        .collect();
+    let mut cache: FxHashMap<(u32, u32), Option<f64>> = FxHashMap::default();
+    let mut out: Vec<std::collections::BTreeMap<u32, Part>> =
+        vec![std::collections::BTreeMap::new(); ctx.n_hospitals()];
+    for i in 0..ctx.cases.len() {
+        if !take(i) {
+            continue;
+        }
+        let (h, s) = (ctx.hospital(i), stratum(ctx, i));
+        let rate = *cache.entry((h, s)).or_insert_with(|| {
+            let mine = own.get(&(h, s)).copied().unwrap_or_default();
+            peer_rate(ctx, &table, &all, (h, s, 1), &mine).map(|r| r.rate)
+        });
+        let Some(rate) = rate else { continue };
+        let k = period(i);
+        let p = out[h as usize].entry(k).or_insert(Part {
+            key: k,
+            ..Part::default()
+        });
+        p.n += 1.0;
+        p.o += if outcome(ctx, i) { 1.0 } else { 0.0 };
+        p.e += rate;
+    }
+    out.into_iter().map(|m| m.into_values().collect()).collect()
+}
+
+/// Sums of case parts: (observed, expected).
+fn oe(parts: &[CasePart]) -> (f64, f64) {
+    parts
+        .iter()
+        .fold((0.0, 0.0), |(o, e), c| (o + c.o, e + c.e))
+}
+
 impl BinaryIndicator {
+    fn audited_eligible(&self, ctx: &Ctx, i: usize) -> Option<u8> {
+        (ctx.audited(i) && (self.eligible)(ctx, i)).then_some(1)
+    }
+
     fn is_lead(&self, ctx: &Ctx, i: usize) -> bool {
         match self.lead {
             Some(f) => f(ctx, i),
@@ -238,6 +433,34 @@ impl Indicator for BinaryIndicator {
 
     fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
         (self.why)(ctx, i)
+    }
+
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
+        let take = |i: usize| self.audited_eligible(ctx, i);
+        let keys = tallies(ctx, &take, self.outcome, self.stratum);
+        let mut rates = RatesOf::new(ctx, self.spec.code, &keys);
+        let slot = slots(ctx, hospitals);
+        Some(rate_parts(
+            ctx,
+            &mut rates,
+            &slot,
+            &take,
+            self.outcome,
+            self.stratum,
+        ))
+    }
+
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
+        let take = |i: usize| self.audited_eligible(ctx, i);
+        let keys = tallies(ctx, &take, self.outcome, self.stratum);
+        let any = |i: usize| (self.eligible)(ctx, i);
+        Some(rate_period_table(
+            ctx,
+            self.spec.code,
+            &keys,
+            (&any, self.outcome, self.stratum),
+            period,
+        ))
     }
 }
 
@@ -395,6 +618,76 @@ impl Indicator for ChangeIndicator {
     fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
         (self.why)(ctx, i)
     }
+
+    /// The audited cases with E = T·E_a/(E_a + E_b) spread over them: each case's peer
+    /// rate times the hospital's T/(E_a + E_b).
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
+        let take = |i: usize| self.period_of(ctx, i);
+        let keys = tallies(ctx, &take, self.outcome, self.stratum);
+        let mut rates = RatesOf::new(ctx, self.spec.code, &keys);
+        let slot = slots(ctx, hospitals);
+        let audited = |i: usize| take(i).filter(|p| *p == 1);
+        let baseline = |i: usize| take(i).filter(|p| *p == 0);
+        let a = rate_parts(ctx, &mut rates, &slot, &audited, self.outcome, self.stratum);
+        let b = rate_parts(
+            ctx,
+            &mut rates,
+            &slot,
+            &baseline,
+            self.outcome,
+            self.stratum,
+        );
+        Some(
+            a.into_iter()
+                .zip(&b)
+                .map(|(a, b)| conditional_parts(a, b))
+                .collect(),
+        )
+    }
+
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
+        let take = |i: usize| self.period_of(ctx, i);
+        let keys = tallies(ctx, &take, self.outcome, self.stratum);
+        let any = |i: usize| (self.eligible)(ctx, i);
+        Some(rate_period_table(
+            ctx,
+            self.spec.code,
+            &keys,
+            (&any, self.outcome, self.stratum),
+            period,
+        ))
+    }
+}
+
+impl ChangeIndicator {
+    /// 1 for an audited eligible case, 0 for a baseline one.
+    fn period_of(&self, ctx: &Ctx, i: usize) -> Option<u8> {
+        let p = if ctx.audited(i) {
+            1
+        } else if ctx.baseline(i) {
+            0
+        } else {
+            return None;
+        };
+        (self.eligible)(ctx, i).then_some(p)
+    }
+}
+
+/// The subject's parts of a conditional comparison ([`change_expectation`]): every
+/// subject case's expectation scaled by T/(E_subject + E_reference), so the parts' E adds
+/// up to the measure's T·π.
+fn conditional_parts(mut subject: Vec<CasePart>, reference: &[CasePart]) -> Vec<CasePart> {
+    let (ao, ae) = oe(&subject);
+    let (ro, re) = oe(reference);
+    let scale = if ae + re > 0.0 {
+        (ao + ro) / (ae + re)
+    } else {
+        0.0
+    };
+    for c in &mut subject {
+        c.e *= scale;
+    }
+    subject
 }
 
 /// A rate in a subject subset of the hospital's cases (the heavier groups) judged against
@@ -503,6 +796,44 @@ impl Indicator for ReferenceIndicator {
 
     fn case_reason(&self, ctx: &Ctx, i: usize) -> String {
         (self.why)(ctx, i)
+    }
+
+    /// The subject cases with E = T·E_s/(E_s + E_r) spread over them.
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
+        let take = |i: usize| (ctx.audited(i) && (self.eligible)(ctx, i)).then_some(1);
+        let keys = tallies(ctx, &take, self.outcome, self.stratum);
+        let mut rates = RatesOf::new(ctx, self.spec.code, &keys);
+        let slot = slots(ctx, hospitals);
+        let subject = |i: usize| take(i).filter(|_| (self.subject)(ctx, i));
+        let reference = |i: usize| take(i).filter(|_| !(self.subject)(ctx, i));
+        let a = rate_parts(ctx, &mut rates, &slot, &subject, self.outcome, self.stratum);
+        let r = rate_parts(
+            ctx,
+            &mut rates,
+            &slot,
+            &reference,
+            self.outcome,
+            self.stratum,
+        );
+        Some(
+            a.into_iter()
+                .zip(&r)
+                .map(|(a, r)| conditional_parts(a, r))
+                .collect(),
+        )
+    }
+
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
+        let take = |i: usize| (ctx.audited(i) && (self.eligible)(ctx, i)).then_some(1);
+        let keys = tallies(ctx, &take, self.outcome, self.stratum);
+        let subject = |i: usize| (self.eligible)(ctx, i) && (self.subject)(ctx, i);
+        Some(rate_period_table(
+            ctx,
+            self.spec.code,
+            &keys,
+            (&subject, self.outcome, self.stratum),
+            period,
+        ))
     }
 }
 

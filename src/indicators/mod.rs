@@ -17,7 +17,10 @@ pub mod upcoding;
 use serde::Serialize;
 
 pub use context::Ctx;
-pub use kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail};
+pub use kinds::{
+    BinaryIndicator, CasePart, ChangeIndicator, Measure, Measured, Part, ReferenceIndicator, Tail,
+    split_parts,
+};
 
 /// The three detectors a finding feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -102,6 +105,29 @@ pub trait Indicator: Sync {
     fn untestable(&self, _ctx: &Ctx) -> Option<String> {
         None
     }
+    /// Each of `hospitals`' measure case by case (one list per hospital listed, in one pass
+    /// over the cases): every audited case of its denominator whose stratum has peers, with
+    /// its observed value and its expectation under the very standardisation of
+    /// [`Indicator::measure`] (the same peer rate, the same scaling), so that Σ o = O and
+    /// Σ e = E. `None` when the measure is not a sum over cases (the cluster-mix χ²): such
+    /// an indicator is "not split".
+    fn case_parts(&self, _ctx: &Ctx, _hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
+        None
+    }
+    /// Hospital `h`'s measure split by `key` (a department, a physician): the parts' `o`
+    /// and `e` add up to the hospital's. `None` when the indicator is not split.
+    fn split(&self, ctx: &Ctx, h: u32, key: &dyn Fn(usize) -> u32) -> Option<Vec<Part>> {
+        let mut parts = self.case_parts(ctx, &[h])?;
+        Some(split_parts(&parts.pop().unwrap_or_default(), key))
+    }
+    /// Every hospital's denominator cases of every period the data holds (not only the
+    /// audited one) summed by `period` (a discharge quarter): observed, and the expectation
+    /// from the same-level peers' audited-period rate of each case's stratum (hospital left
+    /// out; no own-ratio scaling) — the trend PEPPER draws against its peers. Indexed by
+    /// hospital. `None` when the indicator has no per-case rate (weight index, cluster mix).
+    fn period_table(&self, _ctx: &Ctx, _period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
+        None
+    }
 }
 
 /// An indicator that knows why it may be untestable on a region: `inner` measures, `reason`
@@ -128,6 +154,12 @@ impl<I: Indicator> Indicator for Explained<I> {
     }
     fn untestable(&self, ctx: &Ctx) -> Option<String> {
         (self.reason)(ctx)
+    }
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
+        self.inner.case_parts(ctx, hospitals)
+    }
+    fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
+        self.inner.period_table(ctx, period)
     }
 }
 

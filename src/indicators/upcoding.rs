@@ -9,7 +9,9 @@
 use rustc_hash::FxHashMap;
 
 use super::context::say;
-use super::kinds::{BinaryIndicator, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail};
+use super::kinds::{
+    BinaryIndicator, CasePart, ChangeIndicator, Measure, Measured, ReferenceIndicator, Tail,
+};
 use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::derive::coding::{MainDxFit, NOT_CHECKED};
 use crate::ingest::NONE_U32;
@@ -609,18 +611,8 @@ impl Indicator for WeightIndex {
     }
 
     fn measure(&self, ctx: &Ctx) -> Measured {
-        let mut own: FxHashMap<(u32, u32, u8), Sums> = FxHashMap::default();
-        for i in 0..ctx.cases.len() {
-            if !ctx.audited(i) || !in_multi_family(ctx, i) {
-                continue;
-            }
-            own.entry((ctx.hospital(i), ctx.derived.family[i], 1))
-                .or_default()
-                .add(ctx.derived.weight[i]);
-        }
         let mut out = vec![Measure::default(); ctx.n_hospitals()];
-        let mut keys: Vec<_> = own.into_iter().collect();
-        keys.sort_unstable_by_key(|(k, _)| *k);
+        let keys = weight_tallies(ctx);
         let table = peers::resolve(&ctx.peers, WEIGHT_INDEX.code, &keys, |h| {
             ctx.hospital_level[h as usize]
         });
@@ -668,6 +660,67 @@ impl Indicator for WeightIndex {
     fn case_reason(&self, _ctx: &Ctx, _i: usize) -> String {
         String::new()
     }
+
+    /// Each case's claimed weight against the peers' mean weight of its family, the very
+    /// terms `measure` sums.
+    fn case_parts(&self, ctx: &Ctx, hospitals: &[u32]) -> Option<Vec<Vec<CasePart>>> {
+        let keys = weight_tallies(ctx);
+        let table = peers::resolve(&ctx.peers, WEIGHT_INDEX.code, &keys, |h| {
+            ctx.hospital_level[h as usize]
+        });
+        let own: FxHashMap<(u32, u32), Sums> =
+            keys.iter().map(|((h, f, _), m)| ((*h, *f), *m)).collect();
+        let mut slot = vec![None; ctx.n_hospitals()];
+        for (k, &h) in hospitals.iter().enumerate() {
+            if let Some(s) = slot.get_mut(h as usize) {
+                *s = Some(k);
+            }
+        }
+        let pp = ctx.peers.period(1);
+        let mut mean_of: FxHashMap<(u32, u32), Option<f64>> = FxHashMap::default();
+        let mut out = vec![Vec::new(); hospitals.len()];
+        for i in 0..ctx.cases.len() {
+            let h = ctx.hospital(i);
+            let Some(k) = slot.get(h as usize).copied().flatten() else {
+                continue;
+            };
+            if !ctx.audited(i) || !in_multi_family(ctx, i) {
+                continue;
+            }
+            let f = ctx.derived.family[i];
+            let mean = *mean_of.entry((h, f)).or_insert_with(|| {
+                let mut t = table.get((ctx.hospital_level[h as usize], f, pp));
+                if ctx.peers.own_included(h) {
+                    t = t.minus(&own.get(&(h, f)).copied().unwrap_or_default());
+                }
+                (t.n >= 2.0).then(|| t.x / t.n)
+            });
+            if let Some(mean) = mean {
+                out[k].push(CasePart {
+                    case: i,
+                    o: ctx.derived.weight[i],
+                    e: mean,
+                });
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Every hospital's audited claimed weights by family (the weight index's tallies), sorted.
+fn weight_tallies(ctx: &Ctx) -> Vec<((u32, u32, u8), Sums)> {
+    let mut own: FxHashMap<(u32, u32, u8), Sums> = FxHashMap::default();
+    for i in 0..ctx.cases.len() {
+        if !ctx.audited(i) || !in_multi_family(ctx, i) {
+            continue;
+        }
+        own.entry((ctx.hospital(i), ctx.derived.family[i], 1))
+            .or_default()
+            .add(ctx.derived.weight[i]);
+    }
+    let mut keys: Vec<_> = own.into_iter().collect();
+    keys.sort_unstable_by_key(|(k, _)| *k);
+    keys
 }
 
 #[cfg(test)]

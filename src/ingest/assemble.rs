@@ -45,6 +45,8 @@ struct Block<'a> {
     group_code: &'a StringChunked,
     name: Option<&'a StringChunked>,
     main_dx: Option<&'a StringChunked>,
+    department: Option<&'a StringChunked>,
+    physician: Option<&'a StringChunked>,
     secondary: Option<&'a StringChunked>,
     admit: &'a Int32Chunked,
     discharge: &'a Int32Chunked,
@@ -75,6 +77,8 @@ impl<'a> Block<'a> {
             group_code: text("group_code")?,
             name: opt_text("hospital_name")?,
             main_dx: opt_text("main_diagnosis")?,
+            department: opt_text("department")?,
+            physician: opt_text("physician_id")?,
             secondary: opt_text("secondary_diagnoses")?,
             admit: get("admit_date")?.i32().map_err(engine)?,
             discharge: get("discharge_date")?.i32().map_err(engine)?,
@@ -336,6 +340,8 @@ struct Out<'a> {
     group: &'a mut [u32],
     cost: &'a mut [f64],
     main: &'a mut [u32],
+    department: &'a mut [u32],
+    physician: &'a mut [u32],
     disposition: &'a mut [u8],
     planned: &'a mut [bool],
     fees: Vec<Option<&'a mut [f32]>>,
@@ -356,6 +362,10 @@ struct Local {
     n_items: Vec<u32>,
     patients: TextColumn,
     case_id: TextColumn,
+    /// Departments and physicians in order of first sight; `department` and `physician`
+    /// of the block's rows hold indexes into these.
+    departments: Vec<String>,
+    physicians: Vec<String>,
 }
 
 /// Copies the cells of kept rows into `dst`, through `f`.
@@ -390,6 +400,48 @@ fn local_index<'a>(
         list.push(key);
         (list.len() - 1) as u32
     })
+}
+
+/// Interns an optional text column's kept cells into `dst` (local indexes, [`NONE_U32`]
+/// for an empty cell); returns the distinct values in order of first sight.
+fn intern_text(src: Option<&StringChunked>, keep: &[bool], dst: &mut [u32]) -> Vec<String> {
+    let Some(src) = src else {
+        dst.fill(NONE_U32);
+        return Vec::new();
+    };
+    let mut list: Vec<&str> = Vec::new();
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut out = dst.iter_mut();
+    for (cell, _) in src.iter().zip(keep).filter(|(_, k)| **k) {
+        let v = trimmed(cell);
+        let slot = out.next().expect("kept rows fit");
+        *slot = if v.is_empty() {
+            NONE_U32
+        } else {
+            local_index(&mut index, &mut list, v)
+        };
+    }
+    list.into_iter().map(str::to_string).collect()
+}
+
+/// Merges blocks' local lists into one list in block order; returns it and each block's
+/// local → global map.
+fn merge_lists(lists: impl Iterator<Item = Vec<String>>) -> (Vec<String>, Vec<Vec<u32>>) {
+    let mut all: Vec<String> = Vec::new();
+    let mut index: FxHashMap<String, u32> = FxHashMap::default();
+    let maps = lists
+        .map(|l| {
+            l.into_iter()
+                .map(|v| {
+                    *index.entry(v).or_insert_with_key(|v| {
+                        all.push(v.clone());
+                        (all.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    (all, maps)
 }
 
 /// The second pass over a block: the typed columns of the kept rows, and local interning.
@@ -475,6 +527,8 @@ fn build(b: &Block, keep: &[bool], groups: &[u32], places: &RowPlaces, out: Out<
         n_items: Vec::with_capacity(m),
         patients: TextColumn::with_capacity(m),
         case_id: TextColumn::with_capacity(m),
+        departments: intern_text(b.department, keep, out.department),
+        physicians: intern_text(b.physician, keep, out.physician),
     };
     for (pid, _) in b.patient_id.iter().zip(keep).filter(|(_, k)| **k) {
         local.patients.push(trimmed(pid));
@@ -688,6 +742,8 @@ pub(super) fn assemble(
         group: vec![0; m],
         cost: vec![0.0; m],
         main_diagnosis: vec![0; m],
+        department: vec![NONE_U32; m],
+        physician: vec![NONE_U32; m],
         disposition: vec![0; m],
         planned: vec![false; m],
         fees: FEE_COLUMNS
@@ -696,7 +752,7 @@ pub(super) fn assemble(
             .collect(),
         ..Default::default()
     };
-    let locals: Vec<Local> = {
+    let mut locals: Vec<Local> = {
         let mut line = pieces(&mut cases.line, &lens).into_iter();
         let mut hospital = pieces(&mut cases.hospital, &lens).into_iter();
         let mut admit = pieces(&mut cases.admit, &lens).into_iter();
@@ -705,6 +761,8 @@ pub(super) fn assemble(
         let mut group = pieces(&mut cases.group, &lens).into_iter();
         let mut cost = pieces(&mut cases.cost, &lens).into_iter();
         let mut main = pieces(&mut cases.main_diagnosis, &lens).into_iter();
+        let mut department = pieces(&mut cases.department, &lens).into_iter();
+        let mut physician = pieces(&mut cases.physician, &lens).into_iter();
         let mut disposition = pieces(&mut cases.disposition, &lens).into_iter();
         let mut planned = pieces(&mut cases.planned, &lens).into_iter();
         let mut fees: Vec<Option<std::vec::IntoIter<&mut [f32]>>> = cases
@@ -722,6 +780,8 @@ pub(super) fn assemble(
                 group: group.next().expect("one per block"),
                 cost: cost.next().expect("one per block"),
                 main: main.next().expect("one per block"),
+                department: department.next().expect("one per block"),
+                physician: physician.next().expect("one per block"),
                 disposition: disposition.next().expect("one per block"),
                 planned: planned.next().expect("one per block"),
                 fees: fees
@@ -801,6 +861,27 @@ pub(super) fn assemble(
         })
         .collect();
     drop(code_index);
+    let (departments, department_maps) = merge_lists(
+        locals
+            .iter_mut()
+            .map(|l| std::mem::take(&mut l.departments)),
+    );
+    let (physicians, physician_maps) =
+        merge_lists(locals.iter_mut().map(|l| std::mem::take(&mut l.physicians)));
+    let remap = |column: &mut Vec<u32>, maps: &[Vec<u32>]| {
+        pieces(column, &lens)
+            .into_par_iter()
+            .zip(maps)
+            .for_each(|(part, map)| {
+                for v in part.iter_mut().filter(|v| **v != NONE_U32) {
+                    *v = map[*v as usize];
+                }
+            });
+    };
+    remap(&mut cases.department, &department_maps);
+    remap(&mut cases.physician, &physician_maps);
+    cases.departments = departments;
+    cases.physicians = physicians;
     pieces(&mut cases.hospital, &lens)
         .into_par_iter()
         .zip(pieces(&mut cases.main_diagnosis, &lens))

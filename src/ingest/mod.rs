@@ -195,6 +195,16 @@ pub struct Cases {
     pub codes: CodeBook,
     /// Discharge disposition (0 = not given).
     pub disposition: Vec<u8>,
+    /// Discharge department (`department`, 出院科别) index into [`Cases::departments`],
+    /// [`NONE_U32`] when absent or empty; all [`NONE_U32`] when the file has no column.
+    pub department: Vec<u32>,
+    /// The distinct departments, in order of first sight.
+    pub departments: Vec<String>,
+    /// Attending physician (`physician_id`, 主诊医师代码) index into
+    /// [`Cases::physicians`], [`NONE_U32`] when absent or empty.
+    pub physician: Vec<u32>,
+    /// The distinct physician codes, in order of first sight.
+    pub physicians: Vec<String>,
     /// Planned readmission flag (31 days), false when not given.
     pub planned: Vec<bool>,
     /// The 14 fee categories in [`FEE_COLUMNS`] order; `None` for a column the file lacks.

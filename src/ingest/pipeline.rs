@@ -285,6 +285,15 @@ fn flag_cell(s: &str) -> Option<i32> {
     values::parse_flag(s).ok().map(i32::from)
 }
 
+/// Optional columns kept as text for stage 2 (interned in `assemble.rs`).
+const TEXT_OPTIONAL: [&str; 5] = [
+    "hospital_name",
+    "main_diagnosis",
+    "secondary_diagnoses",
+    "department",
+    "physician_id",
+];
+
 /// Prefix of the raw text columns that stage 1 hands to stage 2 (never in the output).
 const RAW: &str = "__raw:";
 
@@ -300,7 +309,7 @@ fn typed_exprs(mapping: &ColumnMapping, format: Format) -> Vec<Expr> {
     for text in ["case_id", "hospital_id", "patient_id", "group_code"] {
         exprs.push(r(text).expect("required column mapped").alias(text));
     }
-    for text in ["hospital_name", "main_diagnosis", "secondary_diagnoses"] {
+    for text in TEXT_OPTIONAL {
         if let Some(e) = r(text) {
             exprs.push(e.alias(text));
         }
@@ -380,11 +389,7 @@ const PARSED_CHECKED: [&str; 4] = [
 /// columns, decided from the typed values (the raw text is only read for failing cells).
 fn output_exprs(mapping: &ColumnMapping, max_cost: f64) -> Vec<Expr> {
     let mut names = vec![ROW, "case_id", "hospital_id", "patient_id", "group_code"];
-    names.extend(
-        ["hospital_name", "main_diagnosis", "secondary_diagnoses"]
-            .into_iter()
-            .filter(|c| mapping.has(c)),
-    );
+    names.extend(TEXT_OPTIONAL.into_iter().filter(|c| mapping.has(c)));
     names.extend(["admit_date", "discharge_date", "total_cost"]);
     names.extend(
         ["hospital_level"]

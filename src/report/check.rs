@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::hospital::{compare_table, evidence_section, plain_findings};
+use super::hospital::{compare_table, drilldown_section, evidence_section, plain_findings};
 use super::page::{document, esc};
 use super::summary::CheckedHospital;
 use crate::audit::Audit;
@@ -95,6 +95,9 @@ pub fn check_page(
             )
         );
         h.push_str(&compare_table(&findings, registry, lang));
+        h.push_str(&drilldown_section(
+            ctx, registry, audit, r.hospital, lang, "h3",
+        ));
         let cases: Vec<&crate::leads::CaseLead> = audit
             .leads
             .iter()

@@ -2,6 +2,7 @@
 //! wrapped in `<figure>`.
 
 use super::series::{SEVERITIES, Series};
+use super::trends::Trends;
 use super::{Lang, ReportInput};
 use crate::charts::{self, Bubble, FunnelLimitsCurve, FunnelPoint, Size, StackedBar};
 use crate::indicators::IndicatorSpec;
@@ -169,6 +170,69 @@ pub fn region_trend(lang: Lang, input: &ReportInput, series: &Series) -> String 
         lang.tr("点数/例", "points per stay"),
         HALF,
     ))
+}
+
+/// Quarterly points per stay by hospital level (the last quarters the data holds), the
+/// audited period shaded.
+pub fn region_quarterly(lang: Lang, input: &ReportInput, trends: &Trends) -> String {
+    let ctx = input.ctx;
+    let mut names = Vec::new();
+    let mut data = Vec::new();
+    for lv in 0..4u8 {
+        if !(0..ctx.n_hospitals()).any(|h| ctx.hospital_level[h] == lv) {
+            continue;
+        }
+        names.push(level_name(lang, lv));
+        data.push(
+            trends.level_points[lv as usize]
+                .iter()
+                .map(|(n, p)| if *n > 0.0 { p / n } else { f64::NAN })
+                .collect(),
+        );
+    }
+    let s: Vec<(&str, Vec<f64>)> = names.iter().map(String::as_str).zip(data).collect();
+    figure(charts::lines_marked(
+        lang.tr(
+            "每例点数季度趋势（按级别，阴影为审核期）",
+            "Quarterly points per stay, by level (audited period shaded)",
+        ),
+        &trends.labels,
+        &s,
+        lang.tr("点数/例", "points per stay"),
+        trends.audited,
+        HALF,
+    ))
+}
+
+/// One scored indicator's quarterly rate at hospital `h` against the rate its same-level
+/// peers' audited behaviour expects for the hospital's mix, audited quarters shaded.
+/// Empty when the hospital has no eligible case in the quarters shown.
+pub fn indicator_trend(
+    lang: Lang,
+    trends: &Trends,
+    parts: &[crate::indicators::Part],
+    spec: &IndicatorSpec,
+) -> String {
+    if !parts.iter().any(|p| p.n > 0.0) {
+        return String::new();
+    }
+    let (own, expected) = trends.rates(parts);
+    let title = format!("{} · {}", spec.code, lang.tr(spec.name_zh, spec.name_en));
+    format!(
+        "<div class=\"trend\" data-code=\"{}\">{}</div>",
+        super::page::esc(spec.code),
+        figure(charts::lines_marked(
+            &title,
+            &trends.labels,
+            &[
+                (lang.tr("本院", "this hospital"), own),
+                (lang.tr("同级预期", "peer-expected"), expected),
+            ],
+            lang.tr("比率", "rate"),
+            trends.audited,
+            HALF,
+        ))
+    )
 }
 
 /// The funnel plot of one indicator: every hospital's O/E against its expected count.

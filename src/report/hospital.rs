@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::page::{Cell, document, esc, table};
 use super::series::Series;
+use super::trends::Trends;
 use super::{ReportInput, figures};
 use crate::rank::{HospitalRank, finding_sentence};
 
@@ -13,7 +14,13 @@ const SHOWN_CASES: usize = 100;
 
 /// The page of one hospital.
 /// `audited` are the hospital's audited cases.
-pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank, audited: &[usize]) -> String {
+pub fn page(
+    input: &ReportInput,
+    series: &Series,
+    trends: &Trends,
+    r: &HospitalRank,
+    audited: &[usize],
+) -> String {
     let lang = input.lang;
     let t = |zh, en| lang.tr(zh, en);
     let mut h = String::new();
@@ -62,6 +69,14 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank, audited: &[u
         t("指标对照表（PEPPER 式）", "Compare table (PEPPER style)")
     );
     h.push_str(&compare_table(&findings, input.registry, lang));
+    h.push_str(&drilldown_section(
+        input.ctx,
+        input.registry,
+        input.audit,
+        r.hospital,
+        lang,
+        "h2",
+    ));
 
     let _ = write!(
         h,
@@ -81,6 +96,30 @@ pub fn page(input: &ReportInput, series: &Series, r: &HospitalRank, audited: &[u
         r.hospital as usize,
     ));
     h.push_str("</div>");
+    let charts: String = trends
+        .tables
+        .iter()
+        .filter_map(|(k, t)| {
+            let parts = t.get(r.hospital as usize)?;
+            Some(figures::indicator_trend(
+                lang,
+                trends,
+                parts,
+                input.registry[*k].spec(),
+            ))
+        })
+        .collect();
+    if !charts.is_empty() {
+        let _ = write!(
+            h,
+            "<h2>{}</h2><p class=\"muted\">{}</p><div class=\"grid\">{charts}</div>",
+            t("指标季度趋势", "Quarterly trends"),
+            t(
+                "每个计分指标按出院季度的本院比率，对照同级医院（本院除外）审核期在相同分层中的比率按本院病例构成算得的预期比率；阴影为审核期。",
+                "Each scored indicator's rate by discharge quarter against the rate expected from same-level peers' audited-period rates in the same strata (this hospital left out), for the hospital's own mix; the audited period is shaded."
+            )
+        );
+    }
     if let Some(cv) = &input.ctx.clusters
         && let Some(m) = cv.mix.get(r.hospital as usize)
         && m.n > 0.0
@@ -185,6 +224,182 @@ pub fn compare_table(
         })
         .collect();
     table(&headers, &rows)
+}
+
+/// Parts listed per drill-down table (the workbook lists them all).
+const SHOWN_PARTS: usize = 10;
+
+/// "Which department, which physician": for each flagged finding of hospital `h`, the
+/// departments and physicians that carry its excess, with their observed and expected
+/// counts under the hospital measure's own standardisation. `heading` is the level of the
+/// section's heading (`h2` on the hospital page, `h3` in `check.html`).
+pub fn drilldown_section(
+    ctx: &crate::indicators::Ctx,
+    registry: &[Box<dyn crate::indicators::Indicator>],
+    audit: &crate::audit::Audit,
+    hospital: u32,
+    lang: crate::lang::Lang,
+    heading: &str,
+) -> String {
+    let t = |zh, en| lang.tr(zh, en);
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<{heading}>{}</{heading}>",
+        t("科室与医师下钻", "Which department, which physician")
+    );
+    let (has_dept, has_phys) = (ctx.cases.has("department"), ctx.cases.has("physician_id"));
+    if !has_dept && !has_phys {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p>",
+            t(
+                "下钻到科室和医师需要输入中的出院科别（department）和主诊医师代码（physician_id）列。",
+                "Drill-down to departments and physicians needs the department and physician_id columns in the input."
+            )
+        );
+        return h;
+    }
+    let mine: Vec<&crate::audit::Drilldown> = audit
+        .drilldowns
+        .iter()
+        .filter(|d| audit.findings[d.finding].hospital == hospital)
+        .collect();
+    if mine.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p>",
+            t(
+                "没有标记的发现，无需下钻。",
+                "No flagged finding to drill into."
+            )
+        );
+        return h;
+    }
+    let _ = write!(
+        h,
+        "<p class=\"muted\">{}</p>",
+        t(
+            "每个科室（医师）的实际数与预期数用与全院指标相同的逐例预期计算，各部分相加即全院的实际数与预期数；超额占比 = 该部分的（实际 − 预期）÷ 全院的（实际 − 预期），只有占比为正的部分承担超额。",
+            "Each department's (physician's) observed and expected counts use the same per-case expectation as the hospital's indicator, so the parts add up to the hospital's; share of the excess = the part's (O − E) over the hospital's (O − E); only parts with a positive share carry it."
+        )
+    );
+    for d in mine {
+        let f = &audit.findings[d.finding];
+        let spec = registry[f.indicator].spec();
+        let _ = write!(
+            h,
+            "<h4>{} · {}</h4>",
+            esc(f.code),
+            esc(lang.tr(spec.name_zh, spec.name_en))
+        );
+        if !d.split {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">{}</p>",
+                t(
+                    "本指标不按病例拆分（聚类构成是全院层面的检验）。",
+                    "Not split: this indicator is a hospital-level test, not a sum over cases."
+                )
+            );
+            continue;
+        }
+        let tables = [
+            (
+                "department",
+                t("出院科别", "Department"),
+                t("科室", "department"),
+                &d.departments,
+                &ctx.cases.departments,
+            ),
+            (
+                "physician",
+                t("主诊医师代码", "Physician"),
+                t("医师", "physician"),
+                &d.physicians,
+                &ctx.cases.physicians,
+            ),
+        ];
+        for (by, head, noun, shares, names) in tables {
+            let Some(shares) = shares else { continue };
+            let name = |k: u32| {
+                names
+                    .get(k as usize)
+                    .cloned()
+                    .unwrap_or_else(|| t("（未填写）", "(blank)").to_string())
+            };
+            if let Some(top) = shares.first().filter(|s| s.share > 0.0) {
+                let _ = write!(
+                    h,
+                    "<p>{}</p>",
+                    esc(&match lang {
+                        crate::lang::Lang::Zh => format!(
+                            "{noun}“{}”承担了超额的 {:.0}%（实际 {}，预期 {}）。",
+                            name(top.key),
+                            100.0 * top.share,
+                            crate::lang::num(top.o, 1),
+                            crate::lang::num(top.e, 1)
+                        ),
+                        crate::lang::Lang::En => format!(
+                            "The {noun} \"{}\" carries {:.0}% of the excess (observed {}, expected {}).",
+                            name(top.key),
+                            100.0 * top.share,
+                            crate::lang::num(top.o, 1),
+                            crate::lang::num(top.e, 1)
+                        ),
+                    })
+                );
+            }
+            let rows: Vec<Vec<Cell>> = shares
+                .iter()
+                .take(SHOWN_PARTS)
+                .map(|s| {
+                    vec![
+                        Cell::Text(name(s.key)),
+                        Cell::Num(s.n, 0),
+                        Cell::Num(s.o, 1),
+                        Cell::Num(s.e, 1),
+                        Cell::Num(s.excess(f.direction), 1),
+                        Cell::Pct(s.share),
+                    ]
+                })
+                .collect();
+            let _ = write!(
+                h,
+                "<div class=\"drilldown\" data-code=\"{}\" data-by=\"{by}\">",
+                esc(f.code)
+            );
+            h.push_str(&table(
+                &[
+                    head,
+                    t("病例", "Cases"),
+                    t("实际", "Observed"),
+                    t("预期", "Expected"),
+                    t("超额", "Excess"),
+                    t("超额占比", "Share of the excess"),
+                ],
+                &rows,
+            ));
+            h.push_str("</div>");
+            if shares.len() > SHOWN_PARTS {
+                let _ = write!(
+                    h,
+                    "<p class=\"muted\">{}</p>",
+                    esc(&match lang {
+                        crate::lang::Lang::Zh => format!(
+                            "共 {} 个{noun}，此处列出超额最大的 {SHOWN_PARTS} 个；完整清单见工作簿。",
+                            shares.len()
+                        ),
+                        crate::lang::Lang::En => format!(
+                            "{} {noun}s in all; the {SHOWN_PARTS} with the largest excess are listed (all of them are in the workbook).",
+                            shares.len()
+                        ),
+                    })
+                );
+            }
+        }
+    }
+    h
 }
 
 /// The evidence cases of one hospital (the first [`SHOWN_CASES`]).

@@ -21,6 +21,7 @@ mod outdir;
 pub mod ownership;
 pub mod summary;
 pub mod tables;
+pub mod trends;
 pub mod workbook;
 
 pub use outdir::{OutputDir, csv_bytes, rejects_csv};
@@ -67,12 +68,13 @@ impl ReportInput<'_> {
 /// Writes `report.html` and `hospitals/<id>.html` into the output folder.
 pub fn write(out: &OutputDir, input: &ReportInput) -> Result<()> {
     let series = series::Series::compute(input.ctx);
-    out.write("report.html", region_page::page(input, &series))?;
+    let trends = trends::Trends::compute(input.ctx, input.registry);
+    out.write("report.html", region_page::page(input, &series, &trends))?;
     let audited = input.ctx.audited_by_hospital();
     for r in &input.audit.ranks {
         let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
         let own = &audited[r.hospital as usize];
-        out.write(&name, hospital::page(input, &series, r, own))?;
+        out.write(&name, hospital::page(input, &series, &trends, r, own))?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::indicators::Detector;
 const TOP_CHART: usize = 15;
 
 /// The region page.
-pub fn page(input: &ReportInput, series: &Series) -> String {
+pub fn page(input: &ReportInput, series: &Series, trends: &super::trends::Trends) -> String {
     let lang = input.lang;
     let s = input.summary;
     let a = input.audit;
@@ -170,6 +170,7 @@ pub fn page(input: &ReportInput, series: &Series) -> String {
     h.push_str("<div class=\"grid\">");
     h.push_str(&figures::severity_mix(lang, series));
     h.push_str(&figures::region_trend(lang, input, series));
+    h.push_str(&figures::region_quarterly(lang, input, trends));
     if let Some(cv) = &input.ctx.clusters {
         h.push_str(&figures::cluster_map(lang, cv));
         h.push_str(&figures::top_cluster_mix(

@@ -3,6 +3,7 @@
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
+use crate::audit::Drilldown;
 use crate::compare::Finding;
 use crate::error::{AuditError, Result};
 use crate::indicators::{Ctx, Indicator};
@@ -34,11 +35,14 @@ pub fn workbook(
     ranks: &[HospitalRank],
     findings: &[Finding],
     leads: &[CaseLead],
+    drilldowns: &[Drilldown],
     lang: Lang,
 ) -> Result<Vec<u8>> {
-    build(ctx, registry, ranks, findings, leads, lang).map_err(|source| AuditError::Xlsx {
-        file: "audit_worklist.xlsx",
-        source,
+    build(ctx, registry, ranks, findings, leads, drilldowns, lang).map_err(|source| {
+        AuditError::Xlsx {
+            file: "audit_worklist.xlsx",
+            source,
+        }
     })
 }
 
@@ -48,6 +52,7 @@ fn build(
     ranks: &[HospitalRank],
     findings: &[Finding],
     leads: &[CaseLead],
+    drilldowns: &[Drilldown],
     lang: Lang,
 ) -> std::result::Result<Vec<u8>, XlsxError> {
     let t = |zh, en| lang.tr(zh, en);
@@ -183,5 +188,111 @@ fn build(
         ws.write_string(row, 9, &l.lever_code)?;
     }
     finish(ws, leads.len() as u32, cols.len())?;
+
+    drilldown_sheet(
+        &mut wb, ctx, registry, ranks, findings, drilldowns, lang, &bold,
+    )?;
     wb.save_to_buffer()
+}
+
+/// The "drill-down" sheet: per flagged finding, every department and physician with its
+/// observed and expected counts (same per-case expectation as the hospital's indicator)
+/// and its share of the excess — what a hospital's insurance office acts on. Without the
+/// columns, one row says what drill-down needs.
+#[allow(clippy::too_many_arguments)]
+fn drilldown_sheet(
+    wb: &mut Workbook,
+    ctx: &Ctx,
+    registry: &[Box<dyn Indicator>],
+    ranks: &[HospitalRank],
+    findings: &[Finding],
+    drilldowns: &[Drilldown],
+    lang: Lang,
+    bold: &Format,
+) -> std::result::Result<(), XlsxError> {
+    let t = |zh, en| lang.tr(zh, en);
+    let pct = Format::new().set_num_format("0.0%");
+    let one = Format::new().set_num_format("0.0");
+    let ws = wb
+        .add_worksheet()
+        .set_name(t("科室医师下钻", "drill-down"))?;
+    let cols = [
+        Col(t("排名", "Rank"), 7.0),
+        Col("hospital_id", 12.0),
+        Col(t("指标", "Indicator"), 26.0),
+        Col(t("名称", "Name"), 30.0),
+        Col(t("层级", "By"), 10.0),
+        Col(t("科室或医师", "Department or physician"), 24.0),
+        Col(t("病例", "Cases"), 9.0),
+        Col(t("实际", "Observed"), 10.0),
+        Col(t("预期", "Expected"), 10.0),
+        Col(t("超额", "Excess"), 10.0),
+        Col(t("超额占比", "Share of the excess"), 12.0),
+    ];
+    header(ws, &cols, bold)?;
+    if !ctx.cases.has("department") && !ctx.cases.has("physician_id") {
+        ws.write_string(
+            1,
+            0,
+            t(
+                "下钻到科室和医师需要输入中的出院科别（department）和主诊医师代码（physician_id）列。",
+                "Drill-down to departments and physicians needs the department and physician_id columns in the input.",
+            ),
+        )?;
+        return finish(ws, 1, cols.len());
+    }
+    let mut rank_of = vec![0usize; ctx.n_hospitals()];
+    for r in ranks {
+        rank_of[r.hospital as usize] = r.rank;
+    }
+    let mut order: Vec<&Drilldown> = drilldowns.iter().collect();
+    order.sort_by_key(|d| {
+        let f = &findings[d.finding];
+        (rank_of[f.hospital as usize], f.indicator)
+    });
+    let mut row = 1u32;
+    for d in order {
+        let f = &findings[d.finding];
+        let spec = registry[f.indicator].spec();
+        let lead = |ws: &mut Worksheet, row: u32, by: &str| {
+            ws.write_number(row, 0, rank_of[f.hospital as usize] as f64)?;
+            ws.write_string(row, 1, &ctx.cases.hospitals[f.hospital as usize].id)?;
+            ws.write_string(row, 2, f.code)?;
+            ws.write_string(row, 3, lang.tr(spec.name_zh, spec.name_en))?;
+            ws.write_string(row, 4, by)?;
+            Ok::<(), XlsxError>(())
+        };
+        if !d.split {
+            lead(ws, row, t("不拆分", "not split"))?;
+            row += 1;
+            continue;
+        }
+        let parts = [
+            (
+                t("科室", "department"),
+                &d.departments,
+                &ctx.cases.departments,
+            ),
+            (t("医师", "physician"), &d.physicians, &ctx.cases.physicians),
+        ];
+        for (by, shares, names) in parts {
+            let Some(shares) = shares else { continue };
+            for s in shares {
+                lead(ws, row, by)?;
+                let name = names
+                    .get(s.key as usize)
+                    .map_or(t("（未填写）", "(blank)"), String::as_str);
+                ws.write_string(row, 5, name)?;
+                ws.write_number(row, 6, s.n)?;
+                ws.write_number_with_format(row, 7, s.o, &one)?;
+                ws.write_number_with_format(row, 8, s.e, &one)?;
+                ws.write_number_with_format(row, 9, s.excess(f.direction), &one)?;
+                if s.share.is_finite() {
+                    ws.write_number_with_format(row, 10, s.share, &pct)?;
+                }
+                row += 1;
+            }
+        }
+    }
+    finish(ws, row - 1, cols.len())
 }

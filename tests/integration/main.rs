@@ -6,6 +6,7 @@ mod check;
 mod clusters;
 mod common;
 mod detectors;
+mod drilldown;
 mod generate;
 mod grid;
 mod ingest;

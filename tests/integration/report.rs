@@ -211,15 +211,20 @@ fn the_report_renders_in_headless_chromium_with_its_charts_and_no_console_errors
         "out",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // A funnel per indicator but the χ² divergence (it has no O/E), six region charts, and
-    // a mini chart per lead card.
+    // A funnel per indicator but the χ² divergence (it has no O/E), seven region charts
+    // (issue 14.3 added the quarterly points per stay by level), and a mini chart per lead
+    // card. A hospital page: three charts, and a quarterly trend per scored indicator the
+    // hospital has eligible cases for (issue 14.3; at least the coding-free ones).
     let funnels = drg_audit::indicators::registry().len() - 1;
     let html = std::fs::read_to_string(w.path("out/report.html")).unwrap();
     let cards = html.matches("<article class=\"lead\">").count();
     assert!(cards >= 1, "the generated region has a lead card");
+    let hospital = std::fs::read_to_string(w.path("out/hospitals/H001.html")).unwrap();
+    let trends = hospital.matches("<div class=\"trend\"").count();
+    assert!(trends >= 5, "{trends} quarterly trends on H001's page");
     for (page, charts) in [
-        ("out/report.html", 6 + funnels + cards),
-        ("out/hospitals/H001.html", 3),
+        ("out/report.html", 7 + funnels + cards),
+        ("out/hospitals/H001.html", 3 + trends),
     ] {
         let shot = w.path(&format!("{}.png", page.replace('/', "_")));
         let (dom, log) = render(browser, &w.path(page), &shot, &w.path("profile"));

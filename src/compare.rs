@@ -408,25 +408,32 @@ fn published_qvalues(
     region: &[f64],
     own_included: impl Fn(u32) -> bool,
 ) -> Vec<f64> {
-    // A hospital whose cases built the model has its p-values in the list already, unless
-    // privacy suppression changed its peer sums (then its p differs from the listed one):
-    // such a p is added as one more test, which can only make q larger (conservative).
-    let listed: std::collections::BTreeSet<u64> = region.iter().map(|p| p.to_bits()).collect();
     let mut all: Vec<f64> = region.to_vec();
     all.extend(
         findings
             .iter()
-            .filter(|f| !own_included(f.hospital) || !listed.contains(&f.p.to_bits()))
+            .filter(|f| !own_included(f.hospital))
             .map(|f| f.p),
     );
     let q = stats::bh_qvalues(&all);
     // Tied p-values share one q under Benjamini–Hochberg, so any position of p will do.
+    let q_of = |p: f64| {
+        all.iter()
+            .position(|x| x.to_bits() == p.to_bits())
+            .map(|i| q[i])
+    };
     findings
         .iter()
         .map(|f| {
-            all.iter()
-                .position(|x| x.to_bits() == f.p.to_bits())
-                .map_or(f64::NAN, |i| q[i])
+            q_of(f.p).unwrap_or_else(|| {
+                // A hospital whose cases built the model has its p-values in the list,
+                // unless privacy suppression changed its peer sums (then its p differs from
+                // the listed one): that p is judged as one more test beside the list, which
+                // can only raise its q, and leaves every other q as `run` gave it.
+                let mut with: Vec<f64> = all.clone();
+                with.push(f.p);
+                stats::bh_qvalues(&with).last().copied().unwrap_or(f64::NAN)
+            })
         })
         .collect()
 }

@@ -173,7 +173,11 @@ mod tests {
     #[test]
     fn adrgs_are_read_per_code_with_every_row_of_the_code() {
         assert_eq!(adrgs_of("G80.000"), ["BW2"]);
-        assert_eq!(adrgs_of("06.2x00"), ["KD1"], "a procedure's ADRG");
+        assert_eq!(
+            adrgs_of("06.2x00"),
+            ["KD1", "ZJ1"],
+            "a procedure's ADRGs, one per row of the code, in file order"
+        );
         assert!(adrgs_of("not a code").is_empty());
         let multi = adrg_map().values().filter(|v| v.len() > 1).count();
         assert!(multi > 0, "some codes lead to more than one ADRG");

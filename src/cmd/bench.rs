@@ -101,7 +101,7 @@ fn full(run_opts: &RunOptions) -> Result<()> {
         .map_err(|e| AuditError::io(input, e))?
         .len();
     let t = Instant::now();
-    let rows = floor_read(input)?;
+    let (rows, floor_what) = floor_read(input)?;
     let floor = t.elapsed().as_secs_f64();
     let floor_peak = memory_gib("VmHWM:");
     let reset = reset_peak();
@@ -110,9 +110,9 @@ fn full(run_opts: &RunOptions) -> Result<()> {
     let (_, ms) = run::run_timed(run_opts)?;
     let wall = t.elapsed().as_secs_f64();
     let run_peak = memory_gib("VmHWM:");
-    let (kind, floor_what) = match crate::ingest::format_of(input) {
-        crate::ingest::Format::Parquet => ("Parquet", "every column as stored"),
-        _ => ("CSV", "every column as text"),
+    let kind = match crate::ingest::format_of(input) {
+        crate::ingest::Format::Parquet => "Parquet",
+        _ => "CSV",
     };
     super::print_line(format_args!(
         "bench: {} ({kind}, {rows} rows, {:.1} MiB)",
@@ -147,23 +147,36 @@ fn stage_line(ms: &BTreeMap<&'static str, u64>) -> String {
 }
 
 /// The floor: polars' streaming engine reads every column of `input` into memory and does
-/// nothing else (a CSV as text, the first thing ingest does too; a Parquet as stored).
-/// Returns the rows read.
-fn floor_read(input: &Path) -> Result<usize> {
+/// nothing else: a CSV with polars' default type inference (numbers as numbers, the rest as
+/// text; all text only when inference fails), a Parquet as stored. Returns the rows read
+/// and how they were read.
+fn floor_read(input: &Path) -> Result<(usize, &'static str)> {
     let engine = |e: PolarsError| AuditError::engine(input, e);
     let p = PlPath::new(&input.to_string_lossy());
     let lf = match crate::ingest::format_of(input) {
         crate::ingest::Format::Parquet => {
             LazyFrame::scan_parquet(p, ScanArgsParquet::default()).map_err(engine)?
         }
-        _ => LazyCsvReader::new(p)
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .finish()
-            .map_err(engine)?,
+        _ => {
+            let csv = |infer: Option<usize>| {
+                LazyCsvReader::new(p.clone())
+                    .with_has_header(true)
+                    .with_infer_schema_length(infer)
+                    .finish()
+                    .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+            };
+            // polars' own default (types inferred from the first 100 rows); a cell that
+            // breaks the inferred type makes it read every column as text instead.
+            return match csv(Some(100)) {
+                Ok(df) => Ok((df.height(), "every column, types inferred")),
+                Err(_) => csv(Some(0))
+                    .map(|df| (df.height(), "every column as text"))
+                    .map_err(engine),
+            };
+        }
     };
     let df = lf.collect_with_engine(Engine::Streaming).map_err(engine)?;
-    Ok(df.height())
+    Ok((df.height(), "every column as stored"))
 }
 
 /// The older `bench` line: ingest + derive only.

@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod convert;
 pub mod demo;
 pub mod evaluate;
 pub mod generate;
@@ -28,6 +29,7 @@ pub fn dispatch(command: Command) -> Result<()> {
         Command::Generate(a) => generate::command(a.into()),
         Command::Evaluate(a) => evaluate::command(a.into()),
         Command::Bench(a) => bench::command(a.into()),
+        Command::Convert(a) => convert::command(a.into()),
         Command::Regions(a) => regions::command(a.into()),
     }
 }

@@ -1,6 +1,7 @@
 //! `drg-audit run`: ingest → derive → region → clusters → audit → report, with timings.
 //! [`analyse`] (everything up to the region) is shared with `bench`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::audit::audit;
@@ -117,6 +118,14 @@ pub fn load_config(opts: &RunOptions) -> Result<RegionConfig> {
     Ok(config)
 }
 
+/// The group catalogue: `--groups`, else the bundled CHS-DRG catalogue.
+pub fn load_catalog(opts: &RunOptions, config: &RegionConfig) -> Result<Catalog> {
+    match &opts.groups {
+        Some(p) => Catalog::from_file_sheet(p, opts.groups_sheet.as_deref(), config),
+        None => Catalog::bundled(config),
+    }
+}
+
 /// Reads and derives: everything up to the detectors.
 pub fn analyse(opts: &RunOptions) -> Result<Analysis> {
     analyse_with(opts, &Progress::silent(), Timings::start(), None)
@@ -132,10 +141,7 @@ pub fn analyse_with(
 ) -> Result<Analysis> {
     timings.stage("catalogue");
     let config = load_config(opts)?;
-    let catalog = match &opts.groups {
-        Some(p) => Catalog::from_file_sheet(p, opts.groups_sheet.as_deref(), &config)?,
-        None => Catalog::bundled(&config)?,
-    };
+    let catalog = load_catalog(opts, &config)?;
     timings.stage("ingest");
     progress.step(&format!("reading {}", opts.cases.display()));
     let ingested = ingest::read_cases_in(
@@ -159,6 +165,12 @@ pub fn analyse_with(
 
 /// Runs the audit and writes the outputs; returns the output folder.
 pub fn run(opts: &RunOptions) -> Result<PathBuf> {
+    run_timed(opts).map(|(out, _)| out)
+}
+
+/// [`run`], also returning the stage timings in milliseconds (as `summary.json` has them),
+/// for `bench`.
+pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u64>)> {
     let timings = Timings::start();
     let progress = Progress::new(opts.quiet);
     require_inputs(opts)?;
@@ -232,12 +244,13 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
             opts.lang,
         )?,
     )?;
+    let timings_ms = timings.finish();
     let summary = Summary {
-        timings_ms: timings.finish(),
+        timings_ms: timings_ms.clone(),
         ..summary
     };
     out.write("summary.json", crate::json::pretty(&summary, "summary")?)?;
-    out.commit()
+    Ok((out.commit()?, timings_ms))
 }
 
 /// Refuses a folder, pipe or device given as an input before any thread reads it (hashing

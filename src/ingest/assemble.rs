@@ -685,6 +685,7 @@ pub(super) fn assemble(
             .collect(),
         unknown_columns: mapping.unknown.clone(),
         invalid_utf8: None,
+        converted_from: None,
     };
     for (name, count) in soft.iter().zip(unreadable) {
         if count > 0 {

@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::error::{AuditError, Result};
 
 /// What a byte scan found.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Layout {
     /// Fields in the header.
     pub header_fields: u32,
@@ -37,8 +37,9 @@ impl Layout {
 }
 
 /// What ingest knows of a row's place in the file: its line, and whether it has too many
-/// fields.
-#[derive(Debug, Default)]
+/// fields. Serialised into a typed Parquet (see [`super::typed`]), whose rows keep the
+/// places of the table they were converted from.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RowPlaces {
     /// Line of data row 0 when records are one line each (CSV 2: after the header;
     /// Parquet 1: row numbers).

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod sheet;
 pub mod source;
 pub mod table;
+pub mod typed;
 pub mod values;
 
 mod assemble;
@@ -309,6 +310,10 @@ pub struct IngestStats {
     /// the cells that held them), here counted with the first lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_utf8: Option<EncodingRepairs>,
+    /// A typed Parquet (`drg-audit convert`): the file name of the table it was converted
+    /// from, whose lines its rejects name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<String>,
 }
 
 /// A diagnosis or procedure table as it was read and joined.
@@ -357,6 +362,38 @@ pub struct Ingested {
     pub rejects: Vec<Reject>,
     /// Counts for the summary.
     pub stats: IngestStats,
+}
+
+/// What `convert` wrote.
+#[derive(Debug)]
+pub struct Converted {
+    /// The case table checked as a run reads it: its counts and rejects.
+    pub ingested: Ingested,
+    /// Bytes of the typed Parquet.
+    pub bytes: u64,
+}
+
+/// Reads the case table at `path` as `run` reads it, checks it against the catalogue as
+/// `run` does (the same rejects and counts; nothing is written when no row is usable), then
+/// stores the read as a typed Parquet at `out` (see [`typed`]). A run on `out` gives the
+/// audit of a run on `path`, without parsing its text again.
+pub fn convert(
+    path: &Path,
+    out: &Path,
+    catalog: &crate::catalog::Catalog,
+    opts: &ReadOptions,
+) -> crate::error::Result<Converted> {
+    let rows = pipeline::read_rows(path, opts)?;
+    let marker = typed::Marker::new(
+        rows.reject_file.clone(),
+        &rows.mapping,
+        rows.places.clone(),
+        opts.max_stay_cost_yuan,
+    );
+    let df = rows.df.clone();
+    let ingested = pipeline::ingest_rows(rows, path, catalog, opts)?;
+    let bytes = typed::write(df, &marker, out)?;
+    Ok(Converted { ingested, bytes })
 }
 
 /// Default for `--max-reject-share`: above 5 % rejected rows the input is refused.
@@ -436,7 +473,10 @@ pub fn check_reject_share(ingested: &Ingested, limit: f64) -> crate::error::Resu
 impl Ingested {
     /// The file name the case table's rejects carry in [`Reject::file`].
     pub fn cases_file(&self) -> String {
-        file_name(&self.stats.path)
+        match &self.stats.converted_from {
+            Some(source) => source.clone(),
+            None => file_name(&self.stats.path),
+        }
     }
 }
 

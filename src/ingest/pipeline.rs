@@ -47,11 +47,104 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
 /// [`read_cases`] with a run's [`ReadOptions`]: where a transcoded copy goes and the bounds
 /// of a row's values.
 pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<Ingested> {
+    ingest_rows(read_rows(path, opts)?, path, catalog, opts)
+}
+
+/// The rest of ingest after [`read_rows`]: the sub-tables joined, then the whole-table checks
+/// (duplicates, catalogue) and interning.
+pub(super) fn ingest_rows(
+    rows: Rows,
+    path: &Path,
+    catalog: &Catalog,
+    opts: &ReadOptions,
+) -> Result<Ingested> {
+    let mut mapping = rows.mapping;
+    let joined = subtables::join(rows.df, &mut mapping, path, &opts.tables, opts.scratch)?;
+    let t = std::time::Instant::now();
+    let mut out = super::assemble::assemble(
+        joined.df,
+        path,
+        rows.format,
+        rows.encoding,
+        &mapping,
+        catalog,
+        &rows.places,
+    );
+    if let Ok(ingested) = &mut out {
+        for r in &mut ingested.rejects {
+            r.file.clone_from(&rows.reject_file);
+        }
+        ingested.rejects.extend(joined.rejects);
+        let stats = &mut ingested.stats;
+        stats.invalid_utf8 = rows.repairs;
+        stats.delimiter = rows.delimiter;
+        stats.sheet = rows.sheet;
+        stats.sub_tables = joined.stats;
+        stats.converted_from = rows.converted_from;
+    }
+    if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
+        eprintln!(
+            "ingest: checks and interning {} ms",
+            t.elapsed().as_millis()
+        );
+    }
+    out
+}
+
+/// The case table after the streaming read and the row checks, before the whole-table
+/// checks: what `convert` stores and `run` goes on with.
+pub(super) struct Rows {
+    /// Typed columns with the row number, reason and unreadable columns, sorted by row.
+    pub df: DataFrame,
+    /// How the table's headers map to the contract.
+    pub mapping: ColumnMapping,
+    /// Where each row sits in the table.
+    pub places: layout::RowPlaces,
+    /// The file name the table's rejects carry.
+    pub reject_file: String,
+    /// The format as the user gave it.
+    pub format: Format,
+    /// Text encoding (text input only).
+    pub encoding: Option<super::encoding::TextEncoding>,
+    /// Invalid UTF-8 bytes replaced.
+    pub repairs: Option<super::EncodingRepairs>,
+    /// The field separator (text input only).
+    pub delimiter: Option<source::Delimiter>,
+    /// The sheet read (workbooks only).
+    pub sheet: Option<String>,
+    /// The table a typed Parquet was converted from.
+    pub converted_from: Option<String>,
+}
+
+/// The streaming read of the case table at `path`: its text parsed once by the value
+/// parsers, or, for a typed Parquet that `convert` wrote, that parse read back.
+pub(super) fn read_rows(path: &Path, opts: &ReadOptions) -> Result<Rows> {
     let max_cost = opts.max_stay_cost_yuan;
     // GB18030, UTF-16 and workbook input becomes a UTF-8 copy in the scratch folder that
     // lives until the read ends (see `source`).
     let src = source::prepare(path, "--cases", opts.scratch, opts.tables.sheet)?;
     let format = src.engine_format();
+    if format == Format::Parquet
+        && let Some(marker) = super::typed::marker(path)?
+    {
+        let t = std::time::Instant::now();
+        let (df, mapping, places) = super::typed::read(path, &marker, max_cost)?;
+        if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
+            eprintln!("ingest: typed Parquet read {} ms", t.elapsed().as_millis());
+        }
+        return Ok(Rows {
+            df,
+            mapping,
+            places,
+            reject_file: marker.source.clone(),
+            format: Format::Parquet,
+            encoding: None,
+            repairs: None,
+            delimiter: None,
+            sheet: None,
+            converted_from: Some(marker.source),
+        });
+    }
     let sep = src.delimiter.byte();
     let source = src.path.clone();
     // Records that span lines (quoted line breaks) are placed by a byte scan, on a second
@@ -103,14 +196,13 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Resu
         Err(ReadFailure::Engine(message)) => Err(ReadFailure::Engine(message)),
         Err(ReadFailure::Other(e)) => return Err(e),
     };
-    let (df, mut mapping) = match read {
+    let (df, mapping) = match read {
         Ok(r) => r,
         Err(ReadFailure::Engine(message)) => {
             return Err(AuditError::engine(path, redact(&message)));
         }
         Err(ReadFailure::Other(e)) => return Err(e),
     };
-    let joined = subtables::join(df, &mut mapping, path, &opts.tables, opts.scratch)?;
     let places = match (scanned, &src.sheet_rows) {
         (_, Some(rows)) => layout::RowPlaces::scanned(rows.clone()),
         (Some(l), None) => layout::RowPlaces::scanned(l),
@@ -119,35 +211,18 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Resu
             _ => 2,
         }),
     };
-    let t = std::time::Instant::now();
-    let mut out = super::assemble::assemble(
-        joined.df,
-        path,
-        src.format,
-        src.encoding,
-        &mapping,
-        catalog,
-        &places,
-    );
-    if let Ok(ingested) = &mut out {
-        let file = super::file_name(path);
-        for r in &mut ingested.rejects {
-            r.file.clone_from(&file);
-        }
-        ingested.rejects.extend(joined.rejects);
-        let stats = &mut ingested.stats;
-        stats.invalid_utf8 = src.repairs.clone();
-        stats.delimiter = src.reported_delimiter();
-        stats.sheet = src.sheet.clone();
-        stats.sub_tables = joined.stats;
-    }
-    if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
-        eprintln!(
-            "ingest: checks and interning {} ms",
-            t.elapsed().as_millis()
-        );
-    }
-    out
+    Ok(Rows {
+        df,
+        mapping,
+        places,
+        reject_file: super::file_name(path),
+        format: src.format,
+        encoding: src.encoding,
+        repairs: src.repairs.clone(),
+        delimiter: src.reported_delimiter(),
+        sheet: src.sheet.clone(),
+        converted_from: None,
+    })
 }
 
 /// Why the engine's read failed.

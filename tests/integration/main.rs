@@ -5,6 +5,7 @@
 mod check;
 mod clusters;
 mod common;
+mod convert;
 mod detectors;
 mod drilldown;
 mod generate;

@@ -1,0 +1,250 @@
+//! The typed Parquet that `drg-audit convert` writes: the case table after the streaming read
+//! and the row checks, stored once so that repeated runs skip the text parsing.
+//!
+//! A `run` on a CSV reads every column as text and parses it ([`super::pipeline`]); a run on
+//! an ordinary Parquet file does the same after casting every column to text. A typed
+//! Parquet holds the result of that read instead: dates as dates, money and counts as
+//! numbers, ids and codes as text, plus the row checks' reason and unreadable-cell columns
+//! and each row's number in the table it came from. It is recognised by [`KEY`] in the
+//! file's key-value metadata, whose value ([`Marker`]) says which table it was converted
+//! from, how that table's headers map to the contract and where its rows sit (lines of a CSV
+//! with quoted line breaks, rows of a sheet). A run on it then gives the same cases, the same
+//! rejects (on the same lines of the same file) and so the same audit as the run on the
+//! original table: there is one parser, and the converted file only stores its output.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::layout::RowPlaces;
+use super::pipeline::{REASON, ROW, WARN};
+use crate::error::{AuditError, Result};
+use crate::schema::{ColumnMapping, case_columns};
+
+/// The key-value metadata key that marks a typed case table.
+pub const KEY: &str = "drg-audit.typed-cases";
+/// `format` of the marker.
+const FORMAT: &str = "drg-audit typed cases";
+/// Version of the stored columns and marker; a file of another version is converted again.
+const VERSION: u32 = 1;
+/// The date columns, stored as Parquet dates and read back as days since 1970-01-01.
+const DATES: [&str; 2] = ["admit_date", "discharge_date"];
+
+/// What a typed case table says about itself (JSON under [`KEY`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Marker {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// The file name of the table converted from: what its rejects name.
+    pub source: String,
+    /// Canonical column → header as written in that table.
+    pub columns: Vec<(String, String)>,
+    /// Its headers that matched no contract column.
+    pub unknown: Vec<String>,
+    /// Where its rows sit (lines, sheet rows).
+    pub places: RowPlaces,
+    /// The cost bound the row checks used (`[data] max_stay_cost_yuan`).
+    pub max_stay_cost_yuan: f64,
+}
+
+impl Marker {
+    /// The marker of rows read from `source` under `mapping`.
+    pub(super) fn new(
+        source: String,
+        mapping: &ColumnMapping,
+        places: RowPlaces,
+        max_stay_cost_yuan: f64,
+    ) -> Marker {
+        Marker {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            source,
+            columns: mapping
+                .found
+                .iter()
+                .map(|(c, h)| (c.to_string(), h.clone()))
+                .collect(),
+            unknown: mapping.unknown.clone(),
+            places,
+            max_stay_cost_yuan,
+        }
+    }
+
+    /// The column mapping back, with the contract's own names.
+    fn mapping(&self, path: &Path) -> Result<ColumnMapping> {
+        let spec = case_columns();
+        let found = self
+            .columns
+            .iter()
+            .map(|(c, h)| {
+                spec.iter()
+                    .find(|s| s.canonical == c)
+                    .map(|s| (s.canonical, h.clone()))
+                    .ok_or_else(|| {
+                        stale(
+                            path,
+                            &format!("names a column '{c}' this version does not know"),
+                        )
+                    })
+            })
+            .collect::<Result<_>>()?;
+        Ok(ColumnMapping {
+            found,
+            unknown: self.unknown.clone(),
+        })
+    }
+}
+
+fn stale(path: &Path, what: &str) -> AuditError {
+    AuditError::input(
+        path,
+        "metadata",
+        format!(
+            "is a typed case table that {what}; convert the original table again with this \
+             version (drg-audit convert --cases TABLE --out {})",
+            super::file_name(path)
+        ),
+    )
+}
+
+/// The marker of a typed case table, or `None` for any other Parquet file.
+pub fn marker(path: &Path) -> Result<Option<Marker>> {
+    let file = std::fs::File::open(path).map_err(|e| AuditError::io(path, e))?;
+    let mut reader = ParquetReader::new(file);
+    let meta = reader
+        .get_metadata()
+        .map_err(|e| AuditError::engine(path, e))?;
+    let Some(value) = meta
+        .key_value_metadata()
+        .as_ref()
+        .and_then(|kv| kv.iter().find(|k| k.key == KEY))
+        .and_then(|k| k.value.clone())
+    else {
+        return Ok(None);
+    };
+    let marker: Marker = serde_json::from_str(&value).map_err(|e| {
+        stale(
+            path,
+            &format!("has a marker this version cannot read ({e})"),
+        )
+    })?;
+    if marker.format != FORMAT || marker.version != VERSION {
+        return Err(stale(
+            path,
+            &format!("was written as version {}", marker.version),
+        ));
+    }
+    Ok(Some(marker))
+}
+
+/// Reads a typed case table: the frame the streaming read of the original table gave, its
+/// mapping and its row places. `max_cost` is the run's cost bound, which must be the one the
+/// row checks used at conversion.
+pub(super) fn read(
+    path: &Path,
+    marker: &Marker,
+    max_cost: f64,
+) -> Result<(DataFrame, ColumnMapping, RowPlaces)> {
+    if marker.max_stay_cost_yuan != max_cost {
+        return Err(AuditError::input(
+            path,
+            "metadata",
+            format!(
+                "was converted with [data] max_stay_cost_yuan = {} and the region config says \
+                 {}; convert the original table again with this config (drg-audit convert \
+                 --config …)",
+                marker.max_stay_cost_yuan, max_cost
+            ),
+        ));
+    }
+    let mapping = marker.mapping(path)?;
+    let engine = |e: PolarsError| AuditError::engine(path, e);
+    let p = PlPath::new(&path.to_string_lossy());
+    let mut df = LazyFrame::scan_parquet(p, ScanArgsParquet::default())
+        .map_err(engine)?
+        .collect_with_engine(Engine::Streaming)
+        .map_err(engine)?;
+    for d in DATES {
+        let days = df
+            .column(d)
+            .and_then(|c| c.cast(&DataType::Int32))
+            .map_err(|_| stale(path, &format!("has no {d} date column")))?;
+        df.with_column(days).map_err(engine)?;
+    }
+    for c in [ROW, REASON, WARN] {
+        if df.column(c).is_err() {
+            return Err(stale(path, &format!("has no {c} column")));
+        }
+    }
+    Ok((df, mapping, marker.places.clone()))
+}
+
+/// Writes the rows of a streaming read as a typed case table at `out`, through a temporary
+/// file beside it, so that a failed write leaves no half file. `out` may only replace a typed
+/// case table (one this program wrote): any other file is refused, and nothing is written.
+pub(super) fn write(mut df: DataFrame, marker: &Marker, out: &Path) -> Result<u64> {
+    refuse_foreign(out)?;
+    let engine = |e: PolarsError| AuditError::engine(out, e);
+    for d in DATES {
+        let date = df
+            .column(d)
+            .and_then(|c| c.cast(&DataType::Date))
+            .map_err(engine)?;
+        df.with_column(date).map_err(engine)?;
+    }
+    let json = serde_json::to_string(marker)
+        .map_err(|e| AuditError::Usage(format!("cannot serialise the typed-table marker: {e}")))?;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".drg-audit-convert-")
+        .suffix(".parquet")
+        .tempfile_in(dir)
+        .map_err(|e| AuditError::io(out, e))?;
+    ParquetWriter::new(tmp.as_file_mut())
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+            KEY.to_string(),
+            json,
+        )])))
+        .finish(&mut df)
+        .map_err(engine)?;
+    let bytes = tmp
+        .as_file()
+        .metadata()
+        .map_err(|e| AuditError::io(out, e))?
+        .len();
+    tmp.persist(out).map_err(|e| AuditError::io(out, e.error))?;
+    Ok(bytes)
+}
+
+/// Refuses an `--out` that is not a `.parquet` name, or that exists and is not a typed case
+/// table.
+fn refuse_foreign(out: &Path) -> Result<()> {
+    if super::format_of(out) != super::Format::Parquet {
+        return Err(AuditError::input(
+            out,
+            "--out",
+            "the typed table is Parquet, and run reads a file by its extension: give --out a \
+             name ending in .parquet",
+        ));
+    }
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    let ours = meta.is_file() && matches!(marker(out), Ok(Some(_)));
+    if ours {
+        Ok(())
+    } else {
+        Err(AuditError::input(
+            out,
+            "--out",
+            "exists and is not a typed case table this program wrote; nothing was written: \
+             choose another --out, or move the file away",
+        ))
+    }
+}

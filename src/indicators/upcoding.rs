@@ -34,11 +34,6 @@ fn by_family(ctx: &Ctx, i: usize) -> u32 {
 fn by_group(ctx: &Ctx, i: usize) -> u32 {
     ctx.cases.group[i]
 }
-/// Group × number of listed secondary codes (0–7, 7 = seven or more): a hospital that codes
-/// more conditions per case has more chances to list any given kind of code.
-fn by_group_and_codes(ctx: &Ctx, i: usize) -> u32 {
-    ctx.cases.group[i] * 8 + u32::from(ctx.derived.n_secondary[i].min(7))
-}
 fn stake(ctx: &Ctx, i: usize) -> f64 {
     ctx.upcoding_stake(i)
 }
@@ -559,16 +554,16 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             inner: BinaryIndicator {
                 spec: spec(
                     "UPC_MAIN_DX_CHOICE",
-                    true,
+                    false,
                     "A secondary diagnosis that would group lighter as the main one",
                     "其他诊断作为主要诊断时入较轻病组",
                     "cases in a medical ADRG listing a secondary diagnosis that, chosen as the main one, leads to a lighter group of the same MDC and severity (主要诊断选择)",
                     "cases in medical ADRGs with a main diagnosis the dictionary knows (needs main_diagnosis and secondary_diagnoses)",
-                    "same-level peers' share per group and number of listed secondary codes (patients with several conditions list such codes too, so cases are compared with peers' cases coded as deeply)",
+                    "same-level peers' share per group (patients with several conditions list such codes too: supporting evidence only)",
                 ),
                 eligible: main_dx_choice_checked,
                 outcome: lighter_main_listed,
-                stratum: by_group_and_codes,
+                stratum: by_group,
                 lead: None,
                 stake: main_dx_choice_stake,
                 detail: None,

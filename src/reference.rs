@@ -99,7 +99,7 @@ fn adrg_map() -> &'static FxHashMap<&'static str, Vec<&'static str>> {
             };
             // code, name (may hold quoted commas), ADRG, cc, mcc, table: ADRG is 4th from
             // the end.
-            let Some(adrg) = line.trim_end_matches('\r').rsplitn(5, ',').nth(3) else {
+            let Some(adrg) = line.trim_end_matches('\r').rsplit(',').nth(3) else {
                 continue;
             };
             let entry = map.entry(code).or_default();

@@ -219,19 +219,18 @@ impl<'a> Region<'a> {
     /// (`UPC_MAIN_DX_ADRG`): the weight gap to that group, 0 when the main diagnosis fits
     /// the claim or leads to no group of the catalogue.
     pub fn main_dx_stake(&self, i: usize) -> f64 {
-        match self.derived.coding.main_dx_target.get(i) {
-            Some(&t) if t != NONE_U32 => {
-                let gap = self.derived.weight[i] - self.catalog.groups[t as usize].weight;
-                (gap * self.points_per_weight(i)).max(0.0)
-            }
-            _ => 0.0,
-        }
+        self.stake_above(i, self.derived.coding.main_dx_target.get(i))
     }
 
     /// Points case `i` claims above the lighter group a secondary diagnosis of it leads to
     /// as the main one (`UPC_MAIN_DX_CHOICE`), 0 when there is none.
     pub fn main_dx_choice_stake(&self, i: usize) -> f64 {
-        match self.derived.coding.lighter_main.get(i) {
+        self.stake_above(i, self.derived.coding.lighter_main.get(i))
+    }
+
+    /// Points case `i` claims above catalogue group `target` (0 for none or a heavier one).
+    fn stake_above(&self, i: usize, target: Option<&u32>) -> f64 {
+        match target {
             Some(&t) if t != NONE_U32 => {
                 let gap = self.derived.weight[i] - self.catalog.groups[t as usize].weight;
                 (gap * self.points_per_weight(i)).max(0.0)

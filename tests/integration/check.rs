@@ -209,15 +209,19 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
     assert!(compared_findings > 500);
 }
 
+/// The id of the region's first upcoding hospital.
+fn upcoder(region: &Region) -> String {
+    rows(&region.data.join("truth_hospitals.csv"), &[])
+        .into_iter()
+        .find(|t| t["patterns"] == "upcoding")
+        .expect("seed 7 has an upcoding hospital")["hospital_id"]
+        .clone()
+}
+
 #[test]
 fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
     let region = audited_region(true);
-    let truth = rows(&region.data.join("truth_hospitals.csv"), &[]);
-    let gamer = truth
-        .iter()
-        .find(|t| t["patterns"] == "upcoding")
-        .expect("seed 7 has an upcoding hospital");
-    let id = &gamer["hospital_id"];
+    let id = &upcoder(&region);
     // The same stays under new case ids: not the model's own data any more.
     let batch = region.out.parent().unwrap().join("new.csv");
     batch_of(&region.data.join("cases.csv"), id, &batch, "NEW-");
@@ -260,12 +264,7 @@ fn a_new_batch_is_judged_against_the_whole_model_and_still_flags_the_gaming() {
 #[test]
 fn own_data_under_default_suppression_gets_a_q_value_for_every_finding() {
     let region = audited_region(true);
-    let truth = rows(&region.data.join("truth_hospitals.csv"), &[]);
-    let gamer = truth
-        .iter()
-        .find(|t| t["patterns"] == "upcoding")
-        .expect("seed 7 has an upcoding hospital");
-    let id = &gamer["hospital_id"];
+    let id = &upcoder(&region);
     let batch = region.out.parent().unwrap().join("own.csv");
     batch_of(&region.data.join("cases.csv"), id, &batch, "");
     let out = check_batch(&region, &batch, "check-own");

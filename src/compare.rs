@@ -367,14 +367,17 @@ fn enough_events(f: &Finding) -> bool {
 /// indicator of their detector.
 fn corroborates(code: &str, detector: Detector, supporting: &str, of: Detector) -> bool {
     match supporting {
-        "LM_LOW_DEFICIT" => code == "LM_LOW_BUNCHING",
+        "LM_LOW_DEFICIT" => matches!(code, "LM_LOW_BUNCHING" | "LM_LOW_BUNCHING_FOUND"),
         "PC_HIGH_MULTIPLIER" => code == "PC_HIGH_BUNCHING",
         // A hospital that is cheaper everywhere (efficient, traditional Chinese medicine)
         // has more low-multiplier stays honestly; the behaviours that make them a lead
         // are low-standard admissions and heavy groups that cost like light ones.
         "LM_LOW_EXCESS" => matches!(
             code,
-            "PC_LOW_STANDARD_ADMISSION" | "UPC_CHEAP_HEAVY" | "UPC_SHORT_STAY_HEAVY"
+            "PC_LOW_STANDARD_ADMISSION"
+                | "LM_LOW_EXCESS_LIGHT"
+                | "UPC_CHEAP_HEAVY"
+                | "UPC_SHORT_STAY_HEAVY"
         ),
         _ => detector == of,
     }

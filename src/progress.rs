@@ -56,6 +56,17 @@ impl Progress {
         }
     }
 
+    /// A one-line warning the user should act on (not shown with `--quiet`).
+    pub fn warn(&self, what: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(format!("drg-audit: warning: {what}")),
+            None => eprintln!("drg-audit: warning: {what}"),
+        }
+    }
+
     /// Clears the spinner.
     pub fn finish(&self) {
         if let Some(b) = &self.bar {

@@ -1,6 +1,9 @@
 //! Scores, money at stake and the ranking.
 //!
-//! - A detector's score is the strongest evidence among its scored indicators: the
+//! - A detector's score is the strongest evidence among its scored indicators and its
+//!   flagged supporting ones (a supporting indicator flags only when it is significant and a
+//!   scored indicator that speaks to it is flagged too, `compare::corroborates`: too many
+//!   low-multiplier stays count once low-standard admissions back them): the
 //!   over-dispersion-widened z in the suspicious direction (0 when none). z grows with the
 //!   square root of the cases behind a rate, so a 5-case hospital never outranks a
 //!   2,000-case hospital showing the same excess rate.
@@ -93,7 +96,7 @@ pub fn rank(
             let fs = &by_h[h];
             let score = |d: Detector| {
                 fs.iter()
-                    .filter(|f| f.detector == d && f.scored)
+                    .filter(|f| f.detector == d && (f.scored || f.flagged))
                     .map(|f| f.evidence)
                     .fold(0.0, f64::max)
             };

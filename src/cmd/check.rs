@@ -110,6 +110,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
         Some(Fixed {
             benchmarks: &benchmarks,
             point_value: &model.point_value,
+            low_threshold: model.low_threshold.as_ref(),
         }),
     )?;
     let same_periods = derived.periods.audited.label == model.built_from.audited_period

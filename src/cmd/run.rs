@@ -153,6 +153,12 @@ pub fn analyse_with(
     timings.stage("derive");
     progress.step("deriving multipliers, bands, points and readmission links");
     let derived = derive::derive(&ingested.cases, &catalog, &config)?;
+    if let Some(found) = derived.low_threshold.extra_threshold() {
+        progress.warn(&format!(
+            "the multiplier density jumps at {found} (z {:.1}), not at the configured low threshold {}: hospitals seem to be paid on {found}; set [multiplier] low = {found} if the region pays there (bunching is tested at both, LM_LOW_BUNCHING_FOUND)",
+            derived.low_threshold.z, config.multiplier.low
+        ));
+    }
     timings.end();
     Ok(Analysis {
         config,

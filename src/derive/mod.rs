@@ -23,6 +23,7 @@ use crate::reference;
 mod benchmark;
 pub mod coding;
 mod readmission;
+pub mod threshold;
 pub use benchmark::{BenchmarkSource, Benchmarks};
 pub use readmission::{
     CYCLE_ADRGS, CYCLE_DIAGNOSES, Links, is_cycle_diagnosis, is_cycle_family, link_readmissions,
@@ -111,6 +112,8 @@ pub struct DerivedCases {
     pub unknown_codes: usize,
     /// The severity each case's codes support, and the code a claim rests on.
     pub coding: coding::CodingSupport,
+    /// The low-multiplier threshold found in the data (or the regional model's).
+    pub low_threshold: threshold::LowThresholdScan,
 }
 
 impl DerivedCases {
@@ -148,6 +151,9 @@ pub struct Fixed<'a> {
     pub benchmarks: &'a Benchmarks,
     /// Yuan per point.
     pub point_value: &'a PointValue,
+    /// The low threshold the region's data showed (`None`: a model that predates the
+    /// scan; only the configured threshold is tested).
+    pub low_threshold: Option<&'a threshold::LowThresholdScan>,
 }
 
 /// Computes every derived field.
@@ -247,7 +253,17 @@ pub fn derive_with(
         Some(f) => f.point_value.clone(),
         None => point_value(config, &period, &points, &cases.cost),
     };
+    let low_threshold = match fixed {
+        Some(f) => threshold::LowThresholdScan::from_model(f.low_threshold, rules.low),
+        None => threshold::scan_low(
+            &multiplier,
+            &period,
+            rules.low,
+            config.detect.bunching_width,
+        ),
+    };
     Ok(DerivedCases {
+        low_threshold,
         periods,
         period,
         level,

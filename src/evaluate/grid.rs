@@ -296,6 +296,9 @@ pub struct Grid {
     pub no_gaming: bool,
     /// Per detector (regions with gaming only).
     pub detectors: Vec<DetectorRow>,
+    /// A detector of several patterns, per pattern: that pattern's hospitals against the
+    /// honest.
+    pub by_pattern: Vec<DetectorRow>,
     /// `upcoding_score` per upcoding variant (issue 11), DRG regions only (the CC/MCC
     /// coding checks do not apply to DIP): that variant's upcoders against the honest.
     pub upcoding_variants: Vec<DetectorRow>,
@@ -360,7 +363,13 @@ fn score_region_of(
         return None;
     }
     let k = pos.len();
-    let mut order: Vec<&HospitalOutcome> = r.hospitals.iter().collect();
+    // Ranked among the positives and the honest, as the AUC compares them: a hospital
+    // gaming in another way is neither a hit nor a false lead for this score.
+    let mut order: Vec<&HospitalOutcome> = r
+        .hospitals
+        .iter()
+        .filter(|h| has(h) || h.patterns.is_empty())
+        .collect();
     // Highest score first; ties in the order of the run's own ranking.
     order.sort_by(|a, b| {
         b.scores[s]
@@ -428,6 +437,26 @@ impl Grid {
                 })
                 .collect()
         };
+        let by_pattern = if no_gaming {
+            Vec::new()
+        } else {
+            DETECTOR_PATTERNS
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, patterns))| patterns.len() > 1)
+                .flat_map(|(s, (score, patterns))| {
+                    patterns.iter().map(move |p| {
+                        let per: Vec<(f64, f64, bool)> = regions
+                            .iter()
+                            .filter_map(|r| {
+                                score_region_of(r, s, |h| h.patterns.iter().any(|x| x == p))
+                            })
+                            .collect();
+                        detector_row(format!("{score}/{p}"), &per)
+                    })
+                })
+                .collect()
+        };
         let calibration = no_gaming.then(|| calibrate(regions));
         let mut flags: BTreeMap<(String, String), (usize, std::collections::BTreeSet<u64>)> =
             BTreeMap::new();
@@ -484,6 +513,7 @@ impl Grid {
             seed,
             no_gaming,
             detectors,
+            by_pattern,
             upcoding_variants,
             calibration,
             honest_flags,
@@ -515,7 +545,12 @@ impl Grid {
                 "\n{:<28} {:>7} {:>10} {:>10} {:>12} {:>16}",
                 "score", "regions", "AUC med", "AUC p10", "prec@k med", "confounder@k"
             );
-            for d in self.detectors.iter().chain(&self.upcoding_variants) {
+            for d in self
+                .detectors
+                .iter()
+                .chain(&self.by_pattern)
+                .chain(&self.upcoding_variants)
+            {
                 let _ = writeln!(
                     s,
                     "{:<28} {:>7} {:>10} {:>10} {:>12} {:>16}",
@@ -596,7 +631,12 @@ impl Grid {
                 String::new()
             }
         };
-        for d in &self.detectors {
+        for d in self
+            .detectors
+            .iter()
+            .chain(&self.by_pattern)
+            .chain(&self.upcoding_variants)
+        {
             row("detector", &d.score, "regions", d.regions.to_string());
             row("detector", &d.score, "auc_median", num(d.auc_median));
             row("detector", &d.score, "auc_p10", num(d.auc_p10));

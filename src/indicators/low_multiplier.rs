@@ -1,15 +1,19 @@
 //! Unusual low-multiplier rates (低倍率异常), in both directions: too many low-multiplier
 //! cases (low-standard admissions, or upcoding into groups whose cost the case never used),
 //! and too few (cheap cases padded just over the low threshold to earn full points).
-//! Only the bunching test is scored: a cheaper hospital honestly has more low-multiplier
-//! stays and a costlier one fewer, so `LM_LOW_EXCESS` and `LM_LOW_DEFICIT` are supporting
-//! (see `compare::corroborates` for what backs each).
+//! A cheaper hospital honestly has more low-multiplier stays and a costlier one fewer, so
+//! `LM_LOW_EXCESS` and `LM_LOW_DEFICIT` are supporting (see `compare::corroborates` for
+//! what backs each). Scored: the bunching tests (at the configured threshold and at the one
+//! the data show, `derive::threshold`), and the excess in light medical groups against the
+//! hospital's own other groups (`LM_LOW_EXCESS_LIGHT`: low-standard admissions land there,
+//! and a hospital cheaper everywhere is scaled by its own ratio elsewhere).
 
 use rustc_hash::FxHashMap;
 
 use super::context::say;
-use super::kinds::BinaryIndicator;
-use super::{Ctx, Detector, Direction, Indicator, IndicatorSpec};
+use super::kinds::{BinaryIndicator, ReferenceIndicator};
+use super::point_chasing::light_medical;
+use super::{Ctx, Detector, Direction, Explained, Indicator, IndicatorSpec};
 use crate::derive::Band;
 
 /// Stays that did not end early (transfer, against advice, death): their low cost is the
@@ -30,16 +34,80 @@ fn points(ctx: &Ctx, i: usize) -> f64 {
 fn padding_stake(ctx: &Ctx, i: usize) -> f64 {
     ctx.base_points(i) * (1.0 - ctx.config.multiplier.low)
 }
-/// Low band or just above it: padding moves a case from anywhere in the low band to just
-/// over the threshold, so the window is the whole band below (the hole) and the strip
-/// above (the pile).
-fn below_or_just_above_low(ctx: &Ctx, i: usize) -> bool {
+/// Near the low threshold, on either side: [L × (1 − w), L × (1 + w)), every stay,
+/// including those that ended early. Padding lifts a cheap case from anywhere below the
+/// threshold to just over it, so a padder's share above L in this window rises; a window
+/// symmetric about L keeps that share close to the local slope of the cost density, which
+/// a hospital's cost level moves far less than it moves the whole low band's mass (a
+/// costlier hospital has a thinner low tail, and against "the whole band below" it would
+/// look like a padder). Stays that ended early are cheap for a reason of their own and
+/// sit in the window in different proportions at different hospitals, so they are
+/// compared in strata of their own ([`group_and_exit`]) rather than left out: a padded
+/// early exit is still a padded case.
+fn near_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
         ctx.config.multiplier.low,
         ctx.config.detect.bunching_width,
         ctx.derived.multiplier[i],
     );
-    m < l * (1.0 + w) && !ctx.early_exit(i)
+    m >= l * (1.0 - w) && m < l * (1.0 + w)
+}
+/// The group, with the stays that ended early (transfer, against advice, death) in a
+/// stratum of their own: group index + number of groups.
+/// The threshold the data show, when it differs from the configured one.
+fn found(ctx: &Ctx) -> Option<f64> {
+    ctx.derived.low_threshold.extra_threshold()
+}
+fn near_found_low(ctx: &Ctx, i: usize) -> bool {
+    found(ctx).is_some_and(|l| {
+        let (w, m) = (ctx.config.detect.bunching_width, ctx.derived.multiplier[i]);
+        m >= l * (1.0 - w) && m < l * (1.0 + w)
+    })
+}
+fn above_found_low(ctx: &Ctx, i: usize) -> bool {
+    found(ctx).is_some_and(|l| ctx.derived.multiplier[i] >= l)
+}
+/// Padding to the discovered threshold earns base points instead of base × ratio.
+fn found_padding_stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.base_points(i) * (1.0 - found(ctx).unwrap_or(ctx.config.multiplier.low))
+}
+fn why_just_above_found(ctx: &Ctx, i: usize) -> String {
+    say!(
+        ctx,
+        "倍率 {:.2} 略高于数据显示的低倍率阈值 {}",
+        "multiplier {:.2} just above the low threshold the data show, {}",
+        ctx.derived.multiplier[i],
+        found(ctx).unwrap_or(ctx.config.multiplier.low)
+    )
+}
+fn no_found_threshold(ctx: &Ctx) -> Option<String> {
+    let s = &ctx.derived.low_threshold;
+    Some(match s.discovered {
+        Some(c) => say!(
+            ctx,
+            "数据显示的低倍率阈值 {} 与配置的 {} 相同，已由 LM_LOW_BUNCHING 检验",
+            "the low threshold the data show, {}, is the configured {}; LM_LOW_BUNCHING tests it",
+            c,
+            s.configured
+        ),
+        None => say!(
+            ctx,
+            "倍率分布在 {}–{} 之间没有显著跳跃（最强候选 {}，校正后 p = {:.2}），只检验配置的阈值",
+            "the multiplier density shows no significant jump between {} and {} (strongest candidate {}, adjusted p = {:.2}); only the configured threshold is tested",
+            crate::derive::threshold::SCAN_FROM,
+            crate::derive::threshold::SCAN_TO,
+            s.strongest_candidate,
+            s.p_adjusted
+        ),
+    })
+}
+fn group_and_exit(ctx: &Ctx, i: usize) -> u32 {
+    let g = ctx.cases.group[i];
+    if ctx.early_exit(i) {
+        g + ctx.catalog.groups.len() as u32
+    } else {
+        g
+    }
 }
 fn just_above_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
@@ -141,6 +209,27 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             detail: Some(top_groups),
             why: why_low,
         }),
+        Box::new(ReferenceIndicator {
+            spec: spec(
+                "LM_LOW_EXCESS_LIGHT",
+                Direction::Excess,
+                "Too many low-multiplier cases in light medical groups, against the hospital's own other groups",
+                "低权重内科组低倍率病例过多（对照本院其他病组）",
+                "stays in light medical groups with multiplier < low threshold",
+                "audited stays in light medical groups, transfers, deaths and discharges against advice left out",
+                "same-level peers' share per group, scaled by the hospital's own ratio to its peers in its other groups (a cheaper hospital has more low-multiplier stays everywhere)",
+            ),
+            eligible: completed,
+            subject: light_medical,
+            outcome: low,
+            stratum: by_group,
+            stake: points,
+            why: why_low,
+            words: [
+                ("低权重内科组", "light medical groups"),
+                ("其他病组", "other groups"),
+            ],
+        }),
         Box::new(BinaryIndicator {
             spec: supporting(spec(
                 "LM_LOW_DEFICIT",
@@ -166,16 +255,37 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 "Costs bunched just above the low threshold",
                 "低倍率阈值上方聚集",
                 "stays with multiplier in [L, L × (1 + w))",
-                "stays with multiplier < L × (1 + w) (transfers, deaths, against advice left out)",
-                "same-level peers' share just above the threshold, same group",
+                "stays with multiplier in [L × (1 − w), L × (1 + w))",
+                "same-level peers' share above the threshold in the same window, same group, stays that ended early apart",
             ),
-            eligible: below_or_just_above_low,
+            eligible: near_low,
             outcome: above_low,
-            stratum: by_group,
+            stratum: group_and_exit,
             lead: None,
             stake: padding_stake,
             detail: None,
             why: why_just_above,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "LM_LOW_BUNCHING_FOUND",
+                    Direction::Excess,
+                    "Costs bunched just above the low threshold the data show",
+                    "数据显示的低倍率阈值上方聚集",
+                    "stays with multiplier in [L*, L* × (1 + w)), L* the threshold found in the region's multiplier density",
+                    "stays with multiplier in [L* × (1 − w), L* × (1 + w))",
+                    "same-level peers' share above L* in the same window, same group, stays that ended early apart",
+                ),
+                eligible: near_found_low,
+                outcome: above_found_low,
+                stratum: group_and_exit,
+                lead: None,
+                stake: found_padding_stake,
+                detail: None,
+                why: why_just_above_found,
+            },
+            reason: no_found_threshold,
         }),
     ]
 }

@@ -50,7 +50,8 @@ fn no_stake(_: &Ctx, _: usize) -> f64 {
 fn short_stay(ctx: &Ctx, i: usize) -> bool {
     ctx.cases.los[i] <= ctx.config.detect.low_standard_max_los
 }
-fn light_medical(ctx: &Ctx, i: usize) -> bool {
+/// A light medical group, where low-standard admissions land.
+pub(super) fn light_medical(ctx: &Ctx, i: usize) -> bool {
     ctx.light_medical_group[ctx.cases.group[i] as usize]
 }
 fn short_and_cheap(ctx: &Ctx, i: usize) -> bool {

@@ -72,6 +72,10 @@ pub struct RegionModel {
     pub cost_per_weight: f64,
     /// Yuan per point and where it came from.
     pub point_value: PointValue,
+    /// The low-multiplier threshold scan of the region's data (absent in models that
+    /// predate it): a `check` batch tests bunching at the region's discovered threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_threshold: Option<crate::derive::threshold::LowThresholdScan>,
     /// Light medical groups (where low-standard admissions land), by code.
     pub light_medical_groups: Vec<String>,
     /// Stays and points per period (baseline, audited) by hospital level 0–3.
@@ -367,6 +371,7 @@ impl RegionModel {
                 .collect(),
             cost_per_weight: ctx.derived.benchmarks.cost_per_weight,
             point_value: ctx.derived.point_value.clone(),
+            low_threshold: Some(ctx.derived.low_threshold.clone()),
             light_medical_groups: (0..catalog.groups.len() as u32)
                 .filter(|&g| ctx.light_medical_group[g as usize])
                 .map(code)

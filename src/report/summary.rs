@@ -137,6 +137,9 @@ pub struct Summary {
     pub band_mix: Vec<BandMix>,
     /// Distinct secondary-diagnosis codes not in the ICD-10 dictionary.
     pub unknown_diagnosis_codes: usize,
+    /// The low-multiplier threshold the data show (a jump in the multiplier density),
+    /// against the configured one.
+    pub low_threshold: crate::derive::threshold::LowThresholdScan,
     /// Readmission links of the audited period: overlapping stays and the planned flag.
     pub readmissions: ReadmissionQuality,
     /// The effective configuration.
@@ -419,6 +422,7 @@ pub fn build_summary(
         point_value: derived.point_value.clone(),
         band_mix: band_mix(derived),
         unknown_diagnosis_codes: derived.unknown_codes,
+        low_threshold: derived.low_threshold.clone(),
         readmissions: readmission_quality(cases, derived, config),
         config: config.clone(),
         audit: None,

@@ -418,27 +418,12 @@ fn published_qvalues(
             .filter(|f| !own_included(f.hospital))
             .map(|f| f.p),
     );
-    let q = stats::bh_qvalues(&all);
-    // Tied p-values share one q under Benjamini–Hochberg, so any position of p will do.
-    let q_of = |p: f64| {
-        all.iter()
-            .position(|x| x.to_bits() == p.to_bits())
-            .map(|i| q[i])
-    };
-    findings
-        .iter()
-        .map(|f| {
-            q_of(f.p).unwrap_or_else(|| {
-                // A hospital whose cases built the model has its p-values in the list,
-                // unless privacy suppression changed its peer sums (then its p differs from
-                // the listed one): that p is judged as one more test beside the list, which
-                // can only raise its q, and leaves every other q as `run` gave it.
-                let mut with: Vec<f64> = all.clone();
-                with.push(f.p);
-                stats::bh_qvalues(&with).last().copied().unwrap_or(f64::NAN)
-            })
-        })
-        .collect()
+    // A hospital whose cases built the model has its p-values in the list, unless privacy
+    // suppression changed its peer sums (then its p differs from the listed one): that p is
+    // judged as one more test beside the list, which can only raise its q, and leaves every
+    // other q as `run` gave it.
+    let table = stats::BhBeside::new(&all);
+    findings.iter().map(|f| table.q(f.p)).collect()
 }
 
 /// Share of `rates` at or below `value`, one copy of `value` itself left out when the

@@ -203,43 +203,75 @@ pub fn main_dx_fit(main: &str, carried: CarriedDiagnosis<'_>) -> MainDxFit {
     }
 }
 
+/// The diagnosis each catalogue group carries ([`carried_diagnosis`]), and the groups by
+/// the ADRG (DIP: category) they carry: read once per catalogue and shared by
+/// [`main_dx_consistency`] and [`lighter_main_dx`].
+pub struct GroupDiagnoses<'a> {
+    scheme: Scheme,
+    /// Per catalogue group.
+    carried: Vec<Option<CarriedDiagnosis<'a>>>,
+    /// Catalogue groups by the ADRG (DIP: category) they carry, in catalogue order.
+    by_prefix: FxHashMap<&'a str, Vec<u32>>,
+}
+
+impl<'a> GroupDiagnoses<'a> {
+    pub fn new(catalog: &'a Catalog, scheme: Scheme) -> Self {
+        let carried: Vec<Option<CarriedDiagnosis<'a>>> = catalog
+            .groups
+            .iter()
+            .map(|g| carried_diagnosis(&g.code, scheme))
+            .collect();
+        let mut by_prefix: FxHashMap<&'a str, Vec<u32>> = FxHashMap::default();
+        for (k, c) in carried.iter().enumerate() {
+            if let Some(CarriedDiagnosis::MedicalAdrg(a) | CarriedDiagnosis::Category(a)) = *c {
+                by_prefix.entry(a).or_default().push(k as u32);
+            }
+        }
+        GroupDiagnoses {
+            scheme,
+            carried,
+            by_prefix,
+        }
+    }
+
+    /// What group `g` carries; `None` also for a code outside the catalogue.
+    fn of(&self, g: u32) -> Option<CarriedDiagnosis<'a>> {
+        self.carried.get(g as usize).copied().flatten()
+    }
+}
+
+/// How group `a` compares with group `b` by weight, the lower code the heavier on a tie:
+/// the order in which "the heaviest group" is chosen.
+fn heavier_group(catalog: &Catalog, a: u32, b: u32) -> std::cmp::Ordering {
+    let (ga, gb) = (&catalog.groups[a as usize], &catalog.groups[b as usize]);
+    ga.weight
+        .total_cmp(&gb.weight)
+        .then_with(|| gb.code.cmp(&ga.code))
+}
+
 /// [`main_dx_fit`] per case, and for a misfit the catalogue group where its main diagnosis
 /// leads ([`NONE_U32`] when none is in the catalogue), one lookup per distinct
 /// (group, main diagnosis) pair.
 pub fn main_dx_consistency(
     cases: &Cases,
     catalog: &Catalog,
-    scheme: Scheme,
+    groups: &GroupDiagnoses<'_>,
 ) -> (Vec<MainDxFit>, Vec<u32>) {
     let n = cases.len();
     if !cases.has("main_diagnosis") {
         return (vec![MainDxFit::NotChecked; n], vec![NONE_U32; n]);
-    }
-    let carried: Vec<Option<CarriedDiagnosis<'_>>> = catalog
-        .groups
-        .iter()
-        .map(|g| carried_diagnosis(&g.code, scheme))
-        .collect();
-    let mut by_prefix: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
-    for (k, c) in carried.iter().enumerate() {
-        if let Some(c) = *c {
-            let prefix = match c {
-                CarriedDiagnosis::MedicalAdrg(a) | CarriedDiagnosis::Category(a) => a,
-            };
-            by_prefix.entry(prefix).or_default().push(k as u32);
-        }
     }
     let mut memo: FxHashMap<(u32, u32), (MainDxFit, u32)> = FxHashMap::default();
     let mut fit = Vec::with_capacity(n);
     let mut target = Vec::with_capacity(n);
     for i in 0..n {
         let (g, main) = (cases.group[i], cases.main_diagnosis[i]);
-        let (f, t) = match carried.get(g as usize).copied().flatten() {
+        let (f, t) = match groups.of(g) {
             Some(c) if main != NONE_U32 => *memo.entry((g, main)).or_insert_with(|| {
                 let code = &cases.codes.codes[main as usize];
                 let f = main_dx_fit(code, c);
                 let t = if f == MainDxFit::Misfits {
-                    where_it_leads(catalog, &by_prefix, g, code, c)
+                    where_it_leads(catalog, &groups.by_prefix, g, code, c)
                 } else {
                     NONE_U32
                 };
@@ -258,22 +290,14 @@ pub fn main_dx_consistency(
 /// have been grouped there had that diagnosis been chosen as the main one (主要诊断选择, the
 /// first item of a DRG coding audit). The heaviest such group, so the points at stake are
 /// never overstated; [`NONE_U32`] when there is none.
-pub fn lighter_main_dx(cases: &Cases, catalog: &Catalog, scheme: Scheme) -> Vec<u32> {
+pub fn lighter_main_dx(cases: &Cases, catalog: &Catalog, groups: &GroupDiagnoses<'_>) -> Vec<u32> {
     let n = cases.len();
-    if scheme != Scheme::Drg || !cases.has("secondary_diagnoses") {
+    if groups.scheme != Scheme::Drg || !cases.has("secondary_diagnoses") {
         return vec![NONE_U32; n];
     }
-    let medical: Vec<bool> = catalog
-        .groups
-        .iter()
-        .map(|g| carried_diagnosis(&g.code, scheme).is_some())
-        .collect();
-    let mut by_adrg: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
-    for (k, g) in catalog.groups.iter().enumerate() {
-        if medical[k] {
-            by_adrg.entry(&g.code[..3]).or_default().push(k as u32);
-        }
-    }
+    // Under DRG every carried diagnosis is a medical ADRG, the first three characters of
+    // its group's code.
+    let by_adrg = &groups.by_prefix;
     let mut memo: FxHashMap<(u32, u32), u32> = FxHashMap::default();
     let mut lighter = |g: u32, code: u32| -> u32 {
         *memo.entry((g, code)).or_insert_with(|| {
@@ -289,31 +313,24 @@ pub fn lighter_main_dx(cases: &Cases, catalog: &Catalog, scheme: Scheme) -> Vec<
                     let t = &catalog.groups[k as usize];
                     t.code.get(3..) == Some(suffix) && t.weight < claimed.weight
                 })
-                .max_by(|&a, &b| {
-                    let (ga, gb) = (&catalog.groups[a as usize], &catalog.groups[b as usize]);
-                    ga.weight
-                        .total_cmp(&gb.weight)
-                        .then_with(|| gb.code.cmp(&ga.code))
-                })
+                .max_by(|&a, &b| heavier_group(catalog, a, b))
                 .unwrap_or(NONE_U32)
         })
     };
     (0..n)
         .map(|i| {
             let g = cases.group[i];
-            if !medical.get(g as usize).copied().unwrap_or(false) {
+            if groups.of(g).is_none() {
                 return NONE_U32;
             }
             let main = cases.main_diagnosis[i];
             let mut best = NONE_U32;
             for &k in cases.secondary.of(i).iter().filter(|&&k| k != main) {
                 let t = lighter(g, k);
-                let heavier = |a: u32, b: u32| {
-                    catalog.groups[a as usize].weight > catalog.groups[b as usize].weight
-                        || (catalog.groups[a as usize].weight == catalog.groups[b as usize].weight
-                            && catalog.groups[a as usize].code < catalog.groups[b as usize].code)
-                };
-                if t != NONE_U32 && (best == NONE_U32 || heavier(t, best)) {
+                if t != NONE_U32
+                    && (best == NONE_U32
+                        || heavier_group(catalog, t, best) == std::cmp::Ordering::Greater)
+                {
                     best = t;
                 }
             }
@@ -333,16 +350,10 @@ fn where_it_leads(
     main: &str,
     carried: CarriedDiagnosis<'_>,
 ) -> u32 {
-    let claimed_code = &catalog.groups[claimed as usize].code;
-    let (prefixes, suffix): (Vec<&str>, &str) = match carried {
-        CarriedDiagnosis::MedicalAdrg(_) => (
-            reference::adrgs_of(main).to_vec(),
-            claimed_code.get(3..).unwrap_or(""),
-        ),
-        CarriedDiagnosis::Category(_) => (
-            main.get(..3).into_iter().collect(),
-            claimed_code.get(3..).unwrap_or(""),
-        ),
+    let suffix = catalog.groups[claimed as usize].code.get(3..).unwrap_or("");
+    let prefixes: Vec<&str> = match carried {
+        CarriedDiagnosis::MedicalAdrg(_) => reference::adrgs_of(main).to_vec(),
+        CarriedDiagnosis::Category(_) => main.get(..3).into_iter().collect(),
     };
     let candidates: Vec<u32> = prefixes
         .iter()
@@ -350,14 +361,8 @@ fn where_it_leads(
         .flatten()
         .copied()
         .collect();
-    let heaviest = |it: &mut dyn Iterator<Item = u32>| {
-        it.max_by(|&a, &b| {
-            let (ga, gb) = (&catalog.groups[a as usize], &catalog.groups[b as usize]);
-            ga.weight
-                .total_cmp(&gb.weight)
-                .then_with(|| gb.code.cmp(&ga.code))
-        })
-    };
+    let heaviest =
+        |it: &mut dyn Iterator<Item = u32>| it.max_by(|&a, &b| heavier_group(catalog, a, b));
     heaviest(
         &mut candidates
             .iter()

@@ -240,9 +240,10 @@ pub fn derive_with(
 
     let (n_secondary, unknown_codes) = count_secondary(cases);
     let mut coding = coding::coding_support(cases, &severity);
+    let diagnoses = coding::GroupDiagnoses::new(catalog, config.scheme);
     (coding.main_dx, coding.main_dx_target) =
-        coding::main_dx_consistency(cases, catalog, config.scheme);
-    coding.lighter_main = coding::lighter_main_dx(cases, catalog, config.scheme);
+        coding::main_dx_consistency(cases, catalog, &diagnoses);
+    coding.lighter_main = coding::lighter_main_dx(cases, catalog, &diagnoses);
     let Links {
         prev_stay,
         days_since_prev,

@@ -346,6 +346,20 @@ fn rate_period_table(
     out.into_iter().map(|m| m.into_values().collect()).collect()
 }
 
+/// [`rate_period_table`] of every eligible case, the peer rates from the cases `take`
+/// tallies (period 1 the audited one).
+fn eligible_period_table(
+    ctx: &Ctx,
+    code: &str,
+    take: &dyn Fn(usize) -> Option<u8>,
+    (eligible, outcome, stratum): (CaseFn, CaseFn, StratumFn),
+    period: &dyn Fn(usize) -> u32,
+) -> Vec<Vec<Part>> {
+    let keys = tallies(ctx, take, outcome, stratum);
+    let any = |i: usize| eligible(ctx, i);
+    rate_period_table(ctx, code, &keys, (&any, outcome, stratum), period)
+}
+
 /// Sums of case parts: (observed, expected).
 fn oe(parts: &[CasePart]) -> (f64, f64) {
     parts
@@ -452,13 +466,12 @@ impl Indicator for BinaryIndicator {
 
     fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
         let take = |i: usize| self.audited_eligible(ctx, i);
-        let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let any = |i: usize| (self.eligible)(ctx, i);
-        Some(rate_period_table(
+        let cases = (self.eligible, self.outcome, self.stratum);
+        Some(eligible_period_table(
             ctx,
             self.spec.code,
-            &keys,
-            (&any, self.outcome, self.stratum),
+            &take,
+            cases,
             period,
         ))
     }
@@ -647,13 +660,12 @@ impl Indicator for ChangeIndicator {
 
     fn period_table(&self, ctx: &Ctx, period: &dyn Fn(usize) -> u32) -> Option<Vec<Vec<Part>>> {
         let take = |i: usize| self.period_of(ctx, i);
-        let keys = tallies(ctx, &take, self.outcome, self.stratum);
-        let any = |i: usize| (self.eligible)(ctx, i);
-        Some(rate_period_table(
+        let cases = (self.eligible, self.outcome, self.stratum);
+        Some(eligible_period_table(
             ctx,
             self.spec.code,
-            &keys,
-            (&any, self.outcome, self.stratum),
+            &take,
+            cases,
             period,
         ))
     }

@@ -329,23 +329,17 @@ pub fn drilldown_section(
                     .unwrap_or_else(|| t("（未填写）", "(blank)").to_string())
             };
             if let Some(top) = shares.first().filter(|s| s.share > 0.0) {
+                let (who, share) = (name(top.key), 100.0 * top.share);
+                let (o, e) = (crate::lang::num(top.o, 1), crate::lang::num(top.e, 1));
                 let _ = write!(
                     h,
                     "<p>{}</p>",
                     esc(&match lang {
-                        crate::lang::Lang::Zh => format!(
-                            "{noun}“{}”承担了超额的 {:.0}%（实际 {}，预期 {}）。",
-                            name(top.key),
-                            100.0 * top.share,
-                            crate::lang::num(top.o, 1),
-                            crate::lang::num(top.e, 1)
-                        ),
+                        crate::lang::Lang::Zh => {
+                            format!("{noun}“{who}”承担了超额的 {share:.0}%（实际 {o}，预期 {e}）。")
+                        }
                         crate::lang::Lang::En => format!(
-                            "The {noun} \"{}\" carries {:.0}% of the excess (observed {}, expected {}).",
-                            name(top.key),
-                            100.0 * top.share,
-                            crate::lang::num(top.o, 1),
-                            crate::lang::num(top.e, 1)
+                            "The {noun} \"{who}\" carries {share:.0}% of the excess (observed {o}, expected {e})."
                         ),
                     })
                 );

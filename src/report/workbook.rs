@@ -23,6 +23,27 @@ fn header(ws: &mut Worksheet, cols: &[Col], bold: &Format) -> std::result::Resul
     Ok(())
 }
 
+/// A new worksheet named `name`, its header row written.
+fn sheet<'a>(
+    wb: &'a mut Workbook,
+    name: &str,
+    cols: &[Col],
+    bold: &Format,
+) -> std::result::Result<&'a mut Worksheet, XlsxError> {
+    let ws = wb.add_worksheet().set_name(name)?;
+    header(ws, cols, bold)?;
+    Ok(ws)
+}
+
+/// Each hospital's rank, indexed by hospital.
+fn ranks_by_hospital(ctx: &Ctx, ranks: &[HospitalRank]) -> Vec<usize> {
+    let mut rank_of = vec![0usize; ctx.n_hospitals()];
+    for r in ranks {
+        rank_of[r.hospital as usize] = r.rank;
+    }
+    rank_of
+}
+
 fn finish(ws: &mut Worksheet, rows: u32, cols: usize) -> std::result::Result<(), XlsxError> {
     ws.autofilter(0, 0, rows.max(1), (cols - 1) as u16)?;
     Ok(())
@@ -70,7 +91,6 @@ fn build(
     let pct = Format::new().set_num_format("0.0%");
     let small = Format::new().set_num_format("0.0000");
 
-    let ws = wb.add_worksheet().set_name(t("医院排名", "Hospitals"))?;
     let cols = [
         Col(t("排名", "Rank"), 7.0),
         Col("hospital_id", 12.0),
@@ -85,7 +105,7 @@ fn build(
         Col(t("疑似金额（元）", "Yuan at stake"), 14.0),
         Col(t("原因", "Reason"), 90.0),
     ];
-    header(ws, &cols, &bold)?;
+    let ws = sheet(&mut wb, t("医院排名", "Hospitals"), &cols, &bold)?;
     for (i, r) in ranks.iter().enumerate() {
         let row = i as u32 + 1;
         ws.write_number(row, 0, r.rank as f64)?;
@@ -110,7 +130,6 @@ fn build(
     }
     finish(ws, ranks.len() as u32, cols.len())?;
 
-    let ws = wb.add_worksheet().set_name(t("发现", "Findings"))?;
     let cols = [
         Col("hospital_id", 12.0),
         Col(t("指标", "Indicator"), 26.0),
@@ -127,11 +146,8 @@ fn build(
         Col(t("标记", "Flagged"), 8.0),
         Col(t("说明", "Reason"), 90.0),
     ];
-    header(ws, &cols, &bold)?;
-    let mut rank_of = vec![0usize; ctx.n_hospitals()];
-    for r in ranks {
-        rank_of[r.hospital as usize] = r.rank;
-    }
+    let ws = sheet(&mut wb, t("发现", "Findings"), &cols, &bold)?;
+    let rank_of = ranks_by_hospital(ctx, ranks);
     let mut order: Vec<&Finding> = findings.iter().collect();
     order.sort_by_key(|f| (rank_of[f.hospital as usize], f.indicator));
     for (i, f) in order.iter().enumerate() {
@@ -156,9 +172,6 @@ fn build(
     }
     finish(ws, order.len() as u32, cols.len())?;
 
-    let ws = wb
-        .add_worksheet()
-        .set_name(t("待核查病例", "Cases for review"))?;
     let cols = [
         Col("case_id", 16.0),
         Col("hospital_id", 12.0),
@@ -171,7 +184,7 @@ fn build(
         Col(t("编码支持的严重程度", "Supported severity"), 12.0),
         Col(t("定级依赖编码", "Lever code"), 14.0),
     ];
-    header(ws, &cols, &bold)?;
+    let ws = sheet(&mut wb, t("待核查病例", "Cases for review"), &cols, &bold)?;
     for (i, l) in leads.iter().enumerate() {
         let row = i as u32 + 1;
         ws.write_string(row, 0, &l.case_id)?;
@@ -213,9 +226,6 @@ fn drilldown_sheet(
     let t = |zh, en| lang.tr(zh, en);
     let pct = Format::new().set_num_format("0.0%");
     let one = Format::new().set_num_format("0.0");
-    let ws = wb
-        .add_worksheet()
-        .set_name(t("科室医师下钻", "drill-down"))?;
     let cols = [
         Col(t("排名", "Rank"), 7.0),
         Col("hospital_id", 12.0),
@@ -229,7 +239,7 @@ fn drilldown_sheet(
         Col(t("超额", "Excess"), 10.0),
         Col(t("超额占比", "Share of the excess"), 12.0),
     ];
-    header(ws, &cols, bold)?;
+    let ws = sheet(wb, t("科室医师下钻", "drill-down"), &cols, bold)?;
     if !ctx.cases.has("department") && !ctx.cases.has("physician_id") {
         ws.write_string(
             1,
@@ -241,10 +251,7 @@ fn drilldown_sheet(
         )?;
         return finish(ws, 1, cols.len());
     }
-    let mut rank_of = vec![0usize; ctx.n_hospitals()];
-    for r in ranks {
-        rank_of[r.hospital as usize] = r.rank;
-    }
+    let rank_of = ranks_by_hospital(ctx, ranks);
     let mut order: Vec<&Drilldown> = drilldowns.iter().collect();
     order.sort_by_key(|d| {
         let f = &findings[d.finding];

@@ -59,7 +59,7 @@ pub use distribution::{
     binomial_lower_p, binomial_upper_p, chi_square_sf, normal_cdf, normal_quantile, normal_sf,
     poisson_lower_p, poisson_upper_p,
 };
-pub use fdr::bh_qvalues;
+pub use fdr::{BhBeside, bh_qvalues};
 pub use funnel::{
     Dispersion, FunnelLimits, FunnelPosition, Z_95, Z_998, adjusted_z, limits_from_se,
     overdispersion, overdispersion_p_value, proportion_limits, ratio_limits, ratio_limits_sqrt,

@@ -216,3 +216,41 @@ pub fn run_args<'a>(cases: &'a str, out: &'a str) -> Vec<&'a str> {
         "--quiet",
     ]
 }
+
+/// `generate --out region --seed SEED --cases-per-year N`, then `extra`: a synthetic region
+/// in `region/`.
+pub fn generate_args<'a>(
+    seed: &'a str,
+    cases_per_year: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "generate",
+        "--out",
+        "region",
+        "--seed",
+        seed,
+        "--cases-per-year",
+        cases_per_year,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `run` of the region in `region/` (its cases and groups) with `config` into `out`, then
+/// `extra`.
+pub fn region_run_args<'a>(config: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--cases",
+        "region/cases.csv",
+        "--groups",
+        "region/groups.csv",
+        "--config",
+        config,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}

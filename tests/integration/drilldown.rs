@@ -9,7 +9,7 @@ use std::path::Path;
 
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
 
-use crate::common::Workdir;
+use crate::common::{Workdir, generate_args, region_run_args};
 
 /// One row of a drill-down table: name, cases, observed, expected, excess, share.
 #[derive(Debug, Clone)]
@@ -118,16 +118,7 @@ fn batch_of(cases: &Path, h: &str, out: &Path, drop: &[&str]) {
 #[test]
 fn issue14_2_the_injected_department_and_physician_carry_the_upcoders_excess() {
     let w = Workdir::new();
-    let o = w.run(&[
-        "generate",
-        "--out",
-        "region",
-        "--seed",
-        "2",
-        "--cases-per-year",
-        "20000",
-        "--focus-gaming",
-    ]);
+    let o = w.run(&generate_args("2", "20000", &["--focus-gaming"]));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Work-around of a known bug being fixed on main: `check` against a model built with
     // the default privacy suppression gives q = NaN for every finding. Publishing every
@@ -137,20 +128,11 @@ fn issue14_2_the_injected_department_and_physician_carry_the_upcoders_excess() {
         "preset = \"drg-points\"\n\n[model]\nmin_hospitals = 0\nmin_stays = 0\n",
     );
     for lang in ["en", "zh"] {
-        let o = w.run(&[
-            "run",
-            "--cases",
-            "region/cases.csv",
-            "--groups",
-            "region/groups.csv",
-            "--config",
+        let o = w.run(&region_run_args(
             "region-open.toml",
-            "--out",
             lang,
-            "--lang",
-            lang,
-            "--quiet",
-        ]);
+            &["--lang", lang, "--quiet"],
+        ));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let truth = upcoders(&w.path("region/truth_hospitals.csv"));

@@ -189,27 +189,9 @@ fn the_report_renders_in_headless_chromium_with_its_charts_and_no_console_errors
         return;
     };
     let w = Workdir::new();
-    let o = w.run(&[
-        "generate",
-        "--out",
-        "region",
-        "--seed",
-        "3",
-        "--cases-per-year",
-        "3000",
-    ]);
+    let o = w.run(&generate_args("3", "3000", &[]));
     assert!(o.status.success());
-    let o = w.run(&[
-        "run",
-        "--cases",
-        "region/cases.csv",
-        "--groups",
-        "region/groups.csv",
-        "--config",
-        "region/region.toml",
-        "--out",
-        "out",
-    ]);
+    let o = w.run(&region_run_args("region/region.toml", "out", &[]));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A funnel per indicator but the χ² divergence (it has no O/E), seven region charts
     // (issue 14.3 added the quarterly points per stay by level), and a mini chart per lead
@@ -396,30 +378,14 @@ fn page_text(html: &str) -> String {
 /// A generated region audited in both languages (`zh/`, `en/`), large enough that three
 /// of its gamed hospitals make lead cards.
 fn generated_both(w: &Workdir) {
-    let o = w.run(&[
-        "generate",
-        "--out",
-        "region",
-        "--seed",
-        "3",
-        "--cases-per-year",
-        "12000",
-    ]);
+    let o = w.run(&generate_args("3", "12000", &[]));
     assert!(o.status.success());
     for lang in ["zh", "en"] {
-        let o = w.run(&[
-            "run",
-            "--cases",
-            "region/cases.csv",
-            "--groups",
-            "region/groups.csv",
-            "--config",
+        let o = w.run(&region_run_args(
             "region/region.toml",
-            "--out",
             lang,
-            "--lang",
-            lang,
-        ]);
+            &["--lang", lang],
+        ));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 }

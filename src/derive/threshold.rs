@@ -29,8 +29,13 @@ pub const SCAN_FROM: f64 = 0.20;
 pub const SCAN_TO: f64 = 0.70;
 /// Candidate step.
 pub const SCAN_STEP: f64 = 0.01;
-/// Bonferroni-adjusted p below which a jump counts as a threshold.
-pub const DISCOVERY_P: f64 = 0.001;
+/// Bonferroni-adjusted p below which a jump counts as a threshold. Strict on purpose: at
+/// 0.001 the scan reported jumps at thresholds nobody was paid on (0.5 and 0.6, z 4.3–4.7)
+/// in 2 of the 30 gamed grid regions and in honest ones, while finding none of the 8
+/// shifted thresholds, and a wrong "set low = …" warning is a wrong lead for the whole
+/// region. Until the scan is sharper (per group, completed stays), it speaks only for a
+/// jump no smooth mixture makes (z ≳ 6).
+pub const DISCOVERY_P: f64 = 1e-7;
 
 /// What the scan found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,11 +158,11 @@ pub fn scan_low(
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
-    use rand_xoshiro::Xoshiro256PlusPlus;
+    use rand_chacha::ChaCha8Rng;
 
     /// Log-normal multipliers around 0.9 (σ 0.45): a smooth low tail with curvature.
     fn honest(n: usize, seed: u64) -> Vec<f64> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         (0..n)
             .map(|_| {
                 let z: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
@@ -182,9 +187,9 @@ mod tests {
 
     #[test]
     fn padding_to_a_threshold_other_than_the_configured_one_is_found() {
-        let mut m = honest(60_000, 3);
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-        // One stay in twenty pads when below 0.3: a few hospitals' worth in a region.
+        let mut m = honest(200_000, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        // Three in ten stays below 0.3 padded just over it: a region where padding is common.
         let mut padded = 0;
         for x in m.iter_mut() {
             if *x < 0.3 && rng.random::<f64>() < 0.3 {

@@ -732,16 +732,10 @@ fn indicators(m: &RegionModel, codes: &[&str]) -> Check {
             if r.0 > crate::peers::POOLED_LEVEL {
                 return bad(f("level"), format!("is {}, must be 0 to 4", r.0));
             }
-            // A stratum is a group or family index, or (bunching near the low threshold)
-            // a group index + the number of groups for the stays that ended early.
-            if r.1 >= 2 * n_groups {
+            if r.1 >= n_groups {
                 return bad(
                     f("stratum"),
-                    format!(
-                        "is {}, the catalogue has {n_groups} groups (strata stop at {})",
-                        r.1,
-                        2 * n_groups
-                    ),
+                    format!("is {}, the catalogue has {n_groups} groups", r.1),
                 );
             }
             if r.2 > 1 {

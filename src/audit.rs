@@ -248,6 +248,7 @@ mod tests {
     use crate::config::RegionConfig;
     use crate::derive::{self, DerivedCases};
     use crate::indicators;
+    use crate::indicators::Detector;
     use crate::ingest::{self, Ingested};
     use crate::lang::Lang;
     use crate::region::Region;
@@ -327,6 +328,10 @@ mod tests {
                 }
             }
         }
+        read_fixture(&csv, catalog, config)
+    }
+
+    fn read_fixture(csv: &str, catalog: Catalog, config: RegionConfig) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("cases.csv");
         std::fs::write(&path, csv).expect("write fixture");
@@ -339,6 +344,78 @@ mod tests {
             catalog,
             config,
         }
+    }
+
+    /// Sixteen level-2 hospitals with 800 ES35 stays each in the audited year, log-normal
+    /// costs; H1 is honestly costlier (every cost × 1.5); with `pad`, H2 lifts every stay
+    /// below the low threshold to 1.08 × the threshold (multipliers read from `pad`, the
+    /// honest region's derivation).
+    fn threshold_region(pad: Option<&DerivedCases>) -> Fixture {
+        let config = RegionConfig::default_drg();
+        let catalog = crate::ingest::groups::test_catalog(&[("ES35", "1.0", "ES3", "5")], &config);
+        let low = config.multiplier.low;
+        let mut rng = Lcg(17);
+        let mut csv = String::from(
+            "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n",
+        );
+        for h in 1..=16 {
+            for k in 0..800 {
+                let n = (h - 1) * 800 + k;
+                // Box–Muller: a standard normal from two uniforms.
+                let (u1, u2) = (rng.next().max(1e-12), rng.next());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let mut cost = 10_000.0 * (0.55 * z - 0.15).exp();
+                if h == 1 {
+                    cost *= 1.5;
+                }
+                if let (2, Some(d)) = (h, pad) {
+                    let m = d.multiplier[n];
+                    if m < low {
+                        cost *= 1.08 * low / m;
+                    }
+                }
+                let (month, day) = (1 + k % 12, 1 + k % 20);
+                csv.push_str(&format!(
+                    "C{n},H{h},2,P{n},2024-{month:02}-{day:02},2024-{month:02}-{:02},ES35,{cost:.2}\n",
+                    day + 3
+                ));
+            }
+        }
+        read_fixture(&csv, catalog, config)
+    }
+
+    /// A hospital that is honestly costlier everywhere has fewer stays under the low
+    /// threshold, so against the band below (`LM_LOW_BUNCHING`) it shows more just above;
+    /// against the strip above (`LM_LOW_PILE`) it shows no pile and is not flagged. A
+    /// padder is.
+    #[test]
+    fn issue10_a_costlier_hospital_is_not_a_low_threshold_padder() {
+        let honest = threshold_region(None);
+        let f = threshold_region(Some(&honest.derived));
+        let (a, _) = audited(&f);
+        let find = |h: u32, code: &str| {
+            a.findings
+                .iter()
+                .find(|x| x.hospital == h && x.code == code)
+                .unwrap_or_else(|| panic!("{code} of H{}", h + 1))
+        };
+        let (costlier_pile, costlier_hole) = (find(0, "LM_LOW_PILE"), find(0, "LM_LOW_BUNCHING"));
+        // The band below sees fewer stays under the threshold (a hole); the pile does not.
+        assert!(
+            costlier_hole.observed > costlier_hole.expected,
+            "the band below is moved by the shift"
+        );
+        assert!(costlier_pile.z.abs() < 2.0, "pile z {}", costlier_pile.z);
+        assert!(
+            a.findings
+                .iter()
+                .all(|x| !(x.hospital == 0 && x.flagged && x.detector == Detector::LowMultiplier)),
+            "the costlier hospital has no flagged low-multiplier finding"
+        );
+        assert!(
+            find(1, "LM_LOW_PILE").flagged,
+            "the padder's pile is flagged"
+        );
     }
 
     fn audited(f: &Fixture) -> (Audit, Vec<Box<dyn Indicator>>) {

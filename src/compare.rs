@@ -367,7 +367,13 @@ fn enough_events(f: &Finding) -> bool {
 /// indicator of their detector.
 fn corroborates(code: &str, detector: Detector, supporting: &str, of: Detector) -> bool {
     match supporting {
-        "LM_LOW_DEFICIT" => matches!(code, "LM_LOW_BUNCHING" | "LM_LOW_BUNCHING_FOUND"),
+        "LM_LOW_DEFICIT" => matches!(
+            code,
+            "LM_LOW_PILE" | "LM_LOW_BUNCHING" | "LM_LOW_BUNCHING_FOUND"
+        ),
+        // Against the band below, a hospital whose costs are honestly higher looks like a
+        // hole under the threshold; the pile against the strip above backs it.
+        "LM_LOW_BUNCHING" => code == "LM_LOW_PILE",
         "PC_HIGH_MULTIPLIER" => code == "PC_HIGH_BUNCHING",
         // A hospital that is cheaper everywhere (efficient, traditional Chinese medicine)
         // has more low-multiplier stays honestly; the behaviours that make them a lead
@@ -388,6 +394,10 @@ fn corroboration_words(supporting: &str, lang: crate::lang::Lang) -> &'static st
         "LM_LOW_DEFICIT" => lang.tr(
             "费用没有聚集在低倍率阈值上方（LM_LOW_BUNCHING）",
             "costs are not bunched just above the low threshold (LM_LOW_BUNCHING)",
+        ),
+        "LM_LOW_BUNCHING" => lang.tr(
+            "阈值上方的堆积相对其上方区间并不突出（LM_LOW_PILE）",
+            "the pile above the threshold does not stand out against the strip above it (LM_LOW_PILE)",
         ),
         "PC_HIGH_MULTIPLIER" => lang.tr(
             "费用没有聚集在高倍率阈值上方（PC_HIGH_BUNCHING）",

@@ -3,8 +3,10 @@
 //! and too few (cheap cases padded just over the low threshold to earn full points).
 //! A cheaper hospital honestly has more low-multiplier stays and a costlier one fewer, so
 //! `LM_LOW_EXCESS` and `LM_LOW_DEFICIT` are supporting (see `compare::corroborates` for
-//! what backs each). Scored: the bunching tests (at the configured threshold and at the one
-//! the data show, `derive::threshold`), and the excess in light medical groups against the
+//! what backs each), and so is `LM_LOW_BUNCHING` (the pile against the whole band below,
+//! which a costlier hospital's thin low band moves too; `LM_LOW_PILE` backs it). Scored: the
+//! pile against the strip above it (`LM_LOW_PILE`), bunching at the threshold the data
+//! show (`derive::threshold`), and the excess in light medical groups against the
 //! hospital's own other groups (`LM_LOW_EXCESS_LIGHT`: low-standard admissions land there,
 //! and a hospital cheaper everywhere is scaled by its own ratio elsewhere).
 
@@ -90,6 +92,30 @@ fn no_found_threshold(ctx: &Ctx) -> Option<String> {
             s.p_adjusted
         ),
     })
+}
+/// The pile just above the threshold or the shoulder above it, [L, L(1 + 2w)): the
+/// hospital's own density beside the threshold. Padding fills the pile from the band
+/// below and leaves the shoulder alone; a hospital whose costs are honestly higher (a
+/// truly sicker tertiary hospital) shifts pile and shoulder together, whereas against the
+/// band below (`LM_LOW_BUNCHING`) it looks like a hole. Every stay counts, early ends
+/// included (a transfer can be padded too), in a stratum of their own.
+fn pile_or_shoulder(ctx: &Ctx, i: usize) -> bool {
+    let (l, w, m) = (
+        ctx.config.multiplier.low,
+        ctx.config.detect.bunching_width,
+        ctx.derived.multiplier[i],
+    );
+    m >= l && m < l * (1.0 + 2.0 * w)
+}
+/// The group, with the stays that ended early (transfer, against advice, death) in a
+/// stratum of their own (group index + number of groups): their costs spread otherwise.
+fn group_and_exit(ctx: &Ctx, i: usize) -> u32 {
+    let g = ctx.cases.group[i];
+    if ctx.early_exit(i) {
+        g + ctx.catalog.groups.len() as u32
+    } else {
+        g
+    }
 }
 fn just_above_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
@@ -231,7 +257,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             why: why_just_above,
         }),
         Box::new(BinaryIndicator {
-            spec: spec(
+            spec: supporting(spec(
                 "LM_LOW_BUNCHING",
                 Direction::Excess,
                 "Costs bunched just above the low threshold",
@@ -239,10 +265,28 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 "stays with multiplier in [L, L × (1 + w))",
                 "stays with multiplier < L × (1 + w) (transfers, deaths, against advice left out)",
                 "same-level peers' share just above the threshold, same group",
-            ),
+            )),
             eligible: below_or_just_above_low,
             outcome: above_low,
             stratum: by_group,
+            lead: None,
+            stake: padding_stake,
+            detail: None,
+            why: why_just_above,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "LM_LOW_PILE",
+                Direction::Excess,
+                "Costs piled just above the low threshold, against the strip above",
+                "低倍率阈值上方堆积（对照其上方区间）",
+                "stays with multiplier in [L, L × (1 + w))",
+                "stays with multiplier in [L, L × (1 + 2w)), early ends in strata of their own",
+                "same-level peers' share of the pile in the same window, same group",
+            ),
+            eligible: pile_or_shoulder,
+            outcome: just_above_low,
+            stratum: group_and_exit,
             lead: None,
             stake: padding_stake,
             detail: None,

@@ -26,11 +26,23 @@ const P_HIGH: f64 = 0.02;
 const HIGH_RANGE: (f64, f64) = (2.0, 4.5);
 /// Lognormal spread of ordinary stays around the group cost.
 const SIGMA: f64 = 0.32;
-/// Mean of the cost-multiplier mixture before normalisation; dividing by it makes
-/// the expected cost of a (group, level) exactly `Catalogue::expected_cost`.
-const MIX_MEAN: f64 = (1.0 - P_LOW - P_HIGH)
-    + P_LOW * (LOW_RANGE.0 + LOW_RANGE.1) / 2.0
-    + P_HIGH * (HIGH_RANGE.0 + HIGH_RANGE.1) / 2.0;
+/// Cheap completed stays (short diagnostic or observation admissions that end
+/// normally), a share of stays set per region ([`GenerateOptions::cheap_completed_share`],
+/// 0 by default): lognormal multiplier with this median and spread, a smooth density with
+/// no edge near any threshold.
+const CHEAP_MEDIAN: f64 = 0.4;
+const CHEAP_SIGMA: f64 = 0.45;
+
+/// Mean of the cost-multiplier mixture before normalisation, with a share `cheap` of
+/// cheap completed stays; dividing by it makes the expected cost of a (group, level)
+/// exactly `Catalogue::expected_cost`. (With `cheap` = 0 the terms are those of the
+/// mixture without them, bit for bit.)
+fn mix_mean(cheap: f64) -> f64 {
+    (1.0 - P_LOW - P_HIGH - cheap)
+        + P_LOW * (LOW_RANGE.0 + LOW_RANGE.1) / 2.0
+        + P_HIGH * (HIGH_RANGE.0 + HIGH_RANGE.1) / 2.0
+        + cheap * CHEAP_MEDIAN * (CHEAP_SIGMA * CHEAP_SIGMA / 2.0).exp()
+}
 
 /// Share of severity 1 (MCC) and 3 (CC) cases by profile: primary, secondary,
 /// tertiary, truly sicker tertiary. Bigger hospitals treat sicker patients.
@@ -789,10 +801,12 @@ pub(crate) fn make_stay(
     let expected = cat.expected_cost(group, target.level) * target.cost_factor();
 
     let u: f64 = rng.random();
+    let cheap = ctx.opts.cheap_completed_share;
+    let mix = mix_mean(cheap);
     let (m, los, disposition) = if u < P_LOW {
         // Early transfer, death or discharge against advice: a natural low-multiplier
         // case with a short stay.
-        let m = rng.random_range(LOW_RANGE.0..LOW_RANGE.1) / MIX_MEAN;
+        let m = rng.random_range(LOW_RANGE.0..LOW_RANGE.1) / mix;
         let los = (g.los_mean * rng.random_range(0.1..0.5)).round();
         let d = rng.random::<f64>();
         let disposition = if d < 0.4 {
@@ -807,12 +821,17 @@ pub(crate) fn make_stay(
         (m, los, disposition)
     } else if u < P_LOW + P_HIGH {
         // Complications: a natural high-multiplier case with a long stay.
-        let m = rng.random_range(HIGH_RANGE.0..HIGH_RANGE.1) / MIX_MEAN;
+        let m = rng.random_range(HIGH_RANGE.0..HIGH_RANGE.1) / mix;
         let los = (g.los_mean * m.powf(0.8) * rng.random_range(0.9..1.3)).round();
         let disposition = if rng.random::<f64>() < 0.06 { 5 } else { 1 };
         (m, los, disposition)
+    } else if u < P_LOW + P_HIGH + cheap {
+        // A short diagnostic or observation stay that ends normally: cheap and honest.
+        let m = CHEAP_MEDIAN * (CHEAP_SIGMA * std_normal(rng)).exp() / mix;
+        let los = (g.los_mean * m.min(1.0) * rng.random_range(0.5..1.0)).round();
+        (m, los, 1)
     } else {
-        let m = (SIGMA * std_normal(rng) - SIGMA * SIGMA / 2.0).exp() / MIX_MEAN;
+        let m = (SIGMA * std_normal(rng) - SIGMA * SIGMA / 2.0).exp() / mix;
         // Stay follows cost (elasticity 0.6) with its own noise.
         let los = (g.los_mean * m.powf(0.6) * (0.25 * std_normal(rng) - 0.031).exp()).round();
         let d = rng.random::<f64>();

@@ -272,6 +272,11 @@ pub struct GenerateOptions {
     /// misfits although nobody games, as it would on real data.
     #[serde(default = "default_main_dx_disagreement")]
     pub main_dx_disagreement: f64,
+    /// Share of stays that are cheap completed stays (short diagnostic or observation
+    /// admissions, multiplier around 0.4, discharged home): real regions differ in how many
+    /// honest stays fall under the low threshold (default 0; the scenario grid draws it).
+    #[serde(default)]
+    pub cheap_completed_share: f64,
     /// `--focus-gaming`: concentrate each gaming hospital's injected gaming in one
     /// department and one physician (recorded in `truth_hospitals.csv`), so that the
     /// audit's drill-down has a known answer. Off by default.
@@ -305,6 +310,7 @@ impl Default for GenerateOptions {
             planned_flag: PlannedFlag::EveryCycle,
             coding_disagreement: default_disagreement(),
             main_dx_disagreement: default_main_dx_disagreement(),
+            cheap_completed_share: 0.0,
             focus_gaming: false,
         }
     }

@@ -78,6 +78,9 @@ pub struct Contamination {
     pub hospitals: usize,
 }
 
+/// Range of the share of honest cheap completed stays a region is drawn with.
+pub const CHEAP_COMPLETED: (f64, f64) = (0.0, 0.08);
+
 /// One drawn region.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
@@ -102,6 +105,10 @@ pub struct Scenario {
     pub gaming: Vec<GamingSpec>,
     /// Peer contamination, if drawn (and gaming is on).
     pub contamination: Option<Contamination>,
+    /// Share of honest cheap completed stays (0–8 %): how many stays fall under the low
+    /// threshold without anyone gaming, and how many a padder can lift.
+    #[serde(default)]
+    pub cheap_completed_share: f64,
 }
 
 /// Distinct place names for generated hospital names.
@@ -302,6 +309,8 @@ impl Scenario {
             1 => CatalogueColumns::WithBenchmarks,
             _ => CatalogueColumns::Standard,
         };
+        // Drawn last, so that the draws above are those of the grids before it existed.
+        let cheap_completed_share = rng.random_range(CHEAP_COMPLETED.0..CHEAP_COMPLETED.1);
         if no_gaming {
             gaming.clear();
             contamination = None;
@@ -317,6 +326,7 @@ impl Scenario {
             hospitals,
             gaming,
             contamination,
+            cheap_completed_share,
         }
     }
 
@@ -332,6 +342,7 @@ impl Scenario {
             low_threshold: Some(self.low_threshold),
             catalogue: self.catalogue,
             planned_flag: PlannedFlag::BeforeNextCycle,
+            cheap_completed_share: self.cheap_completed_share,
             ..GenerateOptions::default()
         }
     }
@@ -351,7 +362,7 @@ impl Scenario {
             .filter(|h| h.role != Role::Clean)
             .count();
         format!(
-            "{} · {} hospitals · {} stays/yr · {} years · {} gaming{} · {} confounders · low threshold {}{} · catalogue {}",
+            "{} · {} hospitals · {} stays/yr · {} years · {} gaming{} · {} confounders · low threshold {}{} · catalogue {} · {:.1} % cheap completed stays",
             match self.scheme {
                 Scheme::Drg => "DRG",
                 Scheme::Dip => "DIP",
@@ -376,7 +387,8 @@ impl Scenario {
             } else {
                 ""
             },
-            self.catalogue.as_str()
+            self.catalogue.as_str(),
+            100.0 * self.cheap_completed_share
         )
     }
 }

@@ -351,6 +351,66 @@ fn dip_region_has_diagnosis_families() {
     assert!(truth.rows.iter().any(|r| r[2] == "upcoding"));
 }
 
+/// Clean hospitals' completed stays (discharged home) under the DRG low threshold, and
+/// the mean cost over the expected cost, in a region with `cheap` cheap completed stays.
+fn completed_low_share_and_cost_ratio(cheap: f64) -> (f64, f64) {
+    let o = GenerateOptions {
+        cheap_completed_share: cheap,
+        ..opts(29, 20_000, Scheme::Drg)
+    };
+    let (dir, _) = region(&o);
+    let cat = Catalogue::build(Scheme::Drg);
+    let gi: BTreeMap<&str, usize> = cat
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.code.as_str(), i))
+        .collect();
+    let hosp = Table::read(&dir.path().join("truth_hospitals.csv"));
+    let clean: BTreeSet<&str> = hosp
+        .rows
+        .iter()
+        .filter(|r| r[3] == "clean")
+        .map(|r| r[0].as_str())
+        .collect();
+    let t = Table::read(&dir.path().join("cases.csv"));
+    let (h, lvl, grp, cost, disp) = (
+        t.col("hospital_id"),
+        t.col("hospital_level"),
+        t.col("group_code"),
+        t.col("total_cost"),
+        t.col("discharge_disposition"),
+    );
+    let (mut n, mut low, mut sum_cost, mut sum_expected) = (0, 0, 0.0, 0.0);
+    for r in t.rows.iter().filter(|r| clean.contains(r[h].as_str())) {
+        let e = cat.expected_cost(gi[r[grp].as_str()], r[lvl].parse().unwrap());
+        let c = cents(&r[cost]) as f64 / 100.0;
+        n += 1;
+        low += usize::from(r[disp] == "1" && c < LOW_THRESHOLD_DRG * e);
+        sum_cost += c;
+        sum_expected += e;
+    }
+    (low as f64 / n as f64, sum_cost / sum_expected)
+}
+
+/// The scenario grid's cheap completed stays put honest, completed stays under the low
+/// threshold (about 0.6 of them: lognormal, median 0.4), and leave the expected cost of
+/// a group where it was.
+#[test]
+fn cheap_completed_stays_fall_under_the_threshold_and_keep_the_mean_cost() {
+    let (none, ratio_none) = completed_low_share_and_cost_ratio(0.0);
+    let (some, ratio_some) = completed_low_share_and_cost_ratio(0.06);
+    assert!(none < 0.01, "completed low share without them {none}");
+    assert!(
+        (0.025..0.05).contains(&(some - none)),
+        "6 % cheap completed stays add {} to the completed low share",
+        some - none
+    );
+    for r in [ratio_none, ratio_some] {
+        assert!((0.97..1.03).contains(&r), "mean cost / expected {r}");
+    }
+}
+
 #[test]
 fn natural_low_share_and_readmissions_are_realistic() {
     let o = opts(23, 20_000, Scheme::Drg);
@@ -475,6 +535,9 @@ fn scenario_draws_stay_within_their_stated_ranges() {
             Scheme::Dip => LOW_THRESHOLD_DIP,
         };
         assert_eq!(s.threshold_shifted, s.low_threshold != default_low);
+        let (lo, hi) = scenario::CHEAP_COMPLETED;
+        assert!((lo..hi).contains(&s.cheap_completed_share), "seed {seed}");
+        assert_eq!(s.options().cheap_completed_share, s.cheap_completed_share);
         for g in &s.gaming {
             let (lo, hi) = scenario::intensity_range(g.pattern);
             assert!(

@@ -346,21 +346,19 @@ mod tests {
         }
     }
 
-    /// Sixteen level-2 hospitals with 800 ES35 stays each in the audited year, log-normal
-    /// costs; H1 is honestly costlier (every cost × 1.5); with `pad`, H2 lifts every stay
-    /// below the low threshold to 1.08 × the threshold (multipliers read from `pad`, the
-    /// honest region's derivation).
-    fn threshold_region(pad: Option<&DerivedCases>) -> Fixture {
+    /// Sixteen level-2 hospitals with 1,500 ES35 stays each in the audited year, log-normal
+    /// costs; H1 is honestly costlier (every cost × 1.5); with `pad` = (the honest region's
+    /// derivation, c), H2 lifts every stay below the threshold c to 1.08 × c.
+    fn threshold_region(pad: Option<(&DerivedCases, f64)>) -> Fixture {
         let config = RegionConfig::default_drg();
         let catalog = crate::ingest::groups::test_catalog(&[("ES35", "1.0", "ES3", "5")], &config);
-        let low = config.multiplier.low;
         let mut rng = Lcg(17);
         let mut csv = String::from(
             "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n",
         );
         for h in 1..=16 {
-            for k in 0..800 {
-                let n = (h - 1) * 800 + k;
+            for k in 0..1500 {
+                let n = (h - 1) * 1500 + k;
                 // Box–Muller: a standard normal from two uniforms.
                 let (u1, u2) = (rng.next().max(1e-12), rng.next());
                 let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
@@ -368,7 +366,7 @@ mod tests {
                 if h == 1 {
                     cost *= 1.5;
                 }
-                if let (2, Some(d)) = (h, pad) {
+                if let (2, Some((d, low))) = (h, pad) {
                     let m = d.multiplier[n];
                     if m < low {
                         cost *= 1.08 * low / m;
@@ -384,6 +382,32 @@ mod tests {
         read_fixture(&csv, catalog, config)
     }
 
+    /// A region that pays on 0.3 while the audit is configured with 0.4: the padder piles
+    /// its stays above 0.3, `LM_LOW_PILE` (at 0.4) cannot see it, `LM_LOW_PILE_POLICY` does.
+    #[test]
+    fn issue10_padding_at_another_policy_threshold_is_found() {
+        let honest = threshold_region(None);
+        assert_eq!(honest.config.multiplier.low, 0.4, "the DRG default");
+        let f = threshold_region(Some((&honest.derived, 0.3)));
+        let (a, _) = audited(&f);
+        let find = |h: u32, code: &str| {
+            a.findings
+                .iter()
+                .find(|x| x.hospital == h && x.code == code)
+                .unwrap_or_else(|| panic!("{code} of H{}", h + 1))
+        };
+        assert!(!find(1, "LM_LOW_PILE").flagged);
+        let policy = find(1, "LM_LOW_PILE_POLICY");
+        assert!(policy.flagged, "z {} q {}", policy.z, policy.q);
+        assert!(
+            a.findings
+                .iter()
+                .filter(|x| x.hospital != 1 && x.code == "LM_LOW_PILE_POLICY")
+                .all(|x| !x.flagged),
+            "no other hospital's policy pile is flagged"
+        );
+    }
+
     /// A hospital that is honestly costlier everywhere has fewer stays under the low
     /// threshold, so against the band below (`LM_LOW_BUNCHING`) it shows more just above;
     /// against the strip above (`LM_LOW_PILE`) it shows no pile and is not flagged. A
@@ -391,7 +415,7 @@ mod tests {
     #[test]
     fn issue10_a_costlier_hospital_is_not_a_low_threshold_padder() {
         let honest = threshold_region(None);
-        let f = threshold_region(Some(&honest.derived));
+        let f = threshold_region(Some((&honest.derived, honest.config.multiplier.low)));
         let (a, _) = audited(&f);
         let find = |h: u32, code: &str| {
             a.findings

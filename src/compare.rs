@@ -369,7 +369,7 @@ fn corroborates(code: &str, detector: Detector, supporting: &str, of: Detector) 
     match supporting {
         "LM_LOW_DEFICIT" => matches!(
             code,
-            "LM_LOW_PILE" | "LM_LOW_BUNCHING" | "LM_LOW_BUNCHING_FOUND"
+            "LM_LOW_PILE" | "LM_LOW_PILE_POLICY" | "LM_LOW_BUNCHING" | "LM_LOW_BUNCHING_FOUND"
         ),
         // Against the band below, a hospital whose costs are honestly higher looks like a
         // hole under the threshold; the pile against the strip above backs it.

@@ -109,6 +109,7 @@ fn pile_or_shoulder(ctx: &Ctx, i: usize) -> bool {
 }
 /// The group, with the stays that ended early (transfer, against advice, death) in a
 /// stratum of their own (group index + number of groups): their costs spread otherwise.
+/// (Strata stay below [`STRATA_PER_GROUP`] × groups, which `model.json`'s check knows.)
 fn group_and_exit(ctx: &Ctx, i: usize) -> u32 {
     let g = ctx.cases.group[i];
     if ctx.early_exit(i) {
@@ -116,6 +117,58 @@ fn group_and_exit(ctx: &Ctx, i: usize) -> u32 {
     } else {
         g
     }
+}
+/// The low thresholds cities pay on (0.3 to 0.5): users often audit with the preset's
+/// default while the region pays on another, and padders aim just above the one that pays.
+pub const POLICY_LOW_THRESHOLDS: [f64; 3] = [0.3, 0.4, 0.5];
+/// Strata per group the low-multiplier piles use: completed or ended early, times the
+/// window (`LM_LOW_PILE_POLICY` has up to two).
+pub const STRATA_PER_GROUP: u32 = 4;
+
+/// The policy thresholds other than the configured one whose pile-and-shoulder windows
+/// do not reach the configured window (those are `LM_LOW_PILE`'s).
+fn other_thresholds(ctx: &Ctx) -> impl Iterator<Item = f64> + use<> {
+    let (l, w) = (ctx.config.multiplier.low, ctx.config.detect.bunching_width);
+    POLICY_LOW_THRESHOLDS
+        .into_iter()
+        .filter(move |&c| c * (1.0 + 2.0 * w) <= l || c >= l * (1.0 + 2.0 * w))
+}
+/// The window (index among the other thresholds, and the threshold) a stay's multiplier
+/// falls in: [c, c(1 + 2w)).
+fn policy_window(ctx: &Ctx, i: usize) -> Option<(u32, f64)> {
+    let (w, m) = (ctx.config.detect.bunching_width, ctx.derived.multiplier[i]);
+    other_thresholds(ctx)
+        .enumerate()
+        .find(|&(_, c)| m >= c && m < c * (1.0 + 2.0 * w))
+        .map(|(k, c)| (k as u32, c))
+}
+fn in_policy_window(ctx: &Ctx, i: usize) -> bool {
+    policy_window(ctx, i).is_some()
+}
+fn in_policy_pile(ctx: &Ctx, i: usize) -> bool {
+    let w = ctx.config.detect.bunching_width;
+    policy_window(ctx, i).is_some_and(|(_, c)| ctx.derived.multiplier[i] < c * (1.0 + w))
+}
+/// Group × early end × window.
+fn group_exit_window(ctx: &Ctx, i: usize) -> u32 {
+    let window = policy_window(ctx, i).map_or(0, |(k, _)| k);
+    group_and_exit(ctx, i) + 2 * window * ctx.catalog.groups.len() as u32
+}
+/// Padding to a policy threshold c earns base points instead of base × ratio.
+fn policy_padding_stake(ctx: &Ctx, i: usize) -> f64 {
+    let c = policy_window(ctx, i).map_or(ctx.config.multiplier.low, |(_, c)| c);
+    ctx.base_points(i) * (1.0 - c)
+}
+fn why_just_above_policy(ctx: &Ctx, i: usize) -> String {
+    let c = policy_window(ctx, i).map_or(ctx.config.multiplier.low, |(_, c)| c);
+    say!(
+        ctx,
+        "倍率 {:.2} 略高于常见低倍率阈值 {}（配置为 {}）",
+        "multiplier {:.2} just above {}, a low threshold regions pay on (configured: {})",
+        ctx.derived.multiplier[i],
+        c,
+        ctx.config.multiplier.low
+    )
 }
 fn just_above_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
@@ -291,6 +344,24 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             stake: padding_stake,
             detail: None,
             why: why_just_above,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "LM_LOW_PILE_POLICY",
+                Direction::Excess,
+                "Costs piled just above another low threshold regions pay on",
+                "其他常见低倍率阈值上方堆积",
+                "stays with multiplier in [c, c × (1 + w)), c = 0.3, 0.4 or 0.5 other than the configured L",
+                "stays with multiplier in [c, c × (1 + 2w)) (windows that reach L's left out), early ends in strata of their own",
+                "same-level peers' share of the pile in the same window, same group",
+            ),
+            eligible: in_policy_window,
+            outcome: in_policy_pile,
+            stratum: group_exit_window,
+            lead: None,
+            stake: policy_padding_stake,
+            detail: None,
+            why: why_just_above_policy,
         }),
         Box::new(Explained {
             inner: BinaryIndicator {

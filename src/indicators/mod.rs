@@ -21,6 +21,7 @@ pub use kinds::{
     BinaryIndicator, CasePart, ChangeIndicator, Measure, Measured, Part, ReferenceIndicator, Tail,
     split_parts,
 };
+pub use low_multiplier::STRATA_PER_GROUP;
 
 /// The three detectors a finding feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

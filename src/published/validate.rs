@@ -732,15 +732,15 @@ fn indicators(m: &RegionModel, codes: &[&str]) -> Check {
             if r.0 > crate::peers::POOLED_LEVEL {
                 return bad(f("level"), format!("is {}, must be 0 to 4", r.0));
             }
-            // A stratum is a group or family index, or (the low-threshold pile) a group
-            // index + the number of groups for the stays that ended early.
-            if r.1 >= 2 * n_groups {
+            // A stratum is a group or family index, or (the low-threshold piles) a group
+            // index + a multiple of the number of groups (early end, window).
+            let strata = crate::indicators::STRATA_PER_GROUP * n_groups;
+            if r.1 >= strata {
                 return bad(
                     f("stratum"),
                     format!(
-                        "is {}, the catalogue has {n_groups} groups (strata stop at {})",
-                        r.1,
-                        2 * n_groups
+                        "is {}, the catalogue has {n_groups} groups (strata stop at {strata})",
+                        r.1
                     ),
                 );
             }

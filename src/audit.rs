@@ -382,6 +382,14 @@ mod tests {
         read_fixture(&csv, catalog, config)
     }
 
+    /// Hospital `h`'s finding of indicator `code`.
+    fn finding<'a>(a: &'a Audit, h: u32, code: &str) -> &'a crate::compare::Finding {
+        a.findings
+            .iter()
+            .find(|x| x.hospital == h && x.code == code)
+            .unwrap_or_else(|| panic!("{code} of H{}", h + 1))
+    }
+
     /// A region that pays on 0.3 while the audit is configured with 0.4: the padder piles
     /// its stays above 0.3, `LM_LOW_PILE` (at 0.4) cannot see it, `LM_LOW_PILE_POLICY` does.
     #[test]
@@ -390,12 +398,7 @@ mod tests {
         assert_eq!(honest.config.multiplier.low, 0.4, "the DRG default");
         let f = threshold_region(Some((&honest.derived, 0.3)));
         let (a, _) = audited(&f);
-        let find = |h: u32, code: &str| {
-            a.findings
-                .iter()
-                .find(|x| x.hospital == h && x.code == code)
-                .unwrap_or_else(|| panic!("{code} of H{}", h + 1))
-        };
+        let find = |h: u32, code: &str| finding(&a, h, code);
         assert!(!find(1, "LM_LOW_PILE").flagged);
         let policy = find(1, "LM_LOW_PILE_POLICY");
         assert!(policy.flagged, "z {} q {}", policy.z, policy.q);
@@ -417,12 +420,7 @@ mod tests {
         let honest = threshold_region(None);
         let f = threshold_region(Some((&honest.derived, honest.config.multiplier.low)));
         let (a, _) = audited(&f);
-        let find = |h: u32, code: &str| {
-            a.findings
-                .iter()
-                .find(|x| x.hospital == h && x.code == code)
-                .unwrap_or_else(|| panic!("{code} of H{}", h + 1))
-        };
+        let find = |h: u32, code: &str| finding(&a, h, code);
         let (costlier_pile, costlier_hole) = (find(0, "LM_LOW_PILE"), find(0, "LM_LOW_BUNCHING"));
         // The band below sees fewer stays under the threshold (a hole); the pile does not.
         assert!(

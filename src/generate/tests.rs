@@ -351,6 +351,24 @@ fn dip_region_has_diagnosis_families() {
     assert!(truth.rows.iter().any(|r| r[2] == "upcoding"));
 }
 
+/// Group code → index in the catalogue.
+fn group_index(cat: &Catalogue) -> BTreeMap<&str, usize> {
+    cat.groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.code.as_str(), i))
+        .collect()
+}
+
+/// The ids of the hospitals `truth_hospitals.csv` calls clean.
+fn clean_hospitals(hosp: &Table) -> BTreeSet<&str> {
+    hosp.rows
+        .iter()
+        .filter(|r| r[3] == "clean")
+        .map(|r| r[0].as_str())
+        .collect()
+}
+
 /// Clean hospitals' completed stays (discharged home) under the DRG low threshold, and
 /// the mean cost over the expected cost, in a region with `cheap` cheap completed stays.
 fn completed_low_share_and_cost_ratio(cheap: f64) -> (f64, f64) {
@@ -360,19 +378,9 @@ fn completed_low_share_and_cost_ratio(cheap: f64) -> (f64, f64) {
     };
     let (dir, _) = region(&o);
     let cat = Catalogue::build(Scheme::Drg);
-    let gi: BTreeMap<&str, usize> = cat
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.code.as_str(), i))
-        .collect();
+    let gi = group_index(&cat);
     let hosp = Table::read(&dir.path().join("truth_hospitals.csv"));
-    let clean: BTreeSet<&str> = hosp
-        .rows
-        .iter()
-        .filter(|r| r[3] == "clean")
-        .map(|r| r[0].as_str())
-        .collect();
+    let clean = clean_hospitals(&hosp);
     let t = Table::read(&dir.path().join("cases.csv"));
     let (h, lvl, grp, cost, disp) = (
         t.col("hospital_id"),
@@ -416,19 +424,9 @@ fn natural_low_share_and_readmissions_are_realistic() {
     let o = opts(23, 20_000, Scheme::Drg);
     let (dir, _) = region(&o);
     let cat = Catalogue::build(Scheme::Drg);
-    let gi: BTreeMap<&str, usize> = cat
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.code.as_str(), i))
-        .collect();
+    let gi = group_index(&cat);
     let hosp = Table::read(&dir.path().join("truth_hospitals.csv"));
-    let clean: BTreeSet<&str> = hosp
-        .rows
-        .iter()
-        .filter(|r| r[3] == "clean")
-        .map(|r| r[0].as_str())
-        .collect();
+    let clean = clean_hospitals(&hosp);
     let t = Table::read(&dir.path().join("cases.csv"));
     let (h, lvl, grp, cost) = (
         t.col("hospital_id"),

@@ -229,13 +229,15 @@ fn reason(fs: &[&Finding], registry: &[Box<dyn Indicator>], lang: Lang) -> Strin
                 )
             };
             match lang {
+                // p, not z: the score is the z-equivalent of p (the count's own tail), which
+                // for a small expected count is far from the normal z of the funnel.
                 Lang::Zh => format!(
-                    "未达到FDR阈值的计分发现；最强信号 {}（z {:.1}，q {:.3}）{supporting}",
-                    f.code, f.z, f.q
+                    "未达到FDR阈值的计分发现；最强信号 {}（p {:.2e}，q {:.3}）{supporting}",
+                    f.code, f.p, f.q
                 ),
                 Lang::En => format!(
-                    "no scored finding at the FDR threshold; strongest signal {} (z {:.1}, q {:.3}){supporting}",
-                    f.code, f.z, f.q
+                    "no scored finding at the FDR threshold; strongest signal {} (p {:.2e}, q {:.3}){supporting}",
+                    f.code, f.p, f.q
                 ),
             }
         }

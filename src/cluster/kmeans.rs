@@ -26,7 +26,9 @@
 //!   sample. Linear cost; tends to prefer more clusters on diffuse data.
 //!
 //! Candidates are fitted on a subsample of at most `selection_sample` rows (20,000)
-//! of the K-Means sample, then the chosen k is refitted on the whole sample.
+//! of the K-Means sample, then the chosen k is settled on the whole sample by a
+//! single Lloyd run from its centroids (`KMeansInit::Precomputed`), not refitted
+//! with `n_runs` restarts.
 //! The k with the largest criterion wins (ties → smaller k). All scores are kept in
 //! the model (`k_selection`) so that a reader can see how clear the choice was.
 
@@ -82,7 +84,8 @@ pub struct ClusterConfig {
     pub silhouette_sample: usize,
     /// When k is chosen, the candidates are fitted and scored on a seeded
     /// subsample of at most this many rows of the K-Means sample (default
-    /// 20,000); the chosen k is then refitted on the whole sample.
+    /// 20,000); the chosen k is then settled on the whole sample from its
+    /// centroids (one Lloyd run).
     pub selection_sample: usize,
 }
 
@@ -236,6 +239,35 @@ pub(crate) fn run_kmeans(
         .max_n_iterations(cfg.max_iter)
         .tolerance(cfg.tolerance)
         .init_method(KMeansInit::KMeansPlusPlus)
+        .fit(&dataset)
+        .map_err(|e| ClusterError::KMeans(e.to_string()))?;
+    Ok(model.centroids().iter().copied().collect())
+}
+
+/// Lloyd iterations on the standardised `sample` from the given centroids
+/// (row-major k × d), a single run at the configured tolerance: no restarts, no
+/// random choice (linfa's `KMeansInit::Precomputed`).
+///
+/// This is how the chosen candidate is carried over from the selection subsample
+/// to the whole sample: it starts in its basin and only has to settle, instead of
+/// `n_runs` k-means++ restarts on the sample.
+pub(crate) fn refine_kmeans(
+    sample: ArrayView2<f64>,
+    start: &[f64],
+    cfg: &ClusterConfig,
+) -> Result<Vec<f64>, ClusterError> {
+    let d = sample.ncols();
+    let k = start.len() / d.max(1);
+    let init = Array2::from_shape_vec((k, d), start.to_vec())
+        .map_err(|e| ClusterError::KMeans(e.to_string()))?;
+    // The RNG is never drawn from with precomputed centroids; seeded all the same.
+    let rng = Xoshiro256Plus::seed_from_u64(stream_seed(cfg.seed, stream::KMEANS + k as u64));
+    let dataset = DatasetBase::from(sample);
+    let model = KMeans::params_with_rng(k, rng)
+        .n_runs(1)
+        .max_n_iterations(cfg.max_iter)
+        .tolerance(cfg.tolerance)
+        .init_method(KMeansInit::Precomputed(init))
         .fit(&dataset)
         .map_err(|e| ClusterError::KMeans(e.to_string()))?;
     Ok(model.centroids().iter().copied().collect())

@@ -137,8 +137,9 @@ pub fn fit(
         );
     }
 
-    // Choosing k: fit and score the candidates on a subsample, then refit the
-    // winner on the whole sample (unless the subsample *is* the sample).
+    // Choosing k: fit and score the candidates on a subsample, then settle the
+    // winner on the whole sample from its centroids, a single Lloyd run (unless
+    // the subsample *is* the sample).
     let selection: Option<Array2<f64>> = (ks.len() > 1 && sample.nrows() > cfg.selection_sample)
         .then(|| {
             let positions: Vec<usize> = (0..sample.nrows()).collect();
@@ -159,7 +160,7 @@ pub fn fit(
     let k = cands[best].k;
     let refit;
     let raw = if selection.is_some() {
-        refit = kmeans::run_kmeans(sample.view(), k, cfg)?;
+        refit = kmeans::refine_kmeans(sample.view(), &cands[best].centroids, cfg)?;
         &refit
     } else {
         &cands[best].centroids

@@ -72,7 +72,7 @@ pub struct ClusterModel {
     pub n_sample: u64,
     /// `(k, criterion)` for every candidate k (mean silhouette or
     /// Calinski–Harabasz, see [`crate::cluster::KCriterion`]), computed on the
-    /// selection subsample when k was chosen; the chosen k has the largest value.
+    /// selection subsample when the sample is larger; the chosen k has the largest value.
     pub k_selection: Vec<(usize, f64)>,
 }
 
@@ -137,20 +137,30 @@ pub fn fit(
         );
     }
 
-    // Choosing k: fit and score the candidates on a subsample, then settle the
-    // winner on the whole sample from its centroids, a single Lloyd run (unless
-    // the subsample *is* the sample).
-    let selection: Option<Array2<f64>> = (ks.len() > 1 && sample.nrows() > cfg.selection_sample)
-        .then(|| {
-            let positions: Vec<usize> = (0..sample.nrows()).collect();
-            let sel = select_in_order(
-                &positions,
-                cfg.selection_sample.max(ks[ks.len() - 1] + 1),
-                kmeans::stream_seed(cfg.seed, kmeans::stream::SELECTION),
-            );
-            sample.select(Axis(0), &sel)
-        });
-    let cands = fit_candidates(selection.as_ref().unwrap_or(&sample).view(), &ks, cfg)?;
+    // The candidates (one when k is fixed) are fitted by restarts on a subsample
+    // and scored there; the chosen one's restarts are judged on the whole sample
+    // and the best is settled there by a single Lloyd run from its centroids.
+    // When the sample is not much larger than the subsample, linfa's own restarts
+    // run on the sample instead.
+    let big = sample.nrows()
+        > cfg
+            .selection_sample
+            .saturating_mul(kmeans::SUBSAMPLE_MIN_RATIO);
+    let selection: Option<Array2<f64>> = big.then(|| {
+        let positions: Vec<usize> = (0..sample.nrows()).collect();
+        let sel = select_in_order(
+            &positions,
+            cfg.selection_sample.max(ks[ks.len() - 1] + 1),
+            kmeans::stream_seed(cfg.seed, kmeans::stream::SELECTION),
+        );
+        sample.select(Axis(0), &sel)
+    });
+    let cands = fit_candidates(
+        selection.as_ref().unwrap_or(&sample).view(),
+        &ks,
+        cfg,
+        selection.is_some(),
+    )?;
     let mut best = 0;
     for (i, c) in cands.iter().enumerate() {
         if c.score > cands[best].score {
@@ -160,7 +170,8 @@ pub fn fit(
     let k = cands[best].k;
     let refit;
     let raw = if selection.is_some() {
-        refit = kmeans::refine_kmeans(sample.view(), &cands[best].centroids, cfg)?;
+        let start = kmeans::lowest_inertia(sample.view(), &cands[best].restarts);
+        refit = kmeans::refine_kmeans(sample.view(), start, cfg)?;
         &refit
     } else {
         &cands[best].centroids

@@ -434,3 +434,60 @@ fn tampered_model_mix_table_wrong_cluster_count_is_refused() {
     );
     assert!(tests.iter().map(|t| t.unmatched).sum::<f64>() > 0.0);
 }
+
+#[test]
+fn fixed_k_restarts_on_a_subsample_then_settled_on_the_sample() {
+    let (f, truth) = blobs(3_000, 17);
+    let cfg = ClusterConfig {
+        selection_sample: 500,
+        ..cfg_k(Some(4), 8)
+    };
+    let model = fit(&f, &all_rows(&f), &cfg).unwrap();
+    assert_eq!(model.n_sample, 3_000);
+    assert_eq!(model.k_selection.len(), 1);
+    assert_eq!(assign(&model, &f), truth);
+    assert_eq!(
+        to_json(&model),
+        to_json(&fit(&f, &all_rows(&f), &cfg).unwrap()),
+        "same data + seed → identical JSON"
+    );
+    // Settled on the whole sample: its centroids are the whole sample's cluster
+    // means (up to the tolerance), not the subsample's.
+    let labels = assign(&model, &f);
+    let mut z = vec![0.0; N_FEATURES];
+    for (c, cen) in model.centroids.iter().enumerate() {
+        let mut mean = [0.0; N_FEATURES];
+        let mut n = 0.0;
+        for (r, &l) in labels.iter().enumerate() {
+            if l as usize == c {
+                model.scaler.transform_row(f.row(r), &mut z);
+                for (m, v) in mean.iter_mut().zip(&z) {
+                    *m += v;
+                }
+                n += 1.0;
+            }
+        }
+        let shift: f64 = mean
+            .iter()
+            .zip(cen)
+            .map(|(m, c)| (m / n - c).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(shift < 1e-2, "cluster {c} is {shift} from its mean");
+    }
+}
+
+#[test]
+fn stable_across_seeds_with_restarts_on_a_subsample() {
+    let (f, _) = blobs(3_000, 11);
+    let rows = all_rows(&f);
+    let cfg = |seed| ClusterConfig {
+        selection_sample: 600,
+        ..cfg_k(Some(4), seed)
+    };
+    let a = assign(&fit(&f, &rows, &cfg(1)).unwrap(), &f);
+    let b = assign(&fit(&f, &rows, &cfg(2)).unwrap(), &f);
+    let ari = adjusted_rand_index(&a, &b);
+    assert!(ari >= 0.9, "ARI {ari}");
+    assert_eq!(a, b, "canonical numbering makes the ids agree too");
+}

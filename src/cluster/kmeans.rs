@@ -305,14 +305,36 @@ pub(crate) fn run_kmeans(
     k: usize,
     cfg: &ClusterConfig,
 ) -> Result<Vec<f64>, ClusterError> {
-    let rng = Xoshiro256Plus::seed_from_u64(stream_seed(cfg.seed, stream::KMEANS + k as u64));
-    let dataset = DatasetBase::from(sample);
+    let seed = stream_seed(cfg.seed, stream::KMEANS + k as u64);
+    lloyd(
+        sample,
+        k,
+        seed,
+        cfg.n_runs,
+        cfg.tolerance,
+        KMeansInit::KMeansPlusPlus,
+        cfg,
+    )
+}
+
+/// One call of linfa's K-Means (`n_runs` runs from `init`, lowest inertia kept) with a
+/// `Xoshiro256Plus` seeded from `seed`; the centroids row-major k × d.
+fn lloyd(
+    sample: ArrayView2<f64>,
+    k: usize,
+    seed: u64,
+    n_runs: usize,
+    tolerance: f64,
+    init: KMeansInit<f64>,
+    cfg: &ClusterConfig,
+) -> Result<Vec<f64>, ClusterError> {
+    let rng = Xoshiro256Plus::seed_from_u64(seed);
     let model = KMeans::params_with_rng(k, rng)
-        .n_runs(cfg.n_runs)
+        .n_runs(n_runs)
         .max_n_iterations(cfg.max_iter)
-        .tolerance(cfg.tolerance)
-        .init_method(KMeansInit::KMeansPlusPlus)
-        .fit(&dataset)
+        .tolerance(tolerance)
+        .init_method(init)
+        .fit(&DatasetBase::from(sample))
         .map_err(|e| ClusterError::KMeans(e.to_string()))?;
     Ok(model.centroids().iter().copied().collect())
 }
@@ -327,18 +349,17 @@ pub(crate) fn subsample_restarts(
     cfg: &ClusterConfig,
 ) -> Result<Vec<Vec<f64>>, ClusterError> {
     let base = stream_seed(cfg.seed, stream::KMEANS + k as u64);
-    let dataset = DatasetBase::from(sub);
     (0..cfg.n_runs * SUBSAMPLE_RUNS_PER_RUN)
         .map(|r| {
-            let rng = Xoshiro256Plus::seed_from_u64(stream_seed(base, r as u64 + 1));
-            let model = KMeans::params_with_rng(k, rng)
-                .n_runs(1)
-                .max_n_iterations(cfg.max_iter)
-                .tolerance(cfg.tolerance * SUBSAMPLE_TOLERANCE_FACTOR)
-                .init_method(KMeansInit::KMeansPlusPlus)
-                .fit(&dataset)
-                .map_err(|e| ClusterError::KMeans(e.to_string()))?;
-            Ok(model.centroids().iter().copied().collect())
+            lloyd(
+                sub,
+                k,
+                stream_seed(base, r as u64 + 1),
+                1,
+                cfg.tolerance * SUBSAMPLE_TOLERANCE_FACTOR,
+                KMeansInit::KMeansPlusPlus,
+                cfg,
+            )
         })
         .collect()
 }
@@ -372,16 +393,16 @@ pub(crate) fn refine_kmeans(
     let init = Array2::from_shape_vec((k, d), start.to_vec())
         .map_err(|e| ClusterError::KMeans(e.to_string()))?;
     // The RNG is never drawn from with precomputed centroids; seeded all the same.
-    let rng = Xoshiro256Plus::seed_from_u64(stream_seed(cfg.seed, stream::KMEANS + k as u64));
-    let dataset = DatasetBase::from(sample);
-    let model = KMeans::params_with_rng(k, rng)
-        .n_runs(1)
-        .max_n_iterations(cfg.max_iter)
-        .tolerance(cfg.tolerance)
-        .init_method(KMeansInit::Precomputed(init))
-        .fit(&dataset)
-        .map_err(|e| ClusterError::KMeans(e.to_string()))?;
-    Ok(model.centroids().iter().copied().collect())
+    let seed = stream_seed(cfg.seed, stream::KMEANS + k as u64);
+    lloyd(
+        sample,
+        k,
+        seed,
+        1,
+        cfg.tolerance,
+        KMeansInit::Precomputed(init),
+        cfg,
+    )
 }
 
 /// Fit every candidate k on the standardised `sample` (n × d) and score it.

@@ -383,6 +383,7 @@ fn corroborates(code: &str, detector: Detector, supporting: &str, of: Detector) 
             "PC_LOW_STANDARD_ADMISSION"
                 | "LM_LOW_EXCESS_LIGHT"
                 | "UPC_CHEAP_HEAVY"
+                | "UPC_SIBLING_COST"
                 | "UPC_SHORT_STAY_HEAVY"
         ),
         _ => detector == of,

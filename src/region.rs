@@ -38,6 +38,10 @@ pub struct Region<'a> {
     pub peers: PeerSource<'a>,
     /// Same-level peers' (stays, points) per period when they come from a model, by level.
     pub peer_volume: Option<[[(f64, f64); 2]; 4]>,
+    /// Per hospital, its cost level: the median of cost ÷ benchmark over its audited stays
+    /// that ended normally (1 when it has none). A median, so that a share of cheap
+    /// low-standard admissions or padded stays does not move it.
+    pub cost_level: Vec<f64>,
 }
 
 /// What a published regional model fixes in place of the region's own facts (`check`).
@@ -117,11 +121,13 @@ impl<'a> Region<'a> {
             v.0 += 1.0;
             v.1 += derived.points[i];
         }
+        let cost_level = cost_levels(cases, derived);
         Region {
             cases,
             derived,
             catalog,
             config,
+            cost_level,
             hospital_level,
             has_lower_sibling,
             heavier_sibling,
@@ -131,6 +137,12 @@ impl<'a> Region<'a> {
             peers,
             peer_volume,
         }
+    }
+
+    /// Cost of case `i` divided by its hospital's [cost level](Region::cost_level): its
+    /// cost as an average-cost hospital would have spent on it.
+    pub fn cost_at_region_level(&self, i: usize) -> f64 {
+        self.cases.cost[i] / self.cost_level[self.hospital(i) as usize]
     }
 
     /// Whether case `i` is in the audited period.
@@ -340,6 +352,38 @@ fn light_medical_groups(
         .collect()
 }
 
+/// Each hospital's median of cost ÷ benchmark over its audited stays that ended normally
+/// (the order of the cases does not matter: a median of a multiset).
+fn cost_levels(cases: &Cases, derived: &DerivedCases) -> Vec<f64> {
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); cases.hospitals.len()];
+    for i in 0..cases.len() {
+        if derived.period[i] != PeriodTag::Audited || matches!(cases.disposition[i], 2 | 4 | 5) {
+            continue;
+        }
+        let b = derived.benchmarks.cost(cases.group[i], derived.level[i]);
+        let r = cases.cost[i] / b;
+        if b > 0.0 && r.is_finite() && r > 0.0 {
+            ratios[cases.hospital[i] as usize].push(r);
+        }
+    }
+    ratios.into_iter().map(|mut v| median(&mut v).unwrap_or(1.0)).collect()
+}
+
+/// Median (mean of the two middle values for an even count); `None` when empty.
+fn median(v: &mut [f64]) -> Option<f64> {
+    let n = v.len();
+    if n == 0 {
+        return None;
+    }
+    let (_, hi, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let hi = *hi;
+    if n % 2 == 1 {
+        return Some(hi);
+    }
+    let lo = v[..n / 2].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((lo + hi) / 2.0)
+}
+
 /// A tiny region read from CSV text, for the unit tests of the stages that read a
 /// [`Region`] (readmission links here, the indicators' predicates).
 #[cfg(test)]
@@ -488,3 +532,4 @@ mod readmission_tests {
         );
     }
 }
+

@@ -64,6 +64,49 @@ fn cheap_for_its_family(ctx: &Ctx, i: usize) -> bool {
         heavier > 0.0 && ctx.cases.cost[i] <= own * own / heavier
     })
 }
+/// How far down, in log cost, from a heavier group's benchmark towards its lighter
+/// sibling's a stay must cost to count as costing like the sibling: 0.7 of the way, so
+/// the stay sits clearly nearer the sibling. (Chosen among 0.5 and 0.7 on the seed-1000
+/// scenario grid; 0.7 also gave fewer honest outliers on the seed-5000 honest grid.)
+const SIBLING_SIDE: f64 = 0.7;
+
+/// The cost under which a heavier-group stay costs like its lighter sibling, on the
+/// benchmark scale (compare with [`Region::cost_at_region_level`]):
+/// `own^(1 − SIBLING_SIDE) × sibling^SIBLING_SIDE`. `None` without a cheaper sibling.
+///
+/// [`Region::cost_at_region_level`]: crate::region::Region::cost_at_region_level
+fn sibling_cost_line(ctx: &Ctx, i: usize) -> Option<f64> {
+    let g = ctx.cases.group[i];
+    let lv = ctx.derived.level[i];
+    let s = ctx.catalog.lower_sibling(g)?;
+    let (own, sib) = (
+        ctx.derived.benchmarks.cost(g, lv),
+        ctx.derived.benchmarks.cost(s, lv),
+    );
+    (sib > 0.0 && own > sib).then(|| own.powf(1.0 - SIBLING_SIDE) * sib.powf(SIBLING_SIDE))
+}
+/// A heavier-group stay that ended normally, whose sibling is cheaper.
+fn heavy_with_cheaper_sibling(ctx: &Ctx, i: usize) -> bool {
+    in_multi_family_completed(ctx, i) && upper(ctx, i) && sibling_cost_line(ctx, i).is_some()
+}
+/// Costs like its lighter sibling once the hospital's own cost level is taken out (a
+/// hospital cheaper everywhere is not cheaper here).
+fn costs_like_sibling(ctx: &Ctx, i: usize) -> bool {
+    sibling_cost_line(ctx, i).is_some_and(|line| ctx.cost_at_region_level(i) <= line)
+}
+fn why_sibling_cost(ctx: &Ctx, i: usize) -> String {
+    say!(
+        ctx,
+        "费用 ¥{:.0}，扣除本院费用水平（基准的 {:.2} 倍）后为 ¥{:.0}，接近较轻同族组 {}（界值 ¥{:.0}）",
+        "cost ¥{:.0}; with the hospital's cost level ({:.2} × benchmark) taken out ¥{:.0}, near the lighter sibling {} (line ¥{:.0})",
+        ctx.cases.cost[i],
+        ctx.cost_level[ctx.hospital(i) as usize],
+        ctx.cost_at_region_level(i),
+        sibling_code(ctx, i),
+        sibling_cost_line(ctx, i).unwrap_or(0.0)
+    )
+}
+
 /// A case the coding check assessed (claimed severity 1 or 3, codes listed).
 fn coding_checked(ctx: &Ctx, i: usize) -> bool {
     ctx.derived.coding.supported[i] != NOT_CHECKED && matches!(ctx.derived.severity[i], 1 | 3)
@@ -465,6 +508,24 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             stake,
             why: why_cheap,
             words: SIBLING_WORDS,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "UPC_SIBLING_COST",
+                true,
+                "Heavier-group stays costing like their lighter sibling, at the hospital's own cost level",
+                "高权重组费用接近较轻同族组（按本院费用水平）",
+                "heavier-group stays whose cost ÷ the hospital's cost level is at most 0.7 of the way (in log cost) from the group's benchmark down to the lighter sibling's",
+                "heavier-group stays whose sibling is cheaper, transfers, deaths and discharges against advice left out",
+                "same-level peers' share per group, each peer at its own cost level (cost level: the hospital's median cost ÷ benchmark over its audited stays that ended normally)",
+            ),
+            eligible: heavy_with_cheaper_sibling,
+            outcome: costs_like_sibling,
+            stratum: by_group,
+            lead: None,
+            stake,
+            detail: None,
+            why: why_sibling_cost,
         }),
         Box::new(Explained {
             inner: BinaryIndicator {

@@ -366,7 +366,10 @@ fn cost_levels(cases: &Cases, derived: &DerivedCases) -> Vec<f64> {
             ratios[cases.hospital[i] as usize].push(r);
         }
     }
-    ratios.into_iter().map(|mut v| median(&mut v).unwrap_or(1.0)).collect()
+    ratios
+        .into_iter()
+        .map(|mut v| median(&mut v).unwrap_or(1.0))
+        .collect()
 }
 
 /// Median (mean of the two middle values for an even count); `None` when empty.
@@ -532,4 +535,3 @@ mod readmission_tests {
         );
     }
 }
-

@@ -846,6 +846,75 @@ mod tests {
         assert_eq!(lever("S1"), "J18.900");
         assert_eq!(lever("S2"), "I50.906");
     }
+
+    /// Issue 10, "confounders handled as an auditor would": a hospital that is cheaper
+    /// everywhere (efficient, traditional Chinese medicine) has heavier-group stays under
+    /// the lighter sibling's benchmark honestly; at its own cost level they cost like
+    /// heavier stays. A heavier stay that costs what the hospital's light stays cost is the
+    /// lead, and cheap light admissions at the same hospital do not hide it (the cost level
+    /// is a median, not a mean).
+    #[test]
+    fn sibling_cost_takes_the_hospitals_own_cost_level_out() {
+        let mut csv = String::from(
+            "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n",
+        );
+        let mut add = |id: &str, h: &str, g: &str, cost: u32| {
+            csv.push_str(&format!(
+                "{id},{h},3,P{id},2024-03-01,2024-03-05,{g},{cost}\n"
+            ));
+        };
+        // H1, efficient: cheaper than H2 in every group.
+        for k in 0..4 {
+            add(&format!("A{k}"), "H1", "ES35", 5000);
+            add(&format!("B{k}"), "H1", "ES33", 6000);
+        }
+        // H2: light stays at 10,000 and two cheap light admissions; heavier stays at
+        // 14,000 and one near its light stays' cost.
+        for k in 0..4 {
+            add(&format!("C{k}"), "H2", "ES35", 10000);
+        }
+        add("C8", "H2", "ES35", 1000);
+        add("C9", "H2", "ES35", 1000);
+        for k in 0..3 {
+            add(&format!("D{k}"), "H2", "ES33", 14000);
+        }
+        add("U1", "H2", "ES33", 9000);
+        let f = fixture(&csv);
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        for id in ["B0", "D0", "U1"] {
+            assert!(heavy_with_cheaper_sibling(&ctx, f.case(id)), "{id}");
+        }
+        assert!(
+            !heavy_with_cheaper_sibling(&ctx, f.case("A0")),
+            "light stay"
+        );
+        let i = f.case("B0");
+        assert!(
+            cheap_as_sibling(&ctx, i),
+            "the fixture's point: under the sibling's benchmark"
+        );
+        assert!(
+            !costs_like_sibling(&ctx, i),
+            "but not at its own cost level"
+        );
+        assert!(!costs_like_sibling(&ctx, f.case("D0")));
+        assert!(
+            costs_like_sibling(&ctx, f.case("U1")),
+            "{}",
+            why_sibling_cost(&ctx, f.case("U1"))
+        );
+        // The two 1,000-yuan stays leave H2's level among its ordinary stays' ratios.
+        let b = |g: &str| {
+            let g = f.catalog.groups.iter().position(|x| x.code == g).unwrap() as u32;
+            f.derived.benchmarks.cost(g, 3)
+        };
+        let level = region.cost_level[region.hospital(f.case("U1")) as usize];
+        assert!(
+            level >= 9000.0 / b("ES33") && level <= 10000.0 / b("ES35"),
+            "{level}"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -145,6 +145,12 @@ impl<'a> Region<'a> {
         self.cases.cost[i] / self.cost_level[self.hospital(i) as usize]
     }
 
+    /// Cost multiplier of case `i` divided by its hospital's cost level: the multiplier an
+    /// average-cost hospital would have had on the stay.
+    pub fn multiplier_at_region_level(&self, i: usize) -> f64 {
+        self.derived.multiplier[i] / self.cost_level[self.hospital(i) as usize]
+    }
+
     /// Whether case `i` is in the audited period.
     pub fn audited(&self, i: usize) -> bool {
         self.derived.period[i] == PeriodTag::Audited

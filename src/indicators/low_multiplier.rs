@@ -211,6 +211,12 @@ fn why_low(ctx: &Ctx, i: usize) -> String {
         ctx.config.multiplier.low
     )
 }
+/// Under the low threshold once the hospital's own cost level is taken out: a hospital
+/// cheaper everywhere has more low-multiplier stays honestly and a costlier one fewer; a
+/// padder lifts its cheap stays over the threshold without moving its median.
+fn low_at_own_level(ctx: &Ctx, i: usize) -> bool {
+    ctx.multiplier_at_region_level(i) < ctx.config.multiplier.low
+}
 fn why_just_above(ctx: &Ctx, i: usize) -> String {
     say!(
         ctx,
@@ -310,6 +316,24 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             why: why_just_above,
         }),
         Box::new(BinaryIndicator {
+            spec: spec(
+                "LM_LOW_DEFICIT_AT_OWN_LEVEL",
+                Direction::Deficit,
+                "Too few low-multiplier cases at the hospital's own cost level",
+                "低倍率病例过少（按本院费用水平）",
+                "stays whose multiplier ÷ the hospital's cost level is under the low threshold",
+                "audited stays, transfers, deaths and discharges against advice left out",
+                "same-level peers' share per group, each peer at its own cost level (the median cost ÷ benchmark over its audited stays that ended normally)",
+            ),
+            eligible: completed,
+            outcome: low_at_own_level,
+            stratum: by_group,
+            lead: Some(just_above_low),
+            stake: padding_stake,
+            detail: None,
+            why: why_just_above,
+        }),
+        Box::new(BinaryIndicator {
             spec: supporting(spec(
                 "LM_LOW_BUNCHING",
                 Direction::Excess,
@@ -385,4 +409,34 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             reason: no_found_threshold,
         }),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicators::point_chasing::tests::stays;
+    use crate::lang::Lang;
+    use crate::region::testkit::fixture;
+
+    /// Issue 10, "a cheaper one has more low-multiplier stays": a hospital cheaper
+    /// everywhere (traditional Chinese medicine, efficient) has stays under the low
+    /// threshold honestly; at its own cost level they are ordinary. A costlier hospital's
+    /// stay at a third of its own level is low although over the threshold.
+    #[test]
+    fn low_at_own_level_takes_a_cheaper_hospitals_level_out() {
+        let header = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n";
+        let f = fixture(&format!(
+            "{header}{}{}",
+            stays("H1", 5000, 2200),
+            stays("H2", 9000, 3000)
+        ));
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let (cheap, costly) = (f.case("H1-20"), f.case("H2-20"));
+        assert!(low(&ctx, cheap), "the fixture's point: under L");
+        assert!(!low_at_own_level(&ctx, cheap));
+        assert!(!low(&ctx, costly));
+        assert!(low_at_own_level(&ctx, costly));
+        assert!(!low_at_own_level(&ctx, f.case("H2-0")));
+    }
 }

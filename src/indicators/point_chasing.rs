@@ -175,6 +175,23 @@ fn why_low_standard(ctx: &Ctx, i: usize) -> String {
 fn why_short(ctx: &Ctx, i: usize) -> String {
     say!(ctx, "住院 {} 天", "{} d stay", ctx.cases.los[i])
 }
+/// Over the high threshold once the hospital's own cost level is taken out: a hospital
+/// costlier everywhere has more high-multiplier stays honestly, a padder has them on top
+/// of an ordinary median.
+fn high_at_own_level(ctx: &Ctx, i: usize) -> bool {
+    ctx.multiplier_at_region_level(i) >= high_threshold(ctx, i)
+}
+fn why_high_at_own_level(ctx: &Ctx, i: usize) -> String {
+    say!(
+        ctx,
+        "倍率 {:.2}，扣除本院费用水平（基准的 {:.2} 倍）后为 {:.2}，高倍率阈值 {:.1}",
+        "multiplier {:.2}; with the hospital's cost level ({:.2} × benchmark) taken out {:.2}, against a high threshold of {:.1}",
+        ctx.derived.multiplier[i],
+        ctx.cost_level[ctx.hospital(i) as usize],
+        ctx.multiplier_at_region_level(i),
+        high_threshold(ctx, i)
+    )
+}
 fn why_high(ctx: &Ctx, i: usize) -> String {
     say!(
         ctx,
@@ -325,6 +342,24 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
         }),
         Box::new(BinaryIndicator {
             spec: spec(
+                "PC_HIGH_AT_OWN_LEVEL",
+                true,
+                "High-multiplier share at the hospital's own cost level",
+                "高倍率病例占比（按本院费用水平）",
+                "stays whose multiplier ÷ the hospital's cost level reaches the high threshold",
+                "audited stays",
+                "same-level peers' share per group, each peer at its own cost level (the median cost ÷ benchmark over its audited stays that ended normally)",
+            ),
+            eligible: all,
+            outcome: high_at_own_level,
+            stratum: by_group,
+            lead: None,
+            stake: high_extra,
+            detail: None,
+            why: why_high_at_own_level,
+        }),
+        Box::new(BinaryIndicator {
+            spec: spec(
                 "PC_HIGH_BUNCHING",
                 true,
                 "Costs bunched just above the high threshold",
@@ -342,4 +377,51 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             why: why_high,
         }),
     ]
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::lang::Lang;
+    use crate::region::testkit::fixture;
+
+    /// Twenty ordinary ES35 stays at `normal` yuan and one at `tail`, at hospital `h`.
+    pub(crate) fn stays(h: &str, normal: u32, tail: u32) -> String {
+        (0..21)
+            .map(|k| {
+                let cost = if k == 20 { tail } else { normal };
+                format!("{h}-{k},{h},3,P{h}{k},2024-03-01,2024-03-05,ES35,{cost}\n")
+            })
+            .collect()
+    }
+
+    /// Issue 10, "a costlier hospital moves both": a hospital costlier everywhere has
+    /// stays over the high threshold honestly; at its own cost level (its median cost ÷
+    /// benchmark) they are ordinary. A stay far above its own hospital's level is high
+    /// even when the hospital is cheap.
+    #[test]
+    fn high_at_own_level_takes_a_costlier_hospitals_level_out() {
+        let header = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n";
+        let f = fixture(&format!(
+            "{header}{}{}",
+            stays("H1", 16000, 46000),
+            stays("H2", 10000, 36000)
+        ));
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let (costly, cheap) = (f.case("H1-20"), f.case("H2-20"));
+        assert!(above_high(&ctx, costly), "the fixture's point: over T");
+        assert!(
+            !high_at_own_level(&ctx, costly),
+            "{}",
+            why_high_at_own_level(&ctx, costly)
+        );
+        assert!(!above_high(&ctx, cheap));
+        assert!(
+            high_at_own_level(&ctx, cheap),
+            "{}",
+            why_high_at_own_level(&ctx, cheap)
+        );
+        assert!(!high_at_own_level(&ctx, f.case("H1-0")));
+    }
 }

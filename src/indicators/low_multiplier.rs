@@ -276,6 +276,24 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             detail: Some(top_groups),
             why: why_low,
         }),
+        Box::new(BinaryIndicator {
+            spec: spec(
+                "LM_LOW_EXCESS_AT_OWN_LEVEL",
+                Direction::Excess,
+                "Too many low-multiplier cases at the hospital's own cost level",
+                "低倍率病例过多（按本院费用水平）",
+                "stays whose multiplier ÷ the hospital's cost level is under the low threshold",
+                "audited stays, transfers, deaths and discharges against advice left out",
+                "same-level peers' share per group, each peer at its own cost level (the median cost ÷ benchmark over its audited stays that ended normally)",
+            ),
+            eligible: completed,
+            outcome: low_at_own_level,
+            stratum: by_group,
+            lead: None,
+            stake: points,
+            detail: Some(top_groups),
+            why: why_low,
+        }),
         Box::new(ReferenceIndicator {
             spec: spec(
                 "LM_LOW_EXCESS_LIGHT",
@@ -421,7 +439,8 @@ mod tests {
     /// Issue 10, "a cheaper one has more low-multiplier stays": a hospital cheaper
     /// everywhere (traditional Chinese medicine, efficient) has stays under the low
     /// threshold honestly; at its own cost level they are ordinary. A costlier hospital's
-    /// stay at a third of its own level is low although over the threshold.
+    /// stay at a third of its own level is low although over the threshold. (The outcome
+    /// of `LM_LOW_EXCESS_AT_OWN_LEVEL` and `LM_LOW_DEFICIT_AT_OWN_LEVEL` alike.)
     #[test]
     fn low_at_own_level_takes_a_cheaper_hospitals_level_out() {
         let header = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost\n";

@@ -116,6 +116,7 @@ pub fn fit(
         }
     }
 
+    let mut tr = super::trace::Trace::new("cluster fit");
     let names: Vec<String> = FEATURES.iter().map(|s| s.to_string()).collect();
     let d = N_FEATURES;
     let mut scaler = Scaler::fit(&features.values, d, &rows, &names)?;
@@ -123,6 +124,7 @@ pub fn fit(
     for (s, w) in scaler.std.iter_mut().zip(super::features::FEATURE_WEIGHTS) {
         *s /= w;
     }
+    tr.mark("scaler");
 
     let sample_rows = select_in_order(
         &rows,
@@ -137,6 +139,7 @@ pub fn fit(
         );
     }
 
+    tr.mark("sample");
     // The candidates (one when k is fixed) are fitted by restarts on a subsample
     // and scored there; the chosen one's restarts are judged on the whole sample
     // and the best is settled there by a single Lloyd run from its centroids.
@@ -161,6 +164,7 @@ pub fn fit(
         cfg,
         selection.is_some(),
     )?;
+    tr.mark("candidates");
     let mut best = 0;
     for (i, c) in cands.iter().enumerate() {
         if c.score > cands[best].score {
@@ -171,7 +175,9 @@ pub fn fit(
     let refit;
     let raw = if selection.is_some() {
         let start = kmeans::lowest_inertia(sample.view(), &cands[best].restarts);
+        tr.mark("restarts judged on the sample");
         refit = kmeans::refine_kmeans(sample.view(), start, cfg)?;
+        tr.mark("settling run");
         &refit
     } else {
         &cands[best].centroids
@@ -199,6 +205,7 @@ pub fn fit(
         .iter()
         .map(|&c| raw[c * d..(c + 1) * d].to_vec())
         .collect();
+    tr.mark("sizes on all fit rows");
     let n_fit = rows.len() as u64;
     let profiles = centroids
         .iter()

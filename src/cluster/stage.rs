@@ -128,8 +128,10 @@ pub fn cluster_region(
     region: &Region,
     published: Option<&PublishedClusters>,
 ) -> Result<Option<ClusterView>> {
+    let mut tr = crate::cluster::trace::Trace::new("cluster");
     let scale = published.map_or_else(|| weight_scale(region), |p| p.weight_scale);
     let feats = features(region, scale);
+    tr.mark("features");
     let model = match published {
         Some(p) => p.model.clone(),
         None => {
@@ -150,8 +152,10 @@ pub fn cluster_region(
             cluster::fit(&feats, &fit_rows, &cfg)?
         }
     };
+    tr.mark("fit");
     let assignment = cluster::assign(&model, &feats);
     drop(feats);
+    tr.mark("assign");
     let include: Vec<bool> = region
         .derived
         .period
@@ -179,6 +183,7 @@ pub fn cluster_region(
         &region.hospital_level,
         &include,
     );
+    tr.mark("mix");
     Ok(Some(ClusterView {
         model,
         assignment,

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::period::PeriodTag;
 use crate::region::Region;
 use crate::schema::FEE_COLUMNS;
+use rayon::prelude::*;
 
 /// The clustering results the indicators and the report read.
 #[derive(Debug, Clone)]
@@ -51,14 +52,6 @@ impl ClusterView {
 /// Fewer fit rows than this and clustering is skipped (too little data to find patterns).
 const MIN_FIT_ROWS: usize = 200;
 
-fn fee(region: &Region, name: &str, i: usize) -> f64 {
-    region.cases.fee(name).map_or(f64::NAN, |v| v[i] as f64)
-}
-
-fn sum_fees(region: &Region, names: &[&str], i: usize) -> f64 {
-    names.iter().map(|n| fee(region, n, i)).sum()
-}
-
 /// The region's weight divisor: DIP scores are on another scale, so weights are divided
 /// by the region's mean weight.
 pub fn weight_scale(region: &Region) -> f64 {
@@ -66,52 +59,84 @@ pub fn weight_scale(region: &Region) -> f64 {
     if mean_weight > 0.0 { mean_weight } else { 1.0 }
 }
 
+/// Rows per parallel work item of [`features`].
+const FEATURE_CHUNK_ROWS: usize = 16_384;
+
+/// The fee columns each fee feature sums (in this order); a column the file lacks is `NaN`.
+const FEE_SUMS: [&[&str]; 6] = [
+    &["fee_western_drug", "fee_tcm_herbal", "fee_patent_drug"],
+    &["fee_material"],
+    &["fee_exam", "fee_lab"],
+    &["fee_surgery"],
+    &["fee_treatment"],
+    &["fee_bed", "fee_nursing"],
+];
+
 /// Builds the feature rows of every case; `scale` divides the weights (see [`weight_scale`]).
+///
+/// Rows are built in parallel blocks straight into the flat matrix; each row depends only
+/// on its case, so the matrix is the same whatever the number of threads.
 pub fn features(region: &Region, scale: f64) -> CaseFeatures {
     let n = region.cases.len();
     let has_fees = FEE_COLUMNS.iter().any(|f| region.cases.fee(f).is_some());
     let has_dx = region.cases.has("secondary_diagnoses");
-    let mut out = CaseFeatures::with_capacity(n);
-    for i in 0..n {
-        let g = region.cases.group[i];
-        let lv = region.derived.level[i];
-        let fees = |names: &[&str]| {
-            if has_fees {
-                sum_fees(region, names, i)
-            } else {
-                f64::NAN
+    // The fee columns of each sum, looked up once (not per case).
+    let fee_cols: Vec<Vec<Option<&[f32]>>> = FEE_SUMS
+        .iter()
+        .map(|names| names.iter().map(|n| region.cases.fee(n)).collect())
+        .collect();
+    let fees = |sum: usize, i: usize| {
+        if has_fees {
+            fee_cols[sum]
+                .iter()
+                .map(|c| c.map_or(f64::NAN, |v| v[i] as f64))
+                .sum()
+        } else {
+            f64::NAN
+        }
+    };
+    let cols = crate::cluster::N_FEATURES;
+    let mut values = vec![0.0; n * cols];
+    values
+        .par_chunks_mut(FEATURE_CHUNK_ROWS * cols)
+        .enumerate()
+        .for_each(|(chunk, out)| {
+            for (r, row) in out.chunks_exact_mut(cols).enumerate() {
+                let i = chunk * FEATURE_CHUNK_ROWS + r;
+                let g = region.cases.group[i];
+                let lv = region.derived.level[i];
+                let case = CaseInput {
+                    weight: region.derived.weight[i] / scale,
+                    cost: region.cases.cost[i],
+                    group_cost: region.derived.benchmarks.cost(g, lv),
+                    los_days: region.cases.los[i] as f64,
+                    group_los: region.derived.benchmarks.los(g, lv),
+                    severity: match region.derived.severity[i] {
+                        1 => 2.0,
+                        3 => 1.0,
+                        5 | 9 => 0.0,
+                        _ => f64::NAN,
+                    },
+                    n_secondary: if has_dx {
+                        region.derived.n_secondary[i] as f64
+                    } else {
+                        f64::NAN
+                    },
+                    cost_drugs: fees(0, i),
+                    cost_consumables: fees(1, i),
+                    cost_exam_lab: fees(2, i),
+                    cost_surgery: fees(3, i),
+                    cost_treatment: fees(4, i),
+                    cost_bed_nursing: fees(5, i),
+                    readmitted_15d: region.unplanned_readmission(i),
+                    disposition_not_home: matches!(region.cases.disposition[i], 2 | 4 | 5),
+                };
+                row.copy_from_slice(&case.to_row());
             }
-        };
-        out.push(&CaseInput {
-            weight: region.derived.weight[i] / scale,
-            cost: region.cases.cost[i],
-            group_cost: region.derived.benchmarks.cost(g, lv),
-            los_days: region.cases.los[i] as f64,
-            group_los: region.derived.benchmarks.los(g, lv),
-            severity: match region.derived.severity[i] {
-                1 => 2.0,
-                3 => 1.0,
-                5 | 9 => 0.0,
-                _ => f64::NAN,
-            },
-            n_secondary: if has_dx {
-                region.derived.n_secondary[i] as f64
-            } else {
-                f64::NAN
-            },
-            cost_drugs: fees(&["fee_western_drug", "fee_tcm_herbal", "fee_patent_drug"]),
-            cost_consumables: fees(&["fee_material"]),
-            cost_exam_lab: fees(&["fee_exam", "fee_lab"]),
-            cost_surgery: fees(&["fee_surgery"]),
-            cost_treatment: fees(&["fee_treatment"]),
-            cost_bed_nursing: fees(&["fee_bed", "fee_nursing"]),
-            readmitted_15d: region.unplanned_readmission(i),
-            disposition_not_home: matches!(region.cases.disposition[i], 2 | 4 | 5),
         });
-    }
+    let mut out = CaseFeatures { rows: n, values };
     // A feature the file cannot give (no diagnoses, no fee columns) is set to a constant, so it
     // neither fails the scaler nor sways the clusters.
-    let cols = crate::cluster::N_FEATURES;
     for j in 0..cols {
         if (0..out.rows).all(|i| out.values[i * cols + j].is_nan()) {
             for i in 0..out.rows {

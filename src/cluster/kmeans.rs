@@ -54,15 +54,14 @@
 //! the model (`k_selection`) so that a reader can see how clear the choice was.
 //! With a fixed k the one candidate is scored the same way, for the record.
 
-use linfa::DatasetBase;
-use linfa::prelude::*;
-use linfa_clustering::{KMeans, KMeansInit};
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use ndarray::{ArrayView2, Axis};
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::{Xoshiro256Plus, Xoshiro256PlusPlus};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ClusterError;
+use super::lloyd::{self, Init, Params, Rows};
 use crate::config::ClusterRules;
 
 /// Criterion used to choose k when [`ClusterConfig::k`] is `None`.
@@ -256,10 +255,21 @@ pub(crate) fn inertia(z: ArrayView2<f64>, centroids: &[f64]) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let mut dist = Array1::<f64>::zeros(n);
-    Zip::from(&mut dist).and(z.rows()).par_for_each(|o, r| {
-        *o = nearest_with_distance(r.as_slice().expect("standard layout"), centroids).1;
-    });
+    let owned;
+    let values = match z.as_slice() {
+        Some(v) => v,
+        None => {
+            owned = z.to_owned().into_raw_vec_and_offset().0;
+            &owned
+        }
+    };
+    let mut labels = vec![0usize; n];
+    let mut dist = vec![0.0; n];
+    lloyd::Transposed::new(centroids, z.ncols()).assign_all(
+        Rows::new(values, z.ncols()),
+        &mut labels,
+        &mut dist,
+    );
     dist.iter().sum::<f64>() / n as f64
 }
 
@@ -312,31 +322,43 @@ pub(crate) fn run_kmeans(
         seed,
         cfg.n_runs,
         cfg.tolerance,
-        KMeansInit::KMeansPlusPlus,
+        Init::PlusPlus,
         cfg,
     )
 }
 
-/// One call of linfa's K-Means (`n_runs` runs from `init`, lowest inertia kept) with a
-/// `Xoshiro256Plus` seeded from `seed`; the centroids row-major k × d.
+/// One K-Means call as linfa's (`n_runs` runs from `init`, lowest inertia kept) with a
+/// `Xoshiro256Plus` seeded from `seed`, computed by [`super::lloyd`] (the same bits);
+/// the centroids row-major k × d.
 fn lloyd(
     sample: ArrayView2<f64>,
     k: usize,
     seed: u64,
     n_runs: usize,
     tolerance: f64,
-    init: KMeansInit<f64>,
+    init: Init,
     cfg: &ClusterConfig,
 ) -> Result<Vec<f64>, ClusterError> {
-    let rng = Xoshiro256Plus::seed_from_u64(seed);
-    let model = KMeans::params_with_rng(k, rng)
-        .n_runs(n_runs)
-        .max_n_iterations(cfg.max_iter)
-        .tolerance(tolerance)
-        .init_method(init)
-        .fit(&DatasetBase::from(sample))
-        .map_err(|e| ClusterError::KMeans(e.to_string()))?;
-    Ok(model.centroids().iter().copied().collect())
+    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let owned;
+    let values = match sample.as_slice() {
+        Some(v) => v,
+        None => {
+            owned = sample.to_owned().into_raw_vec_and_offset().0;
+            &owned
+        }
+    };
+    lloyd::lloyd(
+        Rows::new(values, sample.ncols()),
+        Params {
+            k,
+            n_runs,
+            max_iter: cfg.max_iter,
+            tolerance,
+            init,
+        },
+        &mut rng,
+    )
 }
 
 /// `n_runs × SUBSAMPLE_RUNS_PER_RUN` single k-means++ runs of linfa's K-Means on
@@ -349,7 +371,9 @@ pub(crate) fn subsample_restarts(
     cfg: &ClusterConfig,
 ) -> Result<Vec<Vec<f64>>, ClusterError> {
     let base = stream_seed(cfg.seed, stream::KMEANS + k as u64);
+    // Each restart has its own RNG: they run in parallel, collected in restart order.
     (0..cfg.n_runs * SUBSAMPLE_RUNS_PER_RUN)
+        .into_par_iter()
         .map(|r| {
             lloyd(
                 sub,
@@ -357,7 +381,7 @@ pub(crate) fn subsample_restarts(
                 stream_seed(base, r as u64 + 1),
                 1,
                 cfg.tolerance * SUBSAMPLE_TOLERANCE_FACTOR,
-                KMeansInit::KMeansPlusPlus,
+                Init::PlusPlus,
                 cfg,
             )
         })
@@ -390,8 +414,6 @@ pub(crate) fn refine_kmeans(
 ) -> Result<Vec<f64>, ClusterError> {
     let d = sample.ncols();
     let k = start.len() / d.max(1);
-    let init = Array2::from_shape_vec((k, d), start.to_vec())
-        .map_err(|e| ClusterError::KMeans(e.to_string()))?;
     // The RNG is never drawn from with precomputed centroids; seeded all the same.
     let seed = stream_seed(cfg.seed, stream::KMEANS + k as u64);
     lloyd(
@@ -400,7 +422,7 @@ pub(crate) fn refine_kmeans(
         seed,
         1,
         cfg.tolerance,
-        KMeansInit::Precomputed(init),
+        Init::Precomputed(start),
         cfg,
     )
 }
@@ -416,6 +438,7 @@ pub(crate) fn fit_candidates(
     cfg: &ClusterConfig,
     subsample: bool,
 ) -> Result<Vec<Candidate>, ClusterError> {
+    let mut tr = super::trace::Trace::new("cluster fit candidates");
     let mut cands = Vec::with_capacity(ks.len());
     for &k in ks {
         let (centroids, restarts) = if subsample {
@@ -430,6 +453,7 @@ pub(crate) fn fit_candidates(
             restarts,
             score: f64::NAN,
         });
+        tr.mark(&format!("k = {k} restarts"));
     }
     let scores = match cfg.criterion {
         KCriterion::Silhouette => {
@@ -459,6 +483,7 @@ pub(crate) fn fit_candidates(
             .map(|c| calinski_harabasz(sample, &c.centroids, c.k))
             .collect(),
     };
+    tr.mark("criterion");
     for (c, s) in cands.iter_mut().zip(scores) {
         c.score = s;
     }
@@ -487,35 +512,37 @@ pub fn silhouettes(z: ArrayView2<f64>, labels: &[Vec<usize>], ks: &[usize]) -> V
         })
         .collect();
     let d = z.ncols();
-    let owned;
-    let flat: &[f64] = match z.as_slice() {
-        Some(f) => f,
-        None => {
-            owned = z.to_owned().into_raw_vec_and_offset().0;
-            &owned
+    // Column-major copy: one point's distances to all points are accumulated feature by
+    // feature across the points (a loop that vectorises), each distance still summed over
+    // the features in order from 0, so the same bits as one distance at a time.
+    let mut cols = vec![0.0; m * d];
+    for (j, row) in z.rows().into_iter().enumerate() {
+        for (f, &v) in row.iter().enumerate() {
+            cols[f * m + j] = v;
         }
-    };
-    let mut s = Array2::<f64>::zeros((m, nl));
-    let idx = Array1::from_iter(0..m);
-    Zip::from(s.rows_mut())
-        .and(&idx)
-        .par_for_each(|mut out, &i| {
-            let zi = &flat[i * d..(i + 1) * d];
-            let dist: Vec<f64> = flat
-                .chunks_exact(d)
-                .map(|zj| {
-                    let mut s = 0.0;
-                    for (a, b) in zi.iter().zip(zj) {
-                        s += (a - b) * (a - b);
-                    }
-                    s.sqrt()
-                })
-                .collect();
+    }
+    let k_max = ks.iter().copied().max().unwrap_or(0);
+    let mut s = vec![0.0; m * nl];
+    s.par_chunks_mut(nl).enumerate().for_each_init(
+        || (vec![0.0; m], vec![0.0; k_max]),
+        |(dist, sums), (i, out)| {
+            dist.fill(0.0);
+            for f in 0..d {
+                let zf = cols[f * m + i];
+                for (a, &x) in dist.iter_mut().zip(&cols[f * m..(f + 1) * m]) {
+                    let t = zf - x;
+                    *a += t * t;
+                }
+            }
+            for a in dist.iter_mut() {
+                *a = a.sqrt();
+            }
             for (li, lab) in labels.iter().enumerate() {
                 let k = ks[li];
-                let mut sums = vec![0.0; k];
-                for (j, &dj) in dist.iter().enumerate() {
-                    sums[lab[j]] += dj;
+                let sums = &mut sums[..k];
+                sums.fill(0.0);
+                for (&dj, &l) in dist.iter().zip(lab) {
+                    sums[l] += dj;
                 }
                 let own = lab[i];
                 let cnt = &counts[li];
@@ -534,9 +561,10 @@ pub fn silhouettes(z: ArrayView2<f64>, labels: &[Vec<usize>], ks: &[usize]) -> V
                     0.0
                 };
             }
-        });
+        },
+    );
     (0..nl)
-        .map(|li| s.column(li).iter().sum::<f64>() / m as f64)
+        .map(|li| (0..m).map(|i| s[i * nl + li]).sum::<f64>() / m as f64)
         .collect()
 }
 

@@ -74,6 +74,7 @@ mod error;
 pub mod features;
 pub mod kmeans;
 pub mod labels;
+mod lloyd;
 pub mod metrics;
 pub mod mix;
 pub mod model;

@@ -9,12 +9,14 @@
 //! the fit rows (largest = 0; ties by centroid coordinates), so two fits that find
 //! the same clusters number them the same way.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::features::{CaseFeatures, FEATURES, N_FEATURES};
-use super::kmeans::{self, ClusterConfig, fit_candidates, nearest, select_in_order};
+use super::kmeans::{self, ClusterConfig, fit_candidates, select_in_order};
 use super::labels::{label, suspicion};
+use super::lloyd::Transposed;
 use super::{ClusterError, Scaler};
 
 /// Version of the model JSON layout written by [`to_json`].
@@ -22,6 +24,9 @@ pub const MODEL_VERSION: u32 = 1;
 
 /// Largest number of features a model may have (stack buffer in [`assign`]).
 const MAX_FEATURES: usize = 64;
+
+/// Rows per parallel work item of an assignment.
+const ASSIGN_CHUNK_ROWS: usize = 16_384;
 
 /// What one cluster looks like, for a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,16 +255,20 @@ fn assign_rows(
     d: usize,
     rows: &[usize],
 ) -> Vec<u16> {
-    let mut out = Array1::<u16>::zeros(rows.len());
-    Zip::from(&mut out)
-        .and(ArrayView1::from(rows))
-        .par_for_each(|o, &r| {
-            let mut buf = [0.0; MAX_FEATURES];
-            let z = &mut buf[..d];
-            scaler.transform_row(&values[r * d..(r + 1) * d], z);
-            *o = nearest(z, centroids) as u16;
+    let near = Transposed::new(centroids, d);
+    let k = centroids.len() / d;
+    let mut out = vec![0u16; rows.len()];
+    out.par_chunks_mut(ASSIGN_CHUNK_ROWS)
+        .zip(rows.par_chunks(ASSIGN_CHUNK_ROWS))
+        .for_each(|(out, rows)| {
+            let mut z = [0.0; MAX_FEATURES];
+            let mut acc = vec![0.0; k];
+            for (o, &r) in out.iter_mut().zip(rows) {
+                scaler.transform_row(&values[r * d..(r + 1) * d], &mut z[..d]);
+                *o = near.nearest(&z[..d], &mut acc).0 as u16;
+            }
         });
-    out.into_raw_vec_and_offset().0
+    out
 }
 
 /// Nearest centroid (in standardised space) of every row of `features`.
@@ -276,19 +285,24 @@ pub fn assign(model: &ClusterModel, features: &CaseFeatures) -> Vec<u16> {
         d <= MAX_FEATURES,
         "model has more than {MAX_FEATURES} features"
     );
-    let view = ArrayView2::from_shape((features.rows, d), &features.values)
-        .expect("feature matrix must be rows × model.features.len()");
-    let centroids = model.centroids.concat();
-    let mut out = Array1::<u16>::zeros(features.rows);
-    Zip::from(&mut out).and(view.rows()).par_for_each(|o, row| {
-        let mut buf = [0.0; MAX_FEATURES];
-        let z = &mut buf[..d];
-        model
-            .scaler
-            .transform_row(row.as_slice().expect("standard layout"), z);
-        *o = nearest(z, &centroids) as u16;
-    });
-    out.into_raw_vec_and_offset().0
+    assert_eq!(
+        features.values.len(),
+        features.rows * d,
+        "feature matrix must be rows × model.features.len()"
+    );
+    let near = Transposed::new(&model.centroids.concat(), d);
+    let mut out = vec![0u16; features.rows];
+    out.par_chunks_mut(ASSIGN_CHUNK_ROWS)
+        .zip(features.values.par_chunks(ASSIGN_CHUNK_ROWS * d))
+        .for_each(|(out, values)| {
+            let mut z = [0.0; MAX_FEATURES];
+            let mut acc = vec![0.0; model.centroids.len()];
+            for (o, row) in out.iter_mut().zip(values.chunks_exact(d)) {
+                model.scaler.transform_row(row, &mut z[..d]);
+                *o = near.nearest(&z[..d], &mut acc).0 as u16;
+            }
+        });
+    out
 }
 
 /// Serialise a model as pretty JSON. Floats are written in their shortest

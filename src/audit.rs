@@ -30,9 +30,11 @@ pub struct Audit {
     pub tables: BTreeMap<String, crate::peers::PeerTable>,
     /// Indicators no hospital could be tested on, with the reason (registry order).
     pub untested: Vec<Untested>,
-    /// `UPC_LEVER_CODE`: every (hospital, code) pair judged, by hospital then p (empty in
-    /// `check`: a model carries no lever table).
+    /// `UPC_LEVER_CODE`: every (hospital, code) pair judged, by hospital then p (in
+    /// `check`, against the model's lever table).
     pub levers: Vec<compare::LeverRow>,
+    /// The lever pairs' between-hospital τ² (the region's, or the published one).
+    pub lever_tau2: f64,
     /// Per flagged finding, which departments and physicians carry its excess (empty when
     /// the input has neither `department` nor `physician_id`).
     pub drilldowns: Vec<Drilldown>,
@@ -220,7 +222,9 @@ pub fn audit_against(
     let ranks = rank::rank(ctx, registry, &findings, lang);
     let dilution = rank::dilution(ctx, &ranks);
     let leads = leads::case_leads(ctx, registry, &findings, &ranks);
-    let levers = compare::levers(ctx, &indicators::lever::measure(ctx));
+    let lever_measures = indicators::lever::measure(ctx);
+    let lever_tau2 = compare::lever_tau2(ctx, &lever_measures);
+    let levers = compare::judge_levers(ctx, &lever_measures, lever_tau2);
     let drilldowns = drilldowns(ctx, registry, &findings);
     Audit {
         findings,
@@ -232,6 +236,7 @@ pub fn audit_against(
         tables,
         untested,
         levers,
+        lever_tau2,
         drilldowns,
     }
 }

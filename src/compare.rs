@@ -294,13 +294,13 @@ pub struct LeverRow {
     pub stake_points: f64,
 }
 
-/// Judges every (hospital, code) lever measure: count tail with the peer share's
-/// uncertainty and a between-hospital τ² (Paule–Mandel on a trimmed core of the pairs with
-/// at least one expected claim: honest coders differ in habits), BH q across the pairs.
-/// Their own family of tests, kept out of the findings' pool: a hospital has as many pairs
-/// as codes, and one hospital-level test on its largest would be anti-conservative.
-/// Sorted by hospital, then p, then code order of `ms`.
-pub fn levers(ctx: &Ctx, ms: &[crate::indicators::lever::LeverMeasure]) -> Vec<LeverRow> {
+/// The between-hospital τ² of the lever pairs: in `run` Paule–Mandel on a trimmed core of
+/// the pairs with at least one expected claim (honest coders differ in habits); in `check`
+/// the region's, from the model's lever table, so a batch is judged with `run`'s spread.
+pub fn lever_tau2(ctx: &Ctx, ms: &[crate::indicators::lever::LeverMeasure]) -> f64 {
+    if let Some(t) = ctx.peers.lever_table() {
+        return t.tau2;
+    }
     let core: Vec<&crate::indicators::lever::LeverMeasure> = ms
         .iter()
         .filter(|m| m.e >= MIN_EXPECTED_FOR_DISPERSION)
@@ -308,7 +308,26 @@ pub fn levers(ctx: &Ctx, ms: &[crate::indicators::lever::LeverMeasure]) -> Vec<L
     let y: Vec<f64> = core.iter().map(|m| m.o / m.e).collect();
     let s2: Vec<f64> = core.iter().map(|m| m.v / (m.e * m.e)).collect();
     let (tau2, _) = stats::robust_tau2(&y, &s2, 1.0);
-    let tau2 = if tau2.is_finite() { tau2 } else { 0.0 };
+    if tau2.is_finite() { tau2 } else { 0.0 }
+}
+
+/// Judges every (hospital, code) lever measure: count tail with the peer share's
+/// uncertainty and a between-hospital τ² ([`lever_tau2`]), BH q across the pairs.
+/// Their own family of tests, kept out of the findings' pool: a hospital has as many pairs
+/// as codes, and one hospital-level test on its largest would be anti-conservative.
+/// Sorted by hospital, then p, then code order of `ms`.
+pub fn levers(ctx: &Ctx, ms: &[crate::indicators::lever::LeverMeasure]) -> Vec<LeverRow> {
+    judge_levers(ctx, ms, lever_tau2(ctx, ms))
+}
+
+/// [`levers`] with τ² given. In `check` the q-values come from the region's published
+/// p-values of every pair, as the findings' do: a batch that is the model's own data has
+/// its pairs' p-values in the list already; a new batch's pairs join the list.
+pub fn judge_levers(
+    ctx: &Ctx,
+    ms: &[crate::indicators::lever::LeverMeasure],
+    tau2: f64,
+) -> Vec<LeverRow> {
     let point_value = ctx.derived.point_value.yuan_per_point;
     let mut rows: Vec<LeverRow> = ms
         .iter()
@@ -341,8 +360,21 @@ pub fn levers(ctx: &Ctx, ms: &[crate::indicators::lever::LeverMeasure]) -> Vec<L
         })
         .collect();
     let p: Vec<f64> = rows.iter().map(|r| r.p).collect();
+    let q = match ctx.peers.lever_table() {
+        None => stats::bh_qvalues(&p),
+        Some(t) => {
+            let mut all = t.p_values.clone();
+            all.extend(
+                rows.iter()
+                    .filter(|r| !ctx.peers.own_included(r.hospital))
+                    .map(|r| r.p),
+            );
+            let table = stats::BhBeside::new(&all);
+            p.iter().map(|&p| table.q(p)).collect()
+        }
+    };
     let fdr = ctx.config.detect.fdr_q;
-    for (r, q) in rows.iter_mut().zip(stats::bh_qvalues(&p)) {
+    for (r, q) in rows.iter_mut().zip(q) {
         r.q = q;
         r.flagged = q <= fdr && r.observed >= MIN_FLAG_EVENTS && r.observed > r.expected;
     }
@@ -959,6 +991,79 @@ mod lever_tests {
             .filter(|r| r.flagged && r.hospital != h8)
             .collect();
         assert!(honest_flags.is_empty(), "{honest_flags:?}");
+    }
+
+    /// `check` (model version 4): against the published lever table, a batch that is the
+    /// model's own data gets `run`'s measures and rows exactly (every cell published); a new
+    /// batch of the same claims has its own claims among the peers, so a larger E, and its
+    /// favourite code stays its top flagged pair.
+    #[test]
+    fn against_the_published_lever_table_own_data_is_judged_as_run_judges_it() {
+        use super::{judge_levers, lever_tau2};
+        use crate::indicators::lever::{LeverTable, published_cells};
+        use crate::peers::PeerSource;
+        use crate::region::{PublishedPeers, Region};
+        let f = fixture(&region_csv());
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let ms = measure(&ctx);
+        let tau2 = lever_tau2(&ctx, &ms);
+        let rows = judge_levers(&ctx, &ms, tau2);
+        let (cells, suppressed) = published_cells(&ctx, 0, 0.0);
+        assert_eq!(suppressed, Default::default());
+        let mut p_values: Vec<f64> = rows.iter().map(|r| r.p).collect();
+        p_values.sort_by(f64::total_cmp);
+        let table = LeverTable {
+            cells,
+            tau2,
+            p_values,
+        };
+        let tables = Default::default();
+        let judged = |own: bool| {
+            let published = Region::against(
+                &f.ingested.cases,
+                &f.derived,
+                &f.catalog,
+                &f.config,
+                PublishedPeers {
+                    light_medical_group: vec![false; f.catalog.groups.len()],
+                    peers: PeerSource::Published {
+                        tables: &tables,
+                        own_included: vec![own; f.ingested.cases.hospitals.len()],
+                        same_periods: true,
+                        levers: &table,
+                    },
+                    peer_volume: [[(0.0, 0.0); 2]; 4],
+                },
+            );
+            let pctx = Ctx::new(&published, None, Lang::En);
+            let pms = measure(&pctx);
+            assert_eq!(lever_tau2(&pctx, &pms).to_bits(), tau2.to_bits());
+            (pms.clone(), levers(&pctx, &pms))
+        };
+        let (own_ms, own_rows) = judged(true);
+        assert_eq!(own_ms, ms, "the model's own data: run's measures");
+        assert_eq!(
+            format!("{own_rows:?}"),
+            format!("{rows:?}"),
+            "and run's rows"
+        );
+        let (new_ms, new_rows) = judged(false);
+        let h8 = ctx
+            .cases
+            .hospitals
+            .iter()
+            .position(|h| h.id == "H8")
+            .expect("H8") as u32;
+        let top = new_rows
+            .iter()
+            .find(|r| r.hospital == h8)
+            .expect("H8 has pairs");
+        let run_top = rows.iter().find(|r| r.hospital == h8).expect("H8 in run");
+        assert_eq!(top.code, run_top.code);
+        assert_eq!(top.observed, run_top.observed);
+        assert!(top.expected > run_top.expected && top.flagged, "{top:?}");
+        assert_eq!(new_ms.len(), ms.len());
     }
 
     #[test]

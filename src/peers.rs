@@ -219,6 +219,38 @@ impl PeerTable {
     }
 }
 
+/// The lever peer table a regional model publishes (`model.json` `levers`, model version
+/// 4): what `check` needs to judge `UPC_LEVER_CODE`'s (hospital, code) pairs as `run`
+/// does (`indicators::lever` builds and reads it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeverTable {
+    /// Peer cells sorted by (level, family): level 0–3, or [`POOLED_LEVEL`] for the cells of
+    /// one family suppressed for privacy, summed. A family's all-levels sums (the fallback
+    /// under `indicators::lever::MIN_PEER_CLAIMS`) are the sums of all its rows.
+    pub cells: Vec<LeverCell>,
+    /// The region's between-hospital τ² of the lever pairs (Paule–Mandel on the ratio O/E,
+    /// trimmed core of the pairs with at least one expected claim).
+    pub tau2: f64,
+    /// The p-values of every (hospital, code) pair of the region, ascending (the
+    /// Benjamini–Hochberg step of `check`).
+    pub p_values: Vec<f64>,
+}
+
+/// One (level, family) cell of the lever peer table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeverCell {
+    /// Hospital level 0–3, or [`POOLED_LEVEL`].
+    pub level: u8,
+    /// Family (ADRG) index in the model's catalogue order.
+    pub family: u32,
+    /// Eligible claims (audited, severity 1 or 3, codes checked).
+    pub claims: f64,
+    /// Claims whose severity rests on the code alone, by code (codes with at least one).
+    pub codes: BTreeMap<String, f64>,
+}
+
 /// Where an indicator's peers come from.
 #[derive(Debug, Clone, Default)]
 pub enum PeerSource<'a> {
@@ -235,6 +267,9 @@ pub enum PeerSource<'a> {
         /// Whether the batch's periods are the model's; when not, the model's audited
         /// period stands for both of the batch's periods (peers' change is unknown).
         same_periods: bool,
+        /// The model's lever peer table (`UPC_LEVER_CODE` pairs), with the region's τ² and
+        /// p-values of the pairs.
+        levers: &'a LeverTable,
     },
 }
 
@@ -261,6 +296,14 @@ impl PeerSource<'_> {
                         .unwrap_or_else(|| EMPTY.get_or_init(PeerTable::default)),
                 )
             }
+        }
+    }
+
+    /// The published lever table, if peers come from a model.
+    pub fn lever_table(&self) -> Option<&LeverTable> {
+        match self {
+            PeerSource::Region => None,
+            PeerSource::Published { levers, .. } => Some(levers),
         }
     }
 
@@ -424,10 +467,12 @@ mod tests {
     #[test]
     fn a_published_source_maps_new_periods_to_the_audited_one() {
         let tables = FxHashMap::default();
+        let levers = LeverTable::default();
         let src = PeerSource::Published {
             tables: &tables,
             own_included: vec![true, false],
             same_periods: false,
+            levers: &levers,
         };
         assert_eq!(src.period(0), 1);
         assert!(src.own_included(0));
@@ -435,6 +480,7 @@ mod tests {
         assert!(!src.own_included(9));
         assert!(src.published("X").is_some_and(|t| t.is_empty()));
         assert!(PeerSource::Region.published("X").is_none());
+        assert!(src.lever_table().is_some() && PeerSource::Region.lever_table().is_none());
         assert_eq!(PeerSource::Region.period(0), 0);
     }
 }

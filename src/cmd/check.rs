@@ -137,6 +137,7 @@ pub fn check(opts: &CheckOptions) -> Result<PathBuf> {
             tables: &tables,
             own_included: own_included.clone(),
             same_periods,
+            levers: &model.levers,
         },
         // Without the same periods the peers' growth is unknown (zeros read as "n/a").
         peer_volume: if same_periods {

@@ -18,6 +18,11 @@
 //! tampered model gives one line naming the field instead of a panic or a silent misuse.
 //! Version 3 changed the calibration (Paule–Mandel τ² per level, normal–normal shrinkage
 //! prior instead of a beta-binomial strength): a version-2 model would judge differently.
+//! Version 4 added the lever peer table (`levers`, [`crate::indicators::lever::LeverTable`]):
+//! per (hospital level, ADRG family) the peers' eligible claims and the claims resting on
+//! each code alone, under the same small-cell suppression as the other peer tables, with
+//! the region's lever τ² and the p-values of every (hospital, code) pair, so `check` judges
+//! a hospital's lever codes as `run` does.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +38,7 @@ use crate::config::RegionConfig;
 use crate::derive::{BenchmarkSource, Benchmarks, DerivedCases, PointValue};
 use crate::error::{AuditError, Result};
 use crate::indicators::Ctx;
+use crate::indicators::lever::LeverTable;
 use crate::ingest::Cases;
 use crate::ingest::table::StringTable;
 use crate::peers::{PeerRow, PeerTable};
@@ -44,8 +50,9 @@ use validate::{FIX, MAX_MODEL_BYTES};
 /// The `format` field of every model file.
 pub const MODEL_FORMAT: &str = "drg-audit regional model";
 /// Version of the layout; bumped on any change a reader must know about (2: the content
-/// digest, and peer cells of too few hospitals or stays suppressed).
-pub const MODEL_VERSION: u32 = 3;
+/// digest, and peer cells of too few hospitals or stays suppressed; 3: the calibration;
+/// 4: the lever peer table).
+pub const MODEL_VERSION: u32 = 4;
 
 /// The regional model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +93,9 @@ pub struct RegionModel {
     pub indicators: BTreeMap<String, IndicatorModel>,
     /// p-values of every hospital × indicator test of the run, ascending (the FDR step).
     pub p_values: Vec<f64>,
+    /// `UPC_LEVER_CODE`'s peer table, τ² and the p-values of the region's (hospital, code)
+    /// pairs (version 4).
+    pub levers: LeverTable,
     /// Risk scores of the region's hospitals, descending (where would a batch rank).
     pub risk_scores: Vec<f64>,
     /// Case-pattern clustering, when the region had enough cases to cluster.
@@ -111,6 +121,12 @@ pub struct Suppression {
     pub mix_cells: u64,
     /// Hospital levels whose volume (`volume_by_level`) is not published (zeros).
     pub levels: Vec<u8>,
+    /// Lever-table cells (level × family) not published on their own.
+    pub lever_cells: u64,
+    /// Pooled lever cells (level 4) published in their place.
+    pub lever_pooled_rows: u64,
+    /// Families with no lever cell at all (too few hospitals or claims at every level).
+    pub lever_withheld: u64,
 }
 
 /// Provenance of a model.
@@ -325,6 +341,17 @@ impl RegionModel {
                 suppression.levels.push(l as u8);
             }
         }
+        let (lever_cells, s) = crate::indicators::lever::published_cells(ctx, min_h, min_s);
+        suppression.lever_cells = s.cells;
+        suppression.lever_pooled_rows = s.pooled_rows;
+        suppression.lever_withheld = s.withheld;
+        let mut lever_p: Vec<f64> = audit.levers.iter().map(|r| r.p).collect();
+        lever_p.sort_by(f64::total_cmp);
+        let levers = LeverTable {
+            cells: lever_cells,
+            tau2: audit.lever_tau2,
+            p_values: lever_p,
+        };
         let mut risk_scores: Vec<f64> = audit.ranks.iter().map(|r| r.risk_score).collect();
         risk_scores.sort_by(|a, b| b.total_cmp(a));
         let periods = &ctx.derived.periods;
@@ -390,6 +417,7 @@ impl RegionModel {
                 .collect(),
             indicators,
             p_values: audit.judging.p_values.clone(),
+            levers,
             risk_scores,
             clusters,
             suppression,
@@ -652,5 +680,80 @@ impl RegionModel {
     /// Where a risk score would rank among the region's hospitals (1 = first).
     pub fn rank_of(&self, risk: f64) -> usize {
         1 + self.risk_scores.iter().filter(|&&r| r > risk).count()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! A small region with secondary codes: ten hospitals code CC claims of one ADRG (ES3)
+    //! with five codes in turn, H8 rests most of its claims on G80.000 alone. Six are
+    //! tertiary, three secondary, one primary, so under the default suppression (3
+    //! hospitals, 11 stays) the tertiary lever cell is published and the others are pooled.
+
+    use super::*;
+    use crate::lang::Lang;
+    use crate::region::testkit::{Fixture, fixture};
+
+    const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n";
+    const CODES: [&str; 5] = ["G80.000", "G31.001", "C43.500", "C46.000", "C79.200"];
+
+    /// The region's cases.
+    pub(crate) fn lever_region() -> Fixture {
+        let mut csv = String::from(HEADER);
+        let mut n = 0;
+        for h in 1..=10 {
+            let level = [3, 3, 3, 3, 3, 2, 2, 3, 2, 1][h - 1];
+            for k in 0..80 {
+                n += 1;
+                let favourite = h == 8 && k % 5 != 0;
+                let code = if favourite { CODES[0] } else { CODES[k % 5] };
+                let (group, dx) = if k % 4 == 3 {
+                    ("ES35", String::new())
+                } else {
+                    ("ES33", code.to_string())
+                };
+                csv.push_str(&format!(
+                    "S{n},H{h},{level},P{n},2024-03-01,2024-03-05,{group},9000,{dx}\n"
+                ));
+            }
+        }
+        fixture(&csv)
+    }
+
+    /// The model `run` would write for [`lever_region`].
+    pub(crate) fn lever_model(f: &Fixture) -> RegionModel {
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let registry = crate::indicators::registry();
+        let audit = crate::audit::audit(&ctx, &registry, Lang::En);
+        RegionModel::build(&ctx, &audit, &"0".repeat(64))
+    }
+
+    /// Issue 11 (model version 4): the lever table is built under the small-cell rule and
+    /// survives writing and reading the model.
+    #[test]
+    fn a_model_round_trip_keeps_the_lever_table() {
+        let f = lever_region();
+        let model = lever_model(&f);
+        let t = &model.levers;
+        // Tertiary: H1–H5 and H8 (six hospitals) published. The primary cell (H10 alone)
+        // is too small, and so is a pool of it alone: the smallest published cell, the
+        // secondary one (H6, H7, H9), joins it in one level-4 row.
+        let keys: Vec<(u8, u32)> = t.cells.iter().map(|c| (c.level, c.family)).collect();
+        assert_eq!(keys, vec![(3, 0), (crate::peers::POOLED_LEVEL, 0)], "{t:?}");
+        assert_eq!(model.suppression.lever_pooled_rows, 1);
+        assert_eq!(model.suppression.lever_cells, 2);
+        // Each hospital has 60 ES33 claims (the ES35 ones need no CC), every one resting on
+        // one code: the all-levels sums are the region's.
+        let claims: f64 = t.cells.iter().map(|c| c.claims).sum();
+        assert_eq!(claims, 600.0);
+        let g80: f64 = t.cells.iter().map(|c| c.codes["G80.000"]).sum();
+        assert_eq!(g80, 9.0 * 12.0 + 60.0);
+        assert!(t.tau2.is_finite() && t.tau2 >= 0.0);
+        assert!(!t.p_values.is_empty() && t.p_values.is_sorted());
+        let text = model.to_json().expect("serialises");
+        let back = RegionModel::from_text(Path::new("model.json"), &text).expect("reads back");
+        assert_eq!(back.levers, model.levers);
+        assert_eq!(back.to_json().expect("serialises"), text, "byte for byte");
     }
 }

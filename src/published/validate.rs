@@ -340,6 +340,7 @@ pub fn validate(m: &RegionModel, codes: &[&str]) -> Check {
     hospitals(m)?;
     indicators(m, codes)?;
     p_values(m, codes.len())?;
+    levers(m)?;
     risk_scores(m)?;
     clusters(m)?;
     suppression(m)
@@ -359,6 +360,21 @@ fn suppression(m: &RegionModel) -> Check {
             format!(
                 "is {}, the peer tables hold {pooled} pooled rows",
                 s.pooled_rows
+            ),
+        );
+    }
+    let lever_pooled = m
+        .levers
+        .cells
+        .iter()
+        .filter(|c| c.level == crate::peers::POOLED_LEVEL)
+        .count() as u64;
+    if s.lever_pooled_rows != lever_pooled {
+        return bad(
+            "suppression.lever_pooled_rows",
+            format!(
+                "is {}, the lever table holds {lever_pooled} pooled cells",
+                s.lever_pooled_rows
             ),
         );
     }
@@ -840,6 +856,78 @@ fn p_values(m: &RegionModel, n_codes: usize) -> Check {
     Ok(())
 }
 
+/// Longest secondary-diagnosis code the lever table may name (ICD-10 codes are 3–8
+/// characters; extensions leave room).
+const MAX_CODE_CHARS: usize = 32;
+
+/// The lever peer table: cells sorted by (level, family) without repeats, levels 0–4,
+/// families of the catalogue, whole claim counts, per-code counts from 1 to the cell's
+/// claims that add up to at most its claims (a claim rests on one code at most), a finite
+/// τ², and p-values in [0, 1] ascending.
+fn levers(m: &RegionModel) -> Check {
+    let t = &m.levers;
+    let families = m
+        .catalogue
+        .iter()
+        .map(|g| g.family.as_str())
+        .collect::<BTreeSet<_>>()
+        .len() as u32;
+    let rows = m.built_from.rows_analysed as f64;
+    let mut last: Option<(u8, u32)> = None;
+    for (i, c) in t.cells.iter().enumerate() {
+        let f = |x: &str| format!("levers.cells[{i}].{x}");
+        if c.level > crate::peers::POOLED_LEVEL {
+            return bad(f("level"), format!("is {}, must be 0 to 4", c.level));
+        }
+        if c.family >= families {
+            return bad(
+                f("family"),
+                format!("is {}, the catalogue has {families} families", c.family),
+            );
+        }
+        let key = (c.level, c.family);
+        if last.is_some_and(|l| l >= key) {
+            return bad(
+                format!("levers.cells[{i}]"),
+                "is out of order or repeated (cells are sorted by level, family)",
+            );
+        }
+        last = Some(key);
+        whole(&f("claims"), c.claims, 1.0, rows)?;
+        let mut resting = 0.0;
+        for (code, x) in &c.codes {
+            let g = format!("levers.cells[{i}].codes[{code:?}]");
+            if code.is_empty() || code.trim() != code || code.chars().count() > MAX_CODE_CHARS {
+                return bad(
+                    g,
+                    format!(
+                        "names code {code:?}, must be a diagnosis code without spaces around it"
+                    ),
+                );
+            }
+            whole(&g, *x, 1.0, c.claims)?;
+            resting += x;
+        }
+        if resting > c.claims {
+            return bad(
+                f("codes"),
+                format!(
+                    "count {resting} claims resting on one code, more than the cell's {} claims",
+                    c.claims
+                ),
+            );
+        }
+    }
+    num("levers.tau2", t.tau2, 0.0, false, 1e9)?;
+    for (i, p) in t.p_values.iter().enumerate() {
+        num(&format!("levers.p_values[{i}]"), *p, 0.0, false, 1.0)?;
+        if i > 0 && t.p_values[i - 1] > *p {
+            return bad(format!("levers.p_values[{i}]"), "is out of ascending order");
+        }
+    }
+    Ok(())
+}
+
 fn risk_scores(m: &RegionModel) -> Check {
     if m.risk_scores.len() > m.hospitals.len() {
         return bad(
@@ -1100,6 +1188,123 @@ mod tests {
         let mut s = a.clone();
         seal(&mut s);
         assert_eq!(s["digest"], Value::String(content_digest(&a)));
+    }
+
+    /// Issue 11 (model version 4): a malformed lever table is refused with one line naming
+    /// the field.
+    #[test]
+    fn a_malformed_lever_table_is_refused_naming_the_field() {
+        use crate::published::tests::{lever_model, lever_region};
+        let f = lever_region();
+        let model = lever_model(&f);
+        let registry = crate::indicators::registry();
+        let codes: Vec<&str> = registry.iter().map(|i| i.spec().code).collect();
+        assert_eq!(
+            validate(&model, &codes),
+            Ok(()),
+            "the model run builds is valid"
+        );
+        assert!(model.levers.cells.len() >= 2 && !model.levers.p_values.is_empty());
+        let refused = |edit: &dyn Fn(&mut RegionModel), field: &str, says: &str| {
+            let mut m = model.clone();
+            edit(&mut m);
+            let e = validate(&m, &codes).expect_err(field);
+            assert_eq!(e.field, field, "{e:?}");
+            assert!(e.problem.contains(says), "{e:?}");
+            let line = e.into_error(Path::new("model.json")).to_string();
+            assert_eq!(line.lines().count(), 1, "{line}");
+            assert!(
+                line.contains("model.json") && line.contains(field),
+                "{line}"
+            );
+        };
+        refused(
+            &|m| m.levers.cells[0].family = 7,
+            "levers.cells[0].family",
+            "families",
+        );
+        refused(
+            &|m| m.levers.cells[1].level = 5,
+            "levers.cells[1].level",
+            "0 to 4",
+        );
+        refused(
+            &|m| m.levers.cells[0].claims = -3.0,
+            "levers.cells[0].claims",
+            "-3",
+        );
+        refused(
+            &|m| m.levers.cells[0].claims = 2.5,
+            "levers.cells[0].claims",
+            "whole number",
+        );
+        refused(
+            &|m| m.levers.cells.swap(0, 1),
+            "levers.cells[1]",
+            "out of order",
+        );
+        refused(
+            &|m| {
+                let c = m.levers.cells[0].clone();
+                m.levers.cells.insert(0, c);
+            },
+            "levers.cells[1]",
+            "repeated",
+        );
+        refused(
+            &|m| {
+                let c = &mut m.levers.cells[0];
+                let x = c.claims + 1.0;
+                c.codes.insert("G80.000".into(), x);
+            },
+            "levers.cells[0].codes[\"G80.000\"]",
+            "whole number",
+        );
+        refused(
+            &|m| {
+                let c = &mut m.levers.cells[0];
+                let x = c.claims;
+                c.codes.insert("Z99.999".into(), x);
+            },
+            "levers.cells[0].codes",
+            "more than the cell's",
+        );
+        refused(
+            &|m| {
+                m.levers.cells[0].codes.insert(" G80.000".into(), 1.0);
+            },
+            "levers.cells[0].codes[\" G80.000\"]",
+            "without spaces",
+        );
+        refused(&|m| m.levers.tau2 = f64::NAN, "levers.tau2", "finite");
+        refused(
+            &|m| m.levers.p_values[0] = 1.5,
+            "levers.p_values[0]",
+            "at most 1",
+        );
+        refused(
+            &|m| m.levers.p_values.insert(0, 0.9),
+            "levers.p_values[1]",
+            "ascending",
+        );
+        refused(
+            &|m| m.suppression.lever_pooled_rows = 0,
+            "suppression.lever_pooled_rows",
+            "pooled cells",
+        );
+        // Layout: a model without the table, or with a field of the wrong type, names it.
+        let mut doc = serde_json::to_value(&model).unwrap();
+        doc.as_object_mut().unwrap().remove("levers");
+        let e = RegionModel::check_fields(Path::new("model.json"), doc, None).unwrap_err();
+        assert!(e.to_string().contains("levers"), "{e}");
+        let text =
+            model
+                .to_json()
+                .unwrap()
+                .replacen("\"claims\": ", "\"claims\": \"many\", \"x\": ", 1);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let e = RegionModel::check_fields(Path::new("model.json"), doc, Some(&text)).unwrap_err();
+        assert!(e.to_string().contains("levers.cells[0].claims"), "{e}");
     }
 
     #[test]

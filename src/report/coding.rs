@@ -20,7 +20,8 @@ const SHOWN_UNSUPPORTED: usize = 50;
 
 /// The section for hospital `h`, whose audited cases are `cases` (one pass over the region
 /// gives every hospital's, [`crate::region::Region::audited_by_hospital`]: a page must not
-/// scan the whole region); `levers` are the region's judged pairs (empty in `check`).
+/// scan the whole region); `levers` are the judged pairs (in `check`, the batch's, against
+/// the model's lever table).
 pub fn section(ctx: &Ctx, levers: &[LeverRow], h: u32, cases: &[usize], lang: Lang) -> String {
     let t = |zh, en| lang.tr(zh, en);
     let mut s = String::new();
@@ -119,7 +120,8 @@ fn lever_table(ctx: &Ctx, levers: &[LeverRow], h: u32, cases: &[usize], lang: La
         ));
         return s;
     }
-    // No judged pairs: `check` (the model carries no lever table) or no lever at all.
+    // No judged pair of this hospital: no lever at all, or no peer claims in its ADRGs (in
+    // `check`, none published: cells too small, or a model without coding data).
     let mut counts: Vec<(u32, u32)> = Vec::new();
     for &i in cases {
         let k = ctx.derived.coding.lever[i];
@@ -144,13 +146,13 @@ fn lever_table(ctx: &Ctx, levers: &[LeverRow], h: u32, cases: &[usize], lang: La
         );
         return s;
     }
-    if levers.is_empty() {
+    if ctx.peers.lever_table().is_some() {
         let _ = write!(
             s,
             "<p class=\"muted\">{}</p>",
             t(
-                "区域模型不含编码使用的同级对比：下表只列本院自身计数，与同级的比较见监管方 run 的 lever_codes.csv。",
-                "The regional model carries no peer use of codes: the table lists this hospital's own counts; the peer comparison is in the regulator's run (lever_codes.csv)."
+                "区域模型未公布本院 ADRG 中同级的编码使用（单元过小被隐去，或模型无编码数据）：下表只列本院自身计数。",
+                "The regional model publishes no peer use of codes in this hospital's ADRGs (cells too small to publish, or a model without coding data): the table lists this hospital's own counts."
             )
         );
     }

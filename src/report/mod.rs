@@ -79,8 +79,8 @@ pub fn write(out: &OutputDir, input: &ReportInput) -> Result<()> {
     Ok(())
 }
 
-/// Writes `rejects.csv`, `hospitals.csv`, `findings.csv` and `cases_for_review.csv` (the
-/// tables `run` and `check` share).
+/// Writes `rejects.csv`, `hospitals.csv`, `findings.csv`, `cases_for_review.csv` and
+/// `lever_codes.csv` (the tables `run` and `check` share).
 pub fn write_tables(
     out: &OutputDir,
     ctx: &Ctx,
@@ -96,12 +96,10 @@ pub fn write_tables(
         tables::findings_csv(ctx, registry, &result.findings, &result.ranks, lang)?,
     )?;
     out.write("cases_for_review.csv", tables::cases_csv(&result.leads)?)?;
-    if matches!(ctx.peers, crate::peers::PeerSource::Region) {
-        // check's model carries no lever table: its page lists the hospital's own levers.
-        out.write(
-            "lever_codes.csv",
-            tables::levers_csv(ctx, &result.levers, &result.ranks)?,
-        )?;
-    }
+    // In `check` the pairs are judged against the model's lever table (model version 4).
+    out.write(
+        "lever_codes.csv",
+        tables::levers_csv(ctx, &result.levers, &result.ranks)?,
+    )?;
     Ok(())
 }

@@ -530,3 +530,113 @@ fn small_peer_cells_are_suppressed_and_check_agrees_with_run_where_none_was() {
         "the agreement is checked on some findings ({equal})"
     );
 }
+
+/// Issue 11 (model version 4): a region with a favourite-lever-code upcoder (generator,
+/// lever variant). The model keeps its lever table through a round trip. With every peer
+/// cell published, the upcoder's own rows checked against the model list its favourite
+/// code as the top flagged lever row with `run`'s O and E; under the default suppression
+/// it is still the top flagged row (O counts only the ADRGs whose peers are published, E
+/// may come from all levels' pooled peers). An honest hospital's check flags no lever row.
+#[test]
+fn check_judges_lever_codes_against_the_models_lever_table() {
+    use drg_audit::generate::{GamingPattern, GamingSpec, UpcodingVariant};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("region");
+    generate::generate(
+        &GenerateOptions {
+            seed: 12,
+            cases_per_year: 12_000,
+            gaming: vec![GamingSpec {
+                hospital_id: "H010".into(),
+                pattern: GamingPattern::Upcoding,
+                intensity: 0.4,
+                start_year: 2024,
+                variant: UpcodingVariant::LeverCode,
+            }],
+            ..GenerateOptions::default()
+        },
+        &data,
+    )
+    .unwrap();
+    let suppressed = dir.path().join("out-suppressed");
+    run_region(&data, &suppressed, true);
+    let out = dir.path().join("out");
+    run_region(&data, &out, false);
+    let region = Region {
+        _dir: dir,
+        data,
+        out,
+    };
+    // (a) The lever table is in the model and survives reading and writing it.
+    for path in [region.out.join("model.json"), suppressed.join("model.json")] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let model = RegionModel::read(&path).unwrap();
+        assert!(!model.levers.cells.is_empty() && !model.levers.p_values.is_empty());
+        assert_eq!(model.to_json().unwrap(), text, "byte for byte");
+    }
+
+    let run_levers = rows(&region.out.join("lever_codes.csv"), &["hospital_rank"]);
+    let num = |r: &BTreeMap<String, String>, k: &str| r[k].parse::<f64>().unwrap();
+    // (b) The upcoder: run's top lever row is its favourite code, flagged.
+    let run_top = of_hospital(&run_levers, "H010")
+        .into_iter()
+        .next()
+        .expect("run lists H010's lever codes");
+    assert_eq!(run_top["flagged"], "true", "{run_top:?}");
+    let batch = region.out.parent().unwrap().join("h010.csv");
+    batch_of(&region.data.join("cases.csv"), "H010", &batch, "");
+    let out = check_batch(&region, &batch, "check-h010");
+    let mine = rows(&out.join("lever_codes.csv"), &["hospital_rank"]);
+    assert_eq!(
+        mine,
+        of_hospital(&run_levers, "H010"),
+        "every peer cell published: run's lever rows"
+    );
+    let top = &mine[0];
+    assert_eq!(top["code"], run_top["code"]);
+    assert_eq!(top["flagged"], "true", "{top:?}");
+    assert_eq!(top["observed"], run_top["observed"]);
+    assert!((num(top, "expected") - num(&run_top, "expected")).abs() <= 1e-3);
+    let page = std::fs::read_to_string(out.join("check.html")).unwrap();
+    assert!(page.contains(&run_top["code"]) && page.contains("Peers' expected"));
+    assert!(!page.contains("publishes no peer use of codes"));
+    // Under the default suppression (3 hospitals, 11 claims).
+    let out = check_batch_with(
+        &region,
+        &suppressed.join("model.json"),
+        &batch,
+        "check-h010-suppressed",
+    );
+    let mine = rows(&out.join("lever_codes.csv"), &["hospital_rank"]);
+    let top = mine.first().expect("check lists H010's lever codes");
+    eprintln!("run {run_top:?}\ncheck (suppressed model) {top:?}");
+    assert_eq!(top["code"], run_top["code"]);
+    assert_eq!(top["flagged"], "true", "{top:?}");
+    assert!(num(top, "observed") <= num(&run_top, "observed"));
+    assert!(num(top, "observed") >= 0.9 * num(&run_top, "observed"));
+    // (c) An honest hospital with lever codes: no flagged row in run or in check.
+    let truth = rows(&region.data.join("truth_hospitals.csv"), &[]);
+    let honest = truth
+        .iter()
+        .filter(|t| t["patterns"].is_empty())
+        .map(|t| t["hospital_id"].clone())
+        .find(|id| of_hospital(&run_levers, id).len() >= 3)
+        .expect("an honest hospital with lever codes");
+    assert!(
+        of_hospital(&run_levers, &honest)
+            .iter()
+            .all(|r| r["flagged"] == "false")
+    );
+    let batch = region.out.parent().unwrap().join("honest.csv");
+    batch_of(&region.data.join("cases.csv"), &honest, &batch, "");
+    for (model, name) in [
+        (region.out.join("model.json"), "check-honest"),
+        (suppressed.join("model.json"), "check-honest-suppressed"),
+    ] {
+        let out = check_batch_with(&region, &model, &batch, name);
+        let mine = rows(&out.join("lever_codes.csv"), &["hospital_rank"]);
+        assert!(!mine.is_empty(), "{honest}: check judges its lever codes");
+        let flagged: Vec<_> = mine.iter().filter(|r| r["flagged"] == "true").collect();
+        assert!(flagged.is_empty(), "{honest} ({name}): {flagged:?}");
+    }
+}

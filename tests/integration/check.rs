@@ -162,6 +162,8 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
     let run_ranks = rows(&region.out.join("hospitals.csv"), &[]);
     let run_findings = rows(&region.out.join("findings.csv"), &["hospital_rank"]);
     let run_cases = rows(&region.out.join("cases_for_review.csv"), &["input_line"]);
+    let run_levers = rows(&region.out.join("lever_codes.csv"), &["hospital_rank"]);
+    let mut compared_levers = 0;
     let mut flagged_hospitals = 0;
     let mut compared_findings = 0;
     for (k, h) in run_hospitals.iter().enumerate() {
@@ -198,6 +200,10 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
         compared_findings += f.len();
         let c = rows(&out.join("cases_for_review.csv"), &["input_line"]);
         assert_eq!(c, of_hospital(&run_cases, id), "{id}: cases_for_review.csv");
+        // Issue 11 (model version 4): the lever pairs too, against the model's lever table.
+        let l = rows(&out.join("lever_codes.csv"), &["hospital_rank"]);
+        assert_eq!(l, of_hospital(&run_levers, id), "{id}: lever_codes.csv");
+        compared_levers += l.len();
         if !h["flags"].is_empty() {
             flagged_hospitals += 1;
         }
@@ -207,6 +213,10 @@ fn check_on_each_hospitals_own_cases_agrees_with_run_and_the_model_round_trips()
         "the region has flagged hospitals to agree on"
     );
     assert!(compared_findings > 500);
+    assert!(
+        compared_levers > 100,
+        "{compared_levers} lever rows compared"
+    );
 }
 
 /// The id of the region's first upcoding hospital.

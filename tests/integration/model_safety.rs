@@ -243,6 +243,29 @@ fn tampered_model_counts_that_do_not_add_up_are_refused() {
     refused_model(&text, &["benchmarks", "levels 0–3"]);
 }
 
+/// Issue 11 (model version 4): the lever table is checked like every peer table.
+#[test]
+fn tampered_model_lever_table_is_refused() {
+    let text = tampered(|v| v["levers"]["tau2"] = Value::from(-1.0));
+    refused_model(&text, &["levers.tau2", "-1"]);
+    let text = tampered(|v| {
+        v["levers"]["cells"] = serde_json::json!([
+            {"level": 9, "family": 0, "claims": 20.0, "codes": {"E43.x00": 4.0}}
+        ]);
+    });
+    refused_model(&text, &["levers.cells[0].level", "0 to 4"]);
+    let text = tampered(|v| {
+        v["levers"]["cells"] = serde_json::json!([
+            {"level": 2, "family": 0, "claims": 20.0, "codes": {"E43.x00": 40.0}}
+        ]);
+    });
+    refused_model(&text, &["levers.cells[0].codes[\"E43.x00\"]"]);
+    let text = tampered(|v| {
+        v.as_object_mut().unwrap().remove("levers");
+    });
+    refused_model(&text, &["missing field `levers`"]);
+}
+
 #[test]
 fn model_version_given_as_a_string_says_so() {
     let text = tampered(|v| v["version"] = Value::from("2"));

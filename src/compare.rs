@@ -932,31 +932,11 @@ mod lever_tests {
     use crate::indicators::Ctx;
     use crate::indicators::lever::measure;
     use crate::lang::Lang;
-    use crate::region::testkit::fixture;
+    use crate::region::testkit::{favourite_code_csv, fixture};
 
-    const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n";
-    const CODES: [&str; 5] = ["G80.000", "G31.001", "C43.500", "C46.000", "C79.200"];
-
+    /// Eight tertiary hospitals.
     fn region_csv() -> String {
-        let mut csv = String::from(HEADER);
-        let mut n = 0;
-        for h in 1..=8 {
-            for k in 0..80 {
-                n += 1;
-                let favourite = h == 8 && k % 5 != 0;
-                let code = if favourite { CODES[0] } else { CODES[k % 5] };
-                // Every fourth stay is an uncomplicated ES35 claim (no CC needed).
-                let (group, dx) = if k % 4 == 3 {
-                    ("ES35", String::new())
-                } else {
-                    ("ES33", code.to_string())
-                };
-                csv.push_str(&format!(
-                    "S{n},H{h},3,P{n},2024-03-01,2024-03-05,{group},9000,{dx}\n"
-                ));
-            }
-        }
-        csv
+        favourite_code_csv(&[3; 8])
     }
 
     #[test]
@@ -973,12 +953,7 @@ mod lever_tests {
         }
         let rows = levers(&ctx, &ms);
         let code = |k: u32| ctx.cases.codes.codes[k as usize].as_str();
-        let h8 = ctx
-            .cases
-            .hospitals
-            .iter()
-            .position(|h| h.id == "H8")
-            .expect("H8") as u32;
+        let h8 = f.hospital("H8");
         let top = rows
             .iter()
             .find(|r| r.hospital == h8)
@@ -1049,12 +1024,7 @@ mod lever_tests {
             "and run's rows"
         );
         let (new_ms, new_rows) = judged(false);
-        let h8 = ctx
-            .cases
-            .hospitals
-            .iter()
-            .position(|h| h.id == "H8")
-            .expect("H8") as u32;
+        let h8 = f.hospital("H8");
         let top = new_rows
             .iter()
             .find(|r| r.hospital == h8)

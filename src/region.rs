@@ -431,6 +431,41 @@ pub(crate) mod testkit {
                 .find(|&i| c.get(i) == id)
                 .unwrap_or_else(|| panic!("no case {id}"))
         }
+        /// Index of the hospital with this `hospital_id`.
+        pub fn hospital(&self, id: &str) -> u32 {
+            let h = &self.ingested.cases.hospitals;
+            h.iter()
+                .position(|h| h.id == id)
+                .unwrap_or_else(|| panic!("no hospital {id}")) as u32
+        }
+    }
+
+    /// The favourite-lever-code region (issue 11): hospital `H{k}` has level `levels[k-1]`
+    /// and 80 stays of one family (ES3), coding its CC claims (ES33) with five CC codes in
+    /// turn; H8 rests four in five of its claims on G80.000 alone. Every fourth stay is an
+    /// uncomplicated ES35 claim (no CC needed).
+    pub fn favourite_code_csv(levels: &[u8]) -> String {
+        const CODES: [&str; 5] = ["G80.000", "G31.001", "C43.500", "C46.000", "C79.200"];
+        let mut csv = String::from(
+            "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n",
+        );
+        let mut n = 0;
+        for (h, level) in (1..).zip(levels) {
+            for k in 0..80 {
+                n += 1;
+                let favourite = h == 8 && k % 5 != 0;
+                let code = if favourite { CODES[0] } else { CODES[k % 5] };
+                let (group, dx) = if k % 4 == 3 {
+                    ("ES35", "")
+                } else {
+                    ("ES33", code)
+                };
+                csv.push_str(&format!(
+                    "S{n},H{h},{level},P{n},2024-03-01,2024-03-05,{group},9000,{dx}\n"
+                ));
+            }
+        }
+        csv
     }
 
     /// Reads `csv` (header included) against the fixture catalogue.

@@ -692,32 +692,11 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::lang::Lang;
-    use crate::region::testkit::{Fixture, fixture};
-
-    const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n";
-    const CODES: [&str; 5] = ["G80.000", "G31.001", "C43.500", "C46.000", "C79.200"];
+    use crate::region::testkit::{Fixture, favourite_code_csv, fixture};
 
     /// The region's cases.
     pub(crate) fn lever_region() -> Fixture {
-        let mut csv = String::from(HEADER);
-        let mut n = 0;
-        for h in 1..=10 {
-            let level = [3, 3, 3, 3, 3, 2, 2, 3, 2, 1][h - 1];
-            for k in 0..80 {
-                n += 1;
-                let favourite = h == 8 && k % 5 != 0;
-                let code = if favourite { CODES[0] } else { CODES[k % 5] };
-                let (group, dx) = if k % 4 == 3 {
-                    ("ES35", String::new())
-                } else {
-                    ("ES33", code.to_string())
-                };
-                csv.push_str(&format!(
-                    "S{n},H{h},{level},P{n},2024-03-01,2024-03-05,{group},9000,{dx}\n"
-                ));
-            }
-        }
-        fixture(&csv)
+        fixture(&favourite_code_csv(&[3, 3, 3, 3, 3, 2, 2, 3, 2, 1]))
     }
 
     /// The model `run` would write for [`lever_region`].

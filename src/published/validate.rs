@@ -354,29 +354,34 @@ fn suppression(m: &RegionModel) -> Check {
         .flat_map(|i| &i.peers)
         .filter(|r| r.0 == crate::peers::POOLED_LEVEL)
         .count() as u64;
-    if s.pooled_rows != pooled {
-        return bad(
-            "suppression.pooled_rows",
-            format!(
-                "is {}, the peer tables hold {pooled} pooled rows",
-                s.pooled_rows
-            ),
-        );
-    }
     let lever_pooled = m
         .levers
         .cells
         .iter()
         .filter(|c| c.level == crate::peers::POOLED_LEVEL)
         .count() as u64;
-    if s.lever_pooled_rows != lever_pooled {
-        return bad(
-            "suppression.lever_pooled_rows",
-            format!(
-                "is {}, the lever table holds {lever_pooled} pooled cells",
-                s.lever_pooled_rows
-            ),
-        );
+    for (field, stated, counted, holder, what) in [
+        (
+            "pooled_rows",
+            s.pooled_rows,
+            pooled,
+            "the peer tables hold",
+            "rows",
+        ),
+        (
+            "lever_pooled_rows",
+            s.lever_pooled_rows,
+            lever_pooled,
+            "the lever table holds",
+            "cells",
+        ),
+    ] {
+        if stated != counted {
+            return bad(
+                format!("suppression.{field}"),
+                format!("is {stated}, {holder} {counted} pooled {what}"),
+            );
+        }
     }
     for (i, l) in s.levels.iter().enumerate() {
         if *l > 3 || (i > 0 && s.levels[i - 1] >= *l) {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::common::Workdir;
 use drg_audit::cmd::check::{CheckOptions, check};
 use drg_audit::cmd::run::{RunOptions, run};
-use drg_audit::generate::{self, GenerateOptions};
+use drg_audit::generate::GenerateOptions;
 use drg_audit::lang::Lang;
 use drg_audit::published::RegionModel;
 
@@ -102,17 +102,11 @@ fn run_region_with(data: &Path, out: &Path, model: Option<&str>) {
 }
 
 fn audited_region(suppress: bool) -> Region {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("region");
-    generate::generate(
-        &GenerateOptions {
-            seed: 7,
-            cases_per_year: 20_000,
-            ..GenerateOptions::default()
-        },
-        &data,
-    )
-    .unwrap();
+    let (dir, data) = crate::common::generated_region(&GenerateOptions {
+        seed: 7,
+        cases_per_year: 20_000,
+        ..GenerateOptions::default()
+    });
     let out = dir.path().join("out");
     run_region(&data, &out, suppress);
     Region {
@@ -550,24 +544,18 @@ fn small_peer_cells_are_suppressed_and_check_agrees_with_run_where_none_was() {
 #[test]
 fn check_judges_lever_codes_against_the_models_lever_table() {
     use drg_audit::generate::{GamingPattern, GamingSpec, UpcodingVariant};
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("region");
-    generate::generate(
-        &GenerateOptions {
-            seed: 12,
-            cases_per_year: 12_000,
-            gaming: vec![GamingSpec {
-                hospital_id: "H010".into(),
-                pattern: GamingPattern::Upcoding,
-                intensity: 0.4,
-                start_year: 2024,
-                variant: UpcodingVariant::LeverCode,
-            }],
-            ..GenerateOptions::default()
-        },
-        &data,
-    )
-    .unwrap();
+    let (dir, data) = crate::common::generated_region(&GenerateOptions {
+        seed: 12,
+        cases_per_year: 12_000,
+        gaming: vec![GamingSpec {
+            hospital_id: "H010".into(),
+            pattern: GamingPattern::Upcoding,
+            intensity: 0.4,
+            start_year: 2024,
+            variant: UpcodingVariant::LeverCode,
+        }],
+        ..GenerateOptions::default()
+    });
     let suppressed = dir.path().join("out-suppressed");
     run_region(&data, &suppressed, true);
     let out = dir.path().join("out");

@@ -4,24 +4,18 @@
 use drg_audit::cluster::stage as clustering;
 use drg_audit::cluster::{self, ClusterConfig, adjusted_rand_index};
 use drg_audit::cmd::run::{RunOptions, analyse};
-use drg_audit::generate::{self, GenerateOptions};
+use drg_audit::generate::GenerateOptions;
 use drg_audit::lang::Lang;
 use drg_audit::period::PeriodTag;
 use drg_audit::region::Region;
 
 #[test]
 fn clusters_are_stable_across_seeds_and_round_trip_with_identical_assignments() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("region");
-    generate::generate(
-        &GenerateOptions {
-            seed: 3,
-            cases_per_year: 20_000,
-            ..GenerateOptions::default()
-        },
-        &data,
-    )
-    .unwrap();
+    let (dir, data) = crate::common::generated_region(&GenerateOptions {
+        seed: 3,
+        cases_per_year: 20_000,
+        ..GenerateOptions::default()
+    });
     let a = analyse(&RunOptions {
         cases: data.join("cases.csv"),
         groups: Some(data.join("groups.csv")),

@@ -254,3 +254,14 @@ pub fn region_run_args<'a>(config: &'a str, out: &'a str, extra: &[&'a str]) -> 
     args.extend_from_slice(extra);
     args
 }
+
+/// A region generated into a fresh temp folder: the folder (keep it alive) and the
+/// region's directory inside it.
+pub fn generated_region(
+    opts: &drg_audit::generate::GenerateOptions,
+) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("region");
+    drg_audit::generate::generate(opts, &data).unwrap();
+    (dir, data)
+}

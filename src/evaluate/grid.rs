@@ -417,23 +417,27 @@ impl Grid {
                 })
                 .collect()
         };
+        // Every DRG upcoding variant is coding-based (an added or excluded CC/MCC, a lever
+        // code, a heavier main diagnosis): the first row takes them together (issue 11's
+        // acceptance), then one row per variant.
         let upcoding_variants = if no_gaming {
             Vec::new()
         } else {
-            crate::generate::UpcodingVariant::ALL
-                .iter()
-                .map(|v| v.as_str())
+            std::iter::once(None)
+                .chain(crate::generate::UpcodingVariant::ALL.iter().map(Some))
                 .map(|v| {
                     let per: Vec<(f64, f64, bool)> = regions
                         .iter()
                         .filter(|r| r.scenario.starts_with("DRG"))
                         .filter_map(|r| {
                             score_region_of(r, 0, |h| {
-                                h.variant == v && h.patterns.iter().any(|p| p == "upcoding")
+                                v.is_none_or(|v| h.variant == v.as_str())
+                                    && h.patterns.iter().any(|p| p == "upcoding")
                             })
                         })
                         .collect();
-                    detector_row(format!("upcoding_score/{v}"), &per)
+                    let label = v.map_or("drg_coding", |v| v.as_str());
+                    detector_row(format!("upcoding_score/{label}"), &per)
                 })
                 .collect()
         };

@@ -313,6 +313,23 @@ fn main_dx_choice_checked(ctx: &Ctx, i: usize) -> bool {
         && ctx.cases.has("secondary_diagnoses")
         && main_dx_checked(ctx, i)
 }
+/// The group, split by coding depth (distinct secondary codes other than the main
+/// diagnosis: 0–1, 2–3, 4–5, 6 or more; group index + bucket × number of groups). Honest
+/// patients with several conditions list a code that would group lighter as the main one
+/// more often, and hospitals differ in how many codes they list: compared within a depth,
+/// deeper coding is not read as a main-diagnosis choice. (Strata stay below
+/// [`super::STRATA_PER_GROUP`] × groups.)
+fn group_and_depth(ctx: &Ctx, i: usize) -> u32 {
+    let main = ctx.cases.main_diagnosis[i];
+    let codes = ctx.cases.secondary.of(i);
+    let depth = codes
+        .iter()
+        .enumerate()
+        .filter(|&(j, &k)| k != main && !codes[..j].contains(&k))
+        .count();
+    let bucket = (depth / 2).min(super::STRATA_PER_GROUP as usize - 1) as u32;
+    ctx.cases.group[i] + bucket * ctx.catalog.groups.len() as u32
+}
 fn lighter_main_listed(ctx: &Ctx, i: usize) -> bool {
     ctx.derived.coding.lighter_main[i] != NONE_U32
 }
@@ -615,16 +632,16 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
             inner: BinaryIndicator {
                 spec: spec(
                     "UPC_MAIN_DX_CHOICE",
-                    false,
+                    true,
                     "A secondary diagnosis that would group lighter as the main one",
                     "其他诊断作为主要诊断时入较轻病组",
                     "cases in a medical ADRG listing a secondary diagnosis that, chosen as the main one, leads to a lighter group of the same MDC and severity (主要诊断选择)",
                     "cases in medical ADRGs with a main diagnosis the dictionary knows (needs main_diagnosis and secondary_diagnoses)",
-                    "same-level peers' share per group (patients with several conditions list such codes too: supporting evidence only)",
+                    "same-level peers' share per group and coding depth (0–1, 2–3, 4–5, 6+ secondary codes: a patient with more conditions listed has more chances to list such a code)",
                 ),
                 eligible: main_dx_choice_checked,
                 outcome: lighter_main_listed,
-                stratum: by_group,
+                stratum: group_and_depth,
                 lead: None,
                 stake: main_dx_choice_stake,
                 detail: None,
@@ -791,6 +808,41 @@ mod tests {
     use crate::region::testkit::fixture;
 
     const HEADER: &str = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,secondary_diagnoses\n";
+
+    /// `UPC_MAIN_DX_CHOICE` compares a case with peers' cases of the same group *and* coding
+    /// depth: distinct secondary codes other than the main diagnosis, in buckets 0–1, 2–3,
+    /// 4–5, 6+ (a code listed twice counts once; the main diagnosis repeated is not a code).
+    #[test]
+    fn main_dx_choice_strata_are_group_by_coding_depth() {
+        let header = "case_id,hospital_id,hospital_level,patient_id,admit_date,discharge_date,group_code,total_cost,main_diagnosis,secondary_diagnoses\n";
+        let f = fixture(&format!(
+            "{header}\
+             S1,H1,3,P1,2024-03-01,2024-03-05,ES33,9000,J18.900,\n\
+             S2,H1,3,P2,2024-03-01,2024-03-05,ES33,9000,J18.900,I10.x00\n\
+             S3,H1,3,P3,2024-03-01,2024-03-05,ES33,9000,J18.900,I10.x00;E11.900\n\
+             S4,H1,3,P4,2024-03-01,2024-03-05,ES33,9000,J18.900,I10.x00;I10.x00;J18.900\n\
+             S5,H1,3,P5,2024-03-01,2024-03-05,ES33,9000,J18.900,A;B;C;D;E\n\
+             S6,H1,3,P6,2024-03-01,2024-03-05,ES33,9000,J18.900,A;B;C;D;E;F;G;H\n\
+             S7,H1,3,P7,2024-03-01,2024-03-05,ES31,9000,J18.900,I10.x00;E11.900\n"
+        ));
+        let region = f.region();
+        let ctx = Ctx::new(&region, None, Lang::En);
+        let n = ctx.catalog.groups.len() as u32;
+        let es33 = ctx.cases.group[f.case("S1")];
+        let es31 = ctx.cases.group[f.case("S7")];
+        assert_ne!(es33, es31);
+        for (id, stratum) in [
+            ("S1", es33),
+            ("S2", es33),
+            ("S3", es33 + n),
+            ("S4", es33),
+            ("S5", es33 + 2 * n),
+            ("S6", es33 + 3 * n),
+            ("S7", es31 + n),
+        ] {
+            assert_eq!(group_and_depth(&ctx, f.case(id)), stratum, "{id}");
+        }
+    }
 
     /// Issue 10, defect 10: a severity-1/3 case with no recognised MCC/CC at all is the
     /// strongest lead (or a dictionary mismatch) and must be counted. Since issue 11 it is

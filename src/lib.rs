@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod json;
 pub mod lang;
 pub mod leads;
+pub mod memory;
 pub mod peers;
 pub mod period;
 pub mod progress;

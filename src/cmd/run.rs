@@ -150,6 +150,8 @@ pub fn analyse_with(
         &ingest::ReadOptions::of(&config, scratch).with_tables(opts.tables.as_read()),
     )?;
     ingest::check_reject_share(&ingested, opts.max_reject_share)?;
+    // The streaming read's text frame is gone: give its pages back before derive.
+    crate::memory::release_freed();
     timings.stage("derive");
     progress.step("deriving multipliers, bands, points and readmission links");
     let derived = derive::derive(&ingested.cases, &catalog, &config)?;
@@ -200,6 +202,8 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
     progress.step("clustering case patterns (K-Means)");
     let region = Region::new(&ingested.cases, &derived, &catalog, &config);
     let clusters = crate::cluster::cluster_region(&region, None)?;
+    // And the cluster feature matrix's.
+    crate::memory::release_freed();
     let ctx = Ctx::new(&region, clusters.as_ref(), opts.lang);
     timings.stage("detect");
     progress.step("testing indicators against same-level peers");

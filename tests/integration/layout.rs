@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
         "error",
         "lang",
         "progress",
+        "memory",
         "stats",
         "charts",
         "reference",

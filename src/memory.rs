@@ -16,3 +16,28 @@ pub fn release_freed() {
         libc::malloc_trim(0);
     }
 }
+
+/// Drops the pages of `bytes`, a slice of a read-only file mapping, from this process
+/// (`madvise(MADV_DONTNEED)` on the whole pages inside it): they stop counting as its
+/// resident memory, and a later read of them faults them in again from the page cache with
+/// the same contents. A no-op off Linux.
+///
+/// # Safety
+/// `bytes` must lie inside a read-only mapping of a file. On anonymous (heap) memory
+/// `MADV_DONTNEED` would zero the pages under their owner.
+pub unsafe fn release_mapped(bytes: &[u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let from = (bytes.as_ptr() as usize).next_multiple_of(PAGE);
+        let to = (bytes.as_ptr() as usize + bytes.len()) / PAGE * PAGE;
+        if to > from {
+            // SAFETY: [from, to) lies inside `bytes`, a read-only file mapping (the
+            // caller's promise); there MADV_DONTNEED only unmaps pages, whose contents a
+            // later access reads back unchanged from the file.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED);
+            }
+        }
+    }
+}

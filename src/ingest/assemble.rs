@@ -30,6 +30,9 @@ use crate::schema::{ColumnMapping, FEE_COLUMNS};
 /// Rows per block.
 const BLOCK_ROWS: usize = 1 << 16;
 
+/// Blocks built between two releases of freed memory (≈ 1 M rows).
+const WAVE_BLOCKS: usize = 16;
+
 /// Partitions of [`first_seen`]: ~40 000 keys each at 10 M rows, so each map fits a cache.
 const PARTS: usize = 256;
 
@@ -791,17 +794,31 @@ pub(super) fn assemble(
                     .collect(),
             })
             .collect();
-        // Each block's frame is dropped once it is built: its columns are freed as the
-        // output columns fill.
-        frames
-            .into_par_iter()
+        // Blocks are built in waves, in parallel within a wave. Each block's frame is
+        // dropped once it is built, and after each wave the freed pages go back to the
+        // system: the read's columns shrink as the output columns fill, so the two are
+        // never both whole in memory (10 M stays: 3 GiB of frame, 2 GiB of cases).
+        let mut locals = Vec::with_capacity(frames.len());
+        let mut work = frames
+            .into_iter()
             .zip(outs)
-            .zip(keep_flags.par_iter().zip(&kept_groups))
-            .map(|((frame, out), (keep, groups))| {
-                let b = Block::new(&frame, path)?;
-                Ok(build(&b, keep, groups, places, out))
-            })
-            .collect::<Result<_>>()?
+            .zip(keep_flags.iter().zip(&kept_groups));
+        loop {
+            let wave: Vec<_> = work.by_ref().take(WAVE_BLOCKS).collect();
+            if wave.is_empty() {
+                break;
+            }
+            let built: Vec<Local> = wave
+                .into_par_iter()
+                .map(|((frame, out), (keep, groups))| {
+                    let b = Block::new(&frame, path)?;
+                    Ok(build(&b, keep, groups, places, out))
+                })
+                .collect::<Result<_>>()?;
+            locals.extend(built);
+            crate::memory::release_freed();
+        }
+        locals
     };
     drop(kept_groups);
     drop(keep_flags);

@@ -18,6 +18,7 @@ pub mod values;
 
 mod assemble;
 pub mod layout;
+mod pieces;
 mod pipeline;
 #[cfg(test)]
 mod proptests;

@@ -147,6 +147,36 @@ pub(super) fn read_rows(path: &Path, opts: &ReadOptions) -> Result<Rows> {
     }
     let sep = src.delimiter.byte();
     let source = src.path.clone();
+    let text_rows = |df, mapping, places| Rows {
+        df,
+        mapping,
+        places,
+        reject_file: super::file_name(path),
+        format: src.format,
+        encoding: src.encoding,
+        repairs: src.repairs.clone(),
+        delimiter: src.reported_delimiter(),
+        sheet: src.sheet.clone(),
+        converted_from: None,
+    };
+    // A CSV without a quote is read in pieces, so the file is never mapped whole.
+    if format == Format::Csv && src.sheet_rows.is_none() {
+        let t = std::time::Instant::now();
+        match super::pieces::read(path, &source, sep, max_cost) {
+            super::pieces::Pieces::Read(df, mapping) => {
+                let df = sorted_by_row(df).map_err(|e| AuditError::engine(path, e))?;
+                if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
+                    eprintln!(
+                        "ingest: read and parse in pieces {} ms",
+                        t.elapsed().as_millis()
+                    );
+                }
+                return Ok(text_rows(df, mapping, layout::RowPlaces::simple(2)));
+            }
+            super::pieces::Pieces::Refused(e) => return Err(e),
+            super::pieces::Pieces::Whole => {}
+        }
+    }
     // Records that span lines (quoted line breaks) are placed by a byte scan, on a second
     // thread while the engine reads; a file without a quote needs none, and a workbook's
     // copy has its rows placed on their sheet rows already.
@@ -211,22 +241,11 @@ pub(super) fn read_rows(path: &Path, opts: &ReadOptions) -> Result<Rows> {
             _ => 2,
         }),
     };
-    Ok(Rows {
-        df,
-        mapping,
-        places,
-        reject_file: super::file_name(path),
-        format: src.format,
-        encoding: src.encoding,
-        repairs: src.repairs.clone(),
-        delimiter: src.reported_delimiter(),
-        sheet: src.sheet.clone(),
-        converted_from: None,
-    })
+    Ok(text_rows(df, mapping, places))
 }
 
 /// Why the engine's read failed.
-enum ReadFailure {
+pub(super) enum ReadFailure {
     /// The CSV engine refused the file (its message, not yet shown to anyone).
     Engine(String),
     /// A problem already phrased for the user (a missing column).
@@ -246,7 +265,7 @@ fn redact(message: &str) -> String {
 }
 
 /// The streaming read into typed columns, sorted by row.
-fn read_typed(
+pub(super) fn read_typed(
     path: &Path,
     source: &Path,
     format: Format,
@@ -266,16 +285,10 @@ fn read_typed(
         .map_err(|p| ReadFailure::Other(p.into_error(path)))?;
 
     let t = std::time::Instant::now();
-    let df = lf
-        .select(typed_exprs(&mapping, format))
-        .select(output_exprs(&mapping, max_cost))
+    let df = typed_plan(lf, &mapping, format, max_cost)
         .collect_with_engine(Engine::Streaming)
         .map_err(engine)?;
-    let df = if is_sorted_by_row(&df) {
-        df
-    } else {
-        df.sort([ROW], Default::default()).map_err(engine)?
-    };
+    let df = sorted_by_row(df).map_err(engine)?;
     if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
         eprintln!(
             "ingest: streaming read and parse {} ms",
@@ -283,6 +296,27 @@ fn read_typed(
         );
     }
     Ok((df, mapping))
+}
+
+/// The frame in row order (the engine may hand morsels back out of order).
+fn sorted_by_row(df: DataFrame) -> PolarsResult<DataFrame> {
+    if is_sorted_by_row(&df) {
+        Ok(df)
+    } else {
+        df.sort([ROW], Default::default())
+    }
+}
+
+/// The two stages of the parse over a scan of the text cells: typed columns, then the
+/// reason and unreadable columns (see [`typed_exprs`] and [`output_exprs`]).
+pub(super) fn typed_plan(
+    lf: LazyFrame,
+    mapping: &ColumnMapping,
+    format: Format,
+    max_cost: f64,
+) -> LazyFrame {
+    lf.select(typed_exprs(mapping, format))
+        .select(output_exprs(mapping, max_cost))
 }
 
 fn scan(source: &Path, format: Format, truncate_ragged: bool, sep: u8) -> PolarsResult<LazyFrame> {

@@ -1,0 +1,279 @@
+//! The streaming read of a plain CSV in pieces: the file is mapped once, cut into
+//! slices of about [`PIECE_BYTES`] at line ends, each slice parsed (no copy) by the same
+//! lazy plan as the whole-file read, the typed pieces appended, and each slice's pages
+//! dropped from the mapping as soon as it is parsed.
+//!
+//! Why: the engine's whole-file read maps the file, and every page it touches stays
+//! resident until the read ends — 2.7 GiB at 10 M stays, on top of the typed frame. Here one
+//! slice is resident at a time (the page cache keeps the file; the process does not).
+//!
+//! Only a file without a single quote character is read so: without quotes a record is a
+//! line, so a cut at a line end is a cut between records, and every cell parses exactly as
+//! in the whole-file read. A quote anywhere (looked for on a second thread while the pieces
+//! are parsed), a header that does not parse, an engine error (ragged rows, …): the answer
+//! is [`Pieces::Whole`] and the whole-file read runs instead, with its own error handling
+//! and line placement.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use polars::io::RowIndex;
+use polars::polars_utils::mmap::MemSlice;
+use polars::prelude::*;
+
+use super::pipeline::{ROW, typed_plan};
+use crate::schema::{ColumnMapping, case_columns, map_headers};
+
+/// Bytes per piece.
+const PIECE_BYTES: usize = 64 << 20;
+
+/// What the read in pieces gave.
+pub(super) enum Pieces {
+    /// The typed frame, sorted by row, and the header mapping.
+    Read(DataFrame, ColumnMapping),
+    /// A header that does not map (a required column missing): phrased for the user.
+    Refused(crate::error::AuditError),
+    /// Not read in pieces: read the whole file.
+    Whole,
+}
+
+/// Reads the UTF-8 CSV at `source` (`path` is the user's name for it) in pieces.
+pub(super) fn read(path: &Path, source: &Path, sep: u8, max_cost: f64) -> Pieces {
+    read_sized(path, source, sep, max_cost, PIECE_BYTES)
+}
+
+/// [`read`] with pieces of `piece_bytes` (the tests cut small files into many pieces).
+fn read_sized(path: &Path, source: &Path, sep: u8, max_cost: f64, piece_bytes: usize) -> Pieces {
+    // The quote scan runs far ahead of the parse; when it finds one, the parse stops at
+    // the next piece.
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let quoted = scope.spawn(|| {
+            let plain = matches!(super::layout::has_quote(source), Ok(false));
+            if !plain {
+                stop.store(true, Ordering::Relaxed);
+            }
+            plain
+        });
+        let read = read_pieces(path, source, sep, max_cost, piece_bytes, &stop);
+        match quoted.join() {
+            Ok(true) => read,
+            _ => Pieces::Whole,
+        }
+    })
+}
+
+fn read_pieces(
+    path: &Path,
+    source: &Path,
+    sep: u8,
+    max_cost: f64,
+    piece_bytes: usize,
+    stop: &AtomicBool,
+) -> Pieces {
+    let Ok(file) = std::fs::File::open(source) else {
+        return Pieces::Whole;
+    };
+    let Ok(whole) = MemSlice::from_file(&file) else {
+        return Pieces::Whole;
+    };
+    let bytes: &[u8] = &whole;
+    let Some(header_end) = memchr::memchr(b'\n', bytes).map(|e| e + 1) else {
+        return Pieces::Whole;
+    };
+    // The header's names, as the whole-file read takes them (a byte-order mark dropped).
+    let header =
+        scan(whole.slice(0..header_end), sep, true, None, 0).and_then(|mut lf| lf.collect_schema());
+    let Ok(header) = header else {
+        return Pieces::Whole;
+    };
+    let names: Vec<String> = header
+        .iter_names()
+        .filter(|n| n.as_str() != ROW)
+        .map(|n| n.to_string())
+        .collect();
+    let mapping = match map_headers(&names, &case_columns()) {
+        Ok(m) => m,
+        Err(p) => return Pieces::Refused(p.into_error(path)),
+    };
+    let text: SchemaRef = Arc::new(
+        names
+            .iter()
+            .map(|n| Field::new(n.as_str().into(), DataType::String))
+            .collect(),
+    );
+    let mut frame: Option<DataFrame> = None;
+    let mut rows: IdxSize = 0;
+    let mut start = header_end;
+    while start < bytes.len() {
+        if stop.load(Ordering::Relaxed) {
+            return Pieces::Whole;
+        }
+        let end = match bytes.get(start + piece_bytes..) {
+            Some(rest) => {
+                memchr::memchr(b'\n', rest).map_or(bytes.len(), |k| start + piece_bytes + k + 1)
+            }
+            None => bytes.len(),
+        };
+        let piece = scan(
+            whole.slice(start..end),
+            sep,
+            false,
+            Some(text.clone()),
+            rows,
+        )
+        .and_then(|lf| {
+            typed_plan(lf, &mapping, super::Format::Csv, max_cost)
+                .collect_with_engine(Engine::Streaming)
+        });
+        // SAFETY: `bytes` is `whole`, which `MemSlice::from_file` made a read-only mapping
+        // of the file (never a copy).
+        unsafe { crate::memory::release_mapped(&bytes[start..end]) };
+        let Ok(piece) = piece else {
+            return Pieces::Whole;
+        };
+        rows += piece.height() as IdxSize;
+        match &mut frame {
+            None => frame = Some(piece),
+            Some(f) => {
+                if f.vstack_mut_owned(piece).is_err() {
+                    return Pieces::Whole;
+                }
+            }
+        }
+        start = end;
+    }
+    match frame {
+        Some(f) => Pieces::Read(f, mapping),
+        // A header and no rows: the whole-file read says so.
+        None => Pieces::Whole,
+    }
+}
+
+/// The lazy scan of one slice of the file: the header (names taken from it), or rows
+/// (names from `schema`, every column text), numbered from `offset`.
+fn scan(
+    slice: MemSlice,
+    sep: u8,
+    has_header: bool,
+    schema: Option<SchemaRef>,
+    offset: IdxSize,
+) -> PolarsResult<LazyFrame> {
+    let sources = ScanSources::Buffers([slice].into());
+    LazyCsvReader::new_with_sources(sources)
+        .with_has_header(has_header)
+        .with_schema(schema)
+        .with_separator(sep)
+        .with_infer_schema_length(Some(0))
+        .with_missing_is_null(true)
+        .with_row_index(Some(RowIndex {
+            name: ROW.into(),
+            offset,
+        }))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The read in pieces gives the whole-file read's frame, row for row and cell for cell,
+    //! wherever the cuts fall; a file with a quote is left to the whole-file read.
+
+    use super::*;
+
+    const HEADER: &str = "case_id,hospital_id,patient_id,admit_date,discharge_date,group_code,total_cost,los_days,secondary_diagnoses\n";
+
+    /// Rows of varied widths: empty optional cells, bad dates and costs (reasons), codes.
+    fn csv(rows: usize) -> String {
+        let mut s = String::from(HEADER);
+        for i in 0..rows {
+            let cost = match i % 7 {
+                3 => "abc".to_string(),
+                5 => String::new(),
+                _ => format!("{}.{}", 1000 + i * 37, i % 100),
+            };
+            let date = if i % 11 == 4 {
+                "2024-13-01"
+            } else {
+                "2024-03-01"
+            };
+            let dx = ["", "J18.900", "I10.x00;E11.900;J18.900"][i % 3];
+            let los = if i % 5 == 0 {
+                String::new()
+            } else {
+                (i % 9).to_string()
+            };
+            s.push_str(&format!(
+                "C{i},H{},P{},{date},2024-03-0{},ES3{},{cost},{los},{dx}\n",
+                i % 4,
+                i % 13,
+                2 + i % 7,
+                [1, 3, 5][i % 3]
+            ));
+        }
+        s
+    }
+
+    fn whole(path: &Path) -> DataFrame {
+        match super::super::pipeline::read_typed(
+            path,
+            path,
+            super::super::Format::Csv,
+            false,
+            1e7,
+            b',',
+        ) {
+            Ok((df, _)) => df,
+            Err(_) => panic!("the whole-file read fails"),
+        }
+    }
+
+    #[test]
+    fn pieces_give_the_whole_reads_frame_wherever_the_cuts_fall() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (rows, crlf) in [
+            (0, false),
+            (1, false),
+            (57, false),
+            (57, true),
+            (300, false),
+        ] {
+            let mut text = csv(rows);
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            let path = dir.path().join(format!("cases{rows}{crlf}.csv"));
+            std::fs::write(&path, &text).expect("write");
+            let expected = whole(&path);
+            // From pieces shorter than a line (cut at the next line end) to one piece.
+            for piece in [40, 64, 97, 150, 256, 1000, 1 << 20] {
+                match read_sized(&path, &path, b',', 1e7, piece) {
+                    Pieces::Read(df, _) => {
+                        assert!(df.equals_missing(&expected), "rows {rows}, piece {piece}");
+                        assert_eq!(df.height(), rows);
+                    }
+                    Pieces::Whole => assert_eq!(rows, 0, "piece {piece}: a header alone"),
+                    Pieces::Refused(e) => panic!("{e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_quote_or_a_missing_column_is_not_read_in_pieces() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let quoted = dir.path().join("quoted.csv");
+        let mut text = csv(40);
+        text.push_str("C99,H1,P1,2024-03-01,2024-03-02,ES31,\"1,000\",2,\n");
+        std::fs::write(&quoted, &text).expect("write");
+        assert!(matches!(
+            read_sized(&quoted, &quoted, b',', 1e7, 100),
+            Pieces::Whole
+        ));
+        let short = dir.path().join("short.csv");
+        std::fs::write(&short, "case_id,hospital_id\nC1,H1\n").expect("write");
+        assert!(matches!(
+            read_sized(&short, &short, b',', 1e7, 100),
+            Pieces::Refused(_)
+        ));
+    }
+}

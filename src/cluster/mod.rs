@@ -92,6 +92,8 @@ pub use features::{CaseFeatures, CaseInput, FEATURES, N_FEATURES};
 pub use kmeans::{ClusterConfig, KCriterion};
 pub use metrics::adjusted_rand_index;
 pub use mix::{MixTable, MixTest, mix_table, mix_tests, mix_tests_against};
-pub use model::{ClusterModel, ClusterProfile, MODEL_VERSION, assign, fit, from_json, to_json};
+pub use model::{
+    ClusterModel, ClusterProfile, MODEL_VERSION, assign, assign_each, fit, from_json, to_json,
+};
 pub use scaler::Scaler;
 pub use stage::{ClusterView, PublishedClusters, cluster_region};

@@ -281,24 +281,43 @@ fn assign_rows(
 /// If `features.values.len() != features.rows × model.features.len()`.
 pub fn assign(model: &ClusterModel, features: &CaseFeatures) -> Vec<u16> {
     let d = model.features.len();
-    assert!(
-        d <= MAX_FEATURES,
-        "model has more than {MAX_FEATURES} features"
-    );
     assert_eq!(
         features.values.len(),
         features.rows * d,
         "feature matrix must be rows × model.features.len()"
     );
+    assign_each(model, features.rows, |i, out| {
+        out.copy_from_slice(&features.values[i * d..(i + 1) * d]);
+    })
+}
+
+/// [`assign`] over `rows` cases whose feature rows `row(i, out)` writes on demand (no
+/// matrix of every case is held: at 10 M stays it would be 1 GiB). Same arithmetic, so
+/// the same labels as [`assign`] over the same rows.
+///
+/// # Panics
+/// If the model has more than 64 features.
+pub fn assign_each(
+    model: &ClusterModel,
+    rows: usize,
+    row: impl Fn(usize, &mut [f64]) + Sync,
+) -> Vec<u16> {
+    let d = model.features.len();
+    assert!(
+        d <= MAX_FEATURES,
+        "model has more than {MAX_FEATURES} features"
+    );
     let near = Transposed::new(&model.centroids.concat(), d);
-    let mut out = vec![0u16; features.rows];
+    let mut out = vec![0u16; rows];
     out.par_chunks_mut(ASSIGN_CHUNK_ROWS)
-        .zip(features.values.par_chunks(ASSIGN_CHUNK_ROWS * d))
-        .for_each(|(out, values)| {
+        .enumerate()
+        .for_each(|(chunk, out)| {
+            let mut x = [0.0; MAX_FEATURES];
             let mut z = [0.0; MAX_FEATURES];
             let mut acc = vec![0.0; model.centroids.len()];
-            for (o, row) in out.iter_mut().zip(values.chunks_exact(d)) {
-                model.scaler.transform_row(row, &mut z[..d]);
+            for (k, o) in out.iter_mut().enumerate() {
+                row(chunk * ASSIGN_CHUNK_ROWS + k, &mut x[..d]);
+                model.scaler.transform_row(&x[..d], &mut z[..d]);
                 *o = near.nearest(&z[..d], &mut acc).0 as u16;
             }
         });

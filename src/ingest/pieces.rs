@@ -230,18 +230,25 @@ mod tests {
     #[test]
     fn pieces_give_the_whole_reads_frame_wherever_the_cuts_fall() {
         let dir = tempfile::tempdir().expect("temp dir");
-        for (rows, crlf) in [
-            (0, false),
-            (1, false),
-            (57, false),
-            (57, true),
-            (300, false),
+        // (rows, CRLF line ends, a line end after the last row)
+        for (rows, crlf, last_newline) in [
+            (0, false, true),
+            (1, false, true),
+            (57, false, true),
+            (57, true, true),
+            (300, false, true),
+            (300, false, false),
         ] {
             let mut text = csv(rows);
             if crlf {
                 text = text.replace('\n', "\r\n");
             }
-            let path = dir.path().join(format!("cases{rows}{crlf}.csv"));
+            if !last_newline {
+                text.pop();
+            }
+            let path = dir
+                .path()
+                .join(format!("cases{rows}{crlf}{last_newline}.csv"));
             std::fs::write(&path, &text).expect("write");
             let expected = whole(&path);
             // From pieces shorter than a line (cut at the next line end) to one piece.

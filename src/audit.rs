@@ -200,22 +200,38 @@ pub fn audit_against(
     published: Option<&compare::Judging>,
 ) -> Audit {
     let trace = std::env::var_os("DRG_AUDIT_TRACE").is_some();
-    let measured: Vec<_> = registry
-        .par_iter()
-        .map(|ind| {
+    // The lever pairs are measured beside the indicators (one serial pass over the cases).
+    let (measured, lever_measures) = rayon::join(
+        || {
+            registry
+                .par_iter()
+                .map(|ind| {
+                    let t = std::time::Instant::now();
+                    let m = ind.measure(ctx);
+                    if trace {
+                        // Thread time of one indicator (they run in parallel).
+                        eprintln!(
+                            "detect: measure {} {} ms",
+                            ind.spec().code,
+                            t.elapsed().as_millis()
+                        );
+                    }
+                    m
+                })
+                .collect::<Vec<_>>()
+        },
+        || {
             let t = std::time::Instant::now();
-            let m = ind.measure(ctx);
+            let m = indicators::lever::measure(ctx);
             if trace {
-                // Thread time of one indicator (they run in parallel): what each costs.
                 eprintln!(
-                    "detect: measure {} {} ms",
-                    ind.spec().code,
+                    "detect: measure UPC_LEVER_CODE {} ms",
                     t.elapsed().as_millis()
                 );
             }
             m
-        })
-        .collect();
+        },
+    );
     let mut tables = BTreeMap::new();
     let mut measures = Vec::with_capacity(measured.len());
     for (ind, m) in registry.iter().zip(measured) {
@@ -238,14 +254,6 @@ pub fn audit_against(
     let ranks = rank::rank(ctx, registry, &findings, lang);
     let dilution = rank::dilution(ctx, &ranks);
     let leads = leads::case_leads(ctx, registry, &findings, &ranks);
-    let t = std::time::Instant::now();
-    let lever_measures = indicators::lever::measure(ctx);
-    if trace {
-        eprintln!(
-            "detect: measure UPC_LEVER_CODE {} ms",
-            t.elapsed().as_millis()
-        );
-    }
     let lever_tau2 = compare::lever_tau2(ctx, &lever_measures);
     let levers = compare::judge_levers(ctx, &lever_measures, lever_tau2);
     let drilldowns = drilldowns(ctx, registry, &findings);

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use crate::progress::Trace;
+
 use crate::compare::{self, Finding, IndicatorDispersion};
 use crate::indicators::{self, Ctx, Indicator, Untested};
 use crate::leads::{self, CaseLead};
@@ -199,36 +201,24 @@ pub fn audit_against(
     lang: crate::lang::Lang,
     published: Option<&compare::Judging>,
 ) -> Audit {
-    let trace = std::env::var_os("DRG_AUDIT_TRACE").is_some();
     // The lever pairs are measured beside the indicators (one serial pass over the cases).
+    // Traced times are each measure's own thread time (they run in parallel).
     let (measured, lever_measures) = rayon::join(
         || {
             registry
                 .par_iter()
                 .map(|ind| {
-                    let t = std::time::Instant::now();
+                    let mut tr = Trace::new("detect");
                     let m = ind.measure(ctx);
-                    if trace {
-                        // Thread time of one indicator (they run in parallel).
-                        eprintln!(
-                            "detect: measure {} {} ms",
-                            ind.spec().code,
-                            t.elapsed().as_millis()
-                        );
-                    }
+                    tr.mark(&format!("measure {}", ind.spec().code));
                     m
                 })
                 .collect::<Vec<_>>()
         },
         || {
-            let t = std::time::Instant::now();
+            let mut tr = Trace::new("detect");
             let m = indicators::lever::measure(ctx);
-            if trace {
-                eprintln!(
-                    "detect: measure UPC_LEVER_CODE {} ms",
-                    t.elapsed().as_millis()
-                );
-            }
+            tr.mark("measure UPC_LEVER_CODE");
             m
         },
     );

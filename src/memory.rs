@@ -1,7 +1,7 @@
 //! Process memory: freed heap pages handed back to the operating system between stages.
 //!
 //! glibc's allocator keeps what a stage frees inside its arenas: the text frame of the
-//! streaming read (≈ 3 GiB at 10 M stays) or the cluster feature matrix (1 GiB) stays
+//! streaming read (≈ 3 GiB at 10 M stays) or the cluster fit rows' features (0.5 GiB) stay
 //! resident after it is dropped, and the next stage's allocations only partly reuse it.
 //! `malloc_trim` returns the free pages (`madvise(MADV_DONTNEED)` on whole free pages, the
 //! arenas' tops unmapped), so the run's resident memory follows what it actually holds.
@@ -28,9 +28,13 @@ pub fn release_freed() {
 pub unsafe fn release_mapped(bytes: &[u8]) {
     #[cfg(target_os = "linux")]
     {
-        const PAGE: usize = 4096;
-        let from = (bytes.as_ptr() as usize).next_multiple_of(PAGE);
-        let to = (bytes.as_ptr() as usize + bytes.len()) / PAGE * PAGE;
+        // SAFETY: sysconf only reads a system constant.
+        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            p if p > 0 => p as usize,
+            _ => return,
+        };
+        let from = (bytes.as_ptr() as usize).next_multiple_of(page);
+        let to = (bytes.as_ptr() as usize + bytes.len()) / page * page;
         if to > from {
             // SAFETY: [from, to) lies inside `bytes`, a read-only file mapping (the
             // caller's promise); there MADV_DONTNEED only unmaps pages, whose contents a

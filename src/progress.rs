@@ -130,3 +130,29 @@ impl Timings {
 fn millis(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
 }
+
+/// Phase times of a stage on stderr when `DRG_AUDIT_TRACE` is set: prints
+/// `"{stage}: {phase} {ms} ms"` at each [`Trace::mark`] (the format ingest's trace lines use).
+pub struct Trace {
+    stage: &'static str,
+    last: Option<Instant>,
+}
+
+impl Trace {
+    /// Starts the clock when `DRG_AUDIT_TRACE` is set; otherwise every mark is a no-op.
+    pub fn new(stage: &'static str) -> Self {
+        let on = std::env::var_os("DRG_AUDIT_TRACE").is_some();
+        Self {
+            stage,
+            last: on.then(Instant::now),
+        }
+    }
+
+    /// Prints the time since the previous mark (or the start) under `phase`.
+    pub fn mark(&mut self, phase: &str) {
+        if let Some(t) = self.last {
+            eprintln!("{}: {phase} {} ms", self.stage, t.elapsed().as_millis());
+            self.last = Some(Instant::now());
+        }
+    }
+}

@@ -438,7 +438,7 @@ pub(crate) fn fit_candidates(
     cfg: &ClusterConfig,
     subsample: bool,
 ) -> Result<Vec<Candidate>, ClusterError> {
-    let mut tr = super::trace::Trace::new("cluster fit candidates");
+    let mut tr = crate::progress::Trace::new("cluster fit candidates");
     let mut cands = Vec::with_capacity(ks.len());
     for &k in ks {
         let (centroids, restarts) = if subsample {

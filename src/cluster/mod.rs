@@ -80,7 +80,6 @@ pub mod mix;
 pub mod model;
 pub mod scaler;
 pub mod stage;
-mod trace;
 
 #[cfg(test)]
 mod testdata;

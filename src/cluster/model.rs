@@ -121,7 +121,7 @@ pub fn fit(
         }
     }
 
-    let mut tr = super::trace::Trace::new("cluster fit");
+    let mut tr = crate::progress::Trace::new("cluster fit");
     let names: Vec<String> = FEATURES.iter().map(|s| s.to_string()).collect();
     let d = N_FEATURES;
     let mut scaler = Scaler::fit(&features.values, d, &rows, &names)?;

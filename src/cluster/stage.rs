@@ -216,6 +216,8 @@ const FEE_FEATURES: [&str; 6] = [
 ];
 
 /// Builds the feature rows of every case; `scale` divides the weights (see [`weight_scale`]).
+/// (The stage itself holds only the fit rows' matrix; this is for callers that fit and
+/// assign by hand, as the cross-seed stability test does.)
 pub fn features(region: &Region, scale: f64) -> CaseFeatures {
     let all: Vec<usize> = (0..region.cases.len()).collect();
     FeatureSource::new(region, scale).matrix(&all)
@@ -227,7 +229,7 @@ pub fn cluster_region(
     region: &Region,
     published: Option<&PublishedClusters>,
 ) -> Result<Option<ClusterView>> {
-    let mut tr = crate::cluster::trace::Trace::new("cluster");
+    let mut tr = crate::progress::Trace::new("cluster");
     let scale = published.map_or_else(|| weight_scale(region), |p| p.weight_scale);
     let source = FeatureSource::new(region, scale);
     tr.mark("features");

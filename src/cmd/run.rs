@@ -202,7 +202,7 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
     progress.step("clustering case patterns (K-Means)");
     let region = Region::new(&ingested.cases, &derived, &catalog, &config);
     let clusters = crate::cluster::cluster_region(&region, None)?;
-    // And the cluster feature matrix's.
+    // And the cluster fit rows' feature matrix's.
     crate::memory::release_freed();
     let ctx = Ctx::new(&region, clusters.as_ref(), opts.lang);
     timings.stage("detect");

@@ -239,15 +239,13 @@ pub fn derive_with(
         });
 
     let (n_secondary, unknown_codes) = count_secondary(cases);
-    let t = std::time::Instant::now();
+    let mut tr = crate::progress::Trace::new("derive");
     let mut coding = coding::coding_support(cases, &severity);
     let diagnoses = coding::GroupDiagnoses::new(catalog, config.scheme);
     (coding.main_dx, coding.main_dx_target) =
         coding::main_dx_consistency(cases, catalog, &diagnoses);
     coding.lighter_main = coding::lighter_main_dx(cases, catalog, &diagnoses);
-    if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
-        eprintln!("derive: coding pass {} ms", t.elapsed().as_millis());
-    }
+    tr.mark("coding pass");
     let Links {
         prev_stay,
         days_since_prev,

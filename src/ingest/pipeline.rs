@@ -161,16 +161,11 @@ pub(super) fn read_rows(path: &Path, opts: &ReadOptions) -> Result<Rows> {
     };
     // A CSV without a quote is read in pieces, so the file is never mapped whole.
     if format == Format::Csv && src.sheet_rows.is_none() {
-        let t = std::time::Instant::now();
+        let mut tr = crate::progress::Trace::new("ingest");
         match super::pieces::read(path, &source, sep, max_cost) {
             super::pieces::Pieces::Read(df, mapping) => {
                 let df = sorted_by_row(df).map_err(|e| AuditError::engine(path, e))?;
-                if std::env::var_os("DRG_AUDIT_TRACE").is_some() {
-                    eprintln!(
-                        "ingest: read and parse in pieces {} ms",
-                        t.elapsed().as_millis()
-                    );
-                }
+                tr.mark("read and parse in pieces");
                 return Ok(text_rows(df, mapping, layout::RowPlaces::simple(2)));
             }
             super::pieces::Pieces::Refused(e) => return Err(e),

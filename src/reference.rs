@@ -118,6 +118,23 @@ pub fn adrgs_of(code: &str) -> &'static [&'static str] {
     adrg_map().get(code).map_or(&[], |v| v.as_slice())
 }
 
+/// Whether some procedure code of the dictionary leads to `adrg`: only then can a claim of
+/// that procedure-defined ADRG be checked against its listed procedures.
+pub fn procedure_defines(adrg: &str) -> bool {
+    static DEFINED: OnceLock<rustc_hash::FxHashSet<&'static str>> = OnceLock::new();
+    DEFINED
+        .get_or_init(|| {
+            adrg_map()
+                .iter()
+                // ICD-9-CM-3 procedure codes start with a digit, ICD-10 diagnoses with a
+                // letter.
+                .filter(|(code, _)| code.starts_with(|c: char| c.is_ascii_digit()))
+                .flat_map(|(_, adrgs)| adrgs.iter().copied())
+                .collect()
+        })
+        .contains(adrg)
+}
+
 /// The dictionary's Chinese name of a diagnosis code (`None` when the code is unknown).
 pub fn code_name(code: &str) -> Option<&'static str> {
     static NAMES: OnceLock<FxHashMap<&'static str, &'static str>> = OnceLock::new();
@@ -185,6 +202,19 @@ mod tests {
         assert!(
             quoted.iter().all(|a| a.len() == 3),
             "a quoted name with a comma does not shift the ADRG: {quoted:?}"
+        );
+    }
+
+    #[test]
+    fn procedure_defined_adrgs_are_those_a_procedure_leads_to() {
+        assert!(procedure_defines("KD1") && procedure_defines("ZJ1"));
+        assert!(
+            !procedure_defines("BW2"),
+            "a medical ADRG: diagnoses lead there"
+        );
+        assert!(
+            !procedure_defines("SB1"),
+            "a surgical ADRG no procedure of the dictionary leads to"
         );
     }
 

@@ -146,13 +146,15 @@ pub fn coding_support(cases: &Cases, severity: &[u8]) -> CodingSupport {
 /// (`UPC_MAIN_DX_ADRG`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MainDxFit {
-    /// Not checked: no main diagnosis, a code the dictionary does not know, or a group
-    /// whose code carries no diagnosis (surgical and non-OR ADRGs are defined by procedures).
+    /// Not checked: a medical claim without a main diagnosis the dictionary knows, a
+    /// surgical or non-OR claim without a listed procedure the dictionary knows (or of an
+    /// ADRG no procedure of the dictionary leads to), or a group whose code carries neither.
     #[default]
     NotChecked,
-    /// The main diagnosis leads to the claimed ADRG (DIP: lies in the group's category).
+    /// The main diagnosis leads to the claimed medical ADRG (DIP: lies in the group's
+    /// category), or a listed procedure leads to the claimed surgical or non-OR ADRG.
     Fits,
-    /// It does not: the claim is not where the coded main diagnosis leads.
+    /// It does not: the claim is not where the coded main diagnosis (procedures) leads.
     Misfits,
 }
 
@@ -187,6 +189,34 @@ pub fn carried_diagnosis(group_code: &str, scheme: Scheme) -> Option<CarriedDiag
     }
 }
 
+/// The procedure-defined ADRG a CHS-DRG group code names: surgical (second letter A–J) or
+/// non-OR (K–Q), and only when some procedure of the dictionary leads there
+/// ([`reference::procedure_defines`]); `None` under DIP, whose codes carry a diagnosis.
+pub fn procedure_adrg(group_code: &str, scheme: Scheme) -> Option<&str> {
+    let b = group_code.as_bytes();
+    (scheme == Scheme::Drg
+        && b.len() >= 3
+        && b[0].is_ascii_uppercase()
+        && (b'A'..=b'Q').contains(&b[1])
+        && b[2].is_ascii_digit()
+        && reference::procedure_defines(&group_code[..3]))
+    .then(|| &group_code[..3])
+}
+
+/// Whether the listed procedures (NHSA ICD-9-CM-3 codes) fit a claimed procedure-defined
+/// ADRG: one of them leads there. Procedures the dictionary does not know say nothing;
+/// with none it knows, the claim is not checked.
+pub fn procedures_fit(procedures: &[&str], adrg: &str) -> MainDxFit {
+    let known = || procedures.iter().filter(|p| reference::cc_flags(p).known);
+    if known().next().is_none() {
+        MainDxFit::NotChecked
+    } else if known().any(|p| reference::adrgs_of(p).contains(&adrg)) {
+        MainDxFit::Fits
+    } else {
+        MainDxFit::Misfits
+    }
+}
+
 /// Whether `main` (an NHSA ICD-10 code) fits the diagnosis its group carries.
 pub fn main_dx_fit(main: &str, carried: CarriedDiagnosis<'_>) -> MainDxFit {
     if !reference::cc_flags(main).known {
@@ -212,6 +242,10 @@ pub struct GroupDiagnoses<'a> {
     carried: Vec<Option<CarriedDiagnosis<'a>>>,
     /// Catalogue groups by the ADRG (DIP: category) they carry, in catalogue order.
     by_prefix: FxHashMap<&'a str, Vec<u32>>,
+    /// Per catalogue group, the procedure-defined ADRG it names ([`procedure_adrg`]).
+    procedure: Vec<Option<&'a str>>,
+    /// Catalogue groups by the procedure-defined ADRG they name, in catalogue order.
+    by_procedure_adrg: FxHashMap<&'a str, Vec<u32>>,
 }
 
 impl<'a> GroupDiagnoses<'a> {
@@ -227,16 +261,34 @@ impl<'a> GroupDiagnoses<'a> {
                 by_prefix.entry(a).or_default().push(k as u32);
             }
         }
+        let procedure: Vec<Option<&'a str>> = catalog
+            .groups
+            .iter()
+            .map(|g| procedure_adrg(&g.code, scheme))
+            .collect();
+        let mut by_procedure_adrg: FxHashMap<&'a str, Vec<u32>> = FxHashMap::default();
+        for (k, a) in procedure.iter().enumerate() {
+            if let Some(a) = *a {
+                by_procedure_adrg.entry(a).or_default().push(k as u32);
+            }
+        }
         GroupDiagnoses {
             scheme,
             carried,
             by_prefix,
+            procedure,
+            by_procedure_adrg,
         }
     }
 
     /// What group `g` carries; `None` also for a code outside the catalogue.
     fn of(&self, g: u32) -> Option<CarriedDiagnosis<'a>> {
         self.carried.get(g as usize).copied().flatten()
+    }
+
+    /// The procedure-defined ADRG group `g` names; `None` also outside the catalogue.
+    fn procedure_of(&self, g: u32) -> Option<&'a str> {
+        self.procedure.get(g as usize).copied().flatten()
     }
 }
 
@@ -249,40 +301,98 @@ fn heavier_group(catalog: &Catalog, a: u32, b: u32) -> std::cmp::Ordering {
         .then_with(|| gb.code.cmp(&ga.code))
 }
 
-/// [`main_dx_fit`] per case, and for a misfit the catalogue group where its main diagnosis
-/// leads ([`NONE_U32`] when none is in the catalogue), one lookup per distinct
-/// (group, main diagnosis) pair.
+/// [`main_dx_fit`] per case (for a surgical or non-OR claim [`procedures_fit`]), and for a
+/// misfit the catalogue group where its main diagnosis (procedures) leads ([`NONE_U32`]
+/// when none is in the catalogue), one diagnosis look-up per distinct (group, main
+/// diagnosis) pair.
 pub fn main_dx_consistency(
     cases: &Cases,
     catalog: &Catalog,
     groups: &GroupDiagnoses<'_>,
 ) -> (Vec<MainDxFit>, Vec<u32>) {
     let n = cases.len();
-    if !cases.has("main_diagnosis") {
-        return (vec![MainDxFit::NotChecked; n], vec![NONE_U32; n]);
-    }
+    let has_dx = cases.has("main_diagnosis");
+    let has_px = cases.has("main_procedure") || cases.has("other_procedures");
     let mut memo: FxHashMap<(u32, u32), (MainDxFit, u32)> = FxHashMap::default();
+    let mut listed: Vec<&str> = Vec::new();
     let mut fit = Vec::with_capacity(n);
     let mut target = Vec::with_capacity(n);
     for i in 0..n {
         let (g, main) = (cases.group[i], cases.main_diagnosis[i]);
-        let (f, t) = match groups.of(g) {
-            Some(c) if main != NONE_U32 => *memo.entry((g, main)).or_insert_with(|| {
-                let code = &cases.codes.codes[main as usize];
-                let f = main_dx_fit(code, c);
+        let (f, t) = match (groups.of(g), groups.procedure_of(g)) {
+            (Some(c), _) if has_dx && main != NONE_U32 => {
+                *memo.entry((g, main)).or_insert_with(|| {
+                    let code = &cases.codes.codes[main as usize];
+                    let f = main_dx_fit(code, c);
+                    let t = if f == MainDxFit::Misfits {
+                        where_it_leads(catalog, &groups.by_prefix, g, code, c)
+                    } else {
+                        NONE_U32
+                    };
+                    (f, t)
+                })
+            }
+            (_, Some(adrg)) if has_px => {
+                listed.clear();
+                listed.extend(
+                    cases
+                        .procedures
+                        .of(i)
+                        .iter()
+                        .map(|&k| cases.codes.codes[k as usize].as_str()),
+                );
+                let f = procedures_fit(&listed, adrg);
                 let t = if f == MainDxFit::Misfits {
-                    where_it_leads(catalog, &groups.by_prefix, g, code, c)
+                    where_procedures_lead(catalog, &groups.by_procedure_adrg, g, &listed)
                 } else {
                     NONE_U32
                 };
                 (f, t)
-            }),
+            }
             _ => (MainDxFit::NotChecked, NONE_U32),
         };
         fit.push(f);
         target.push(t);
     }
     (fit, target)
+}
+
+/// The catalogue group a surgical or non-OR misfit's procedures lead to: among the
+/// procedure-defined ADRGs of the claim's MDC that a listed procedure leads to, the
+/// heaviest group of the claimed severity, else the heaviest group there (never
+/// overstating the money at stake); [`NONE_U32`] when none is in the catalogue.
+fn where_procedures_lead(
+    catalog: &Catalog,
+    by_adrg: &FxHashMap<&str, Vec<u32>>,
+    claimed: u32,
+    procedures: &[&str],
+) -> u32 {
+    let code = &catalog.groups[claimed as usize].code;
+    let (mdc, suffix) = (&code[..1], code.get(3..).unwrap_or(""));
+    let candidates: Vec<u32> = procedures
+        .iter()
+        .flat_map(|p| reference::adrgs_of(p).iter())
+        .filter(|a| a.starts_with(mdc))
+        .filter_map(|a| by_adrg.get(a))
+        .flatten()
+        .copied()
+        .collect();
+    heaviest_preferring(catalog, &candidates, suffix)
+}
+
+/// The heaviest of `candidates` whose code ends in `suffix` (the claimed severity or DIP
+/// treatment), else the heaviest of all; [`NONE_U32`] when there are none.
+fn heaviest_preferring(catalog: &Catalog, candidates: &[u32], suffix: &str) -> u32 {
+    let heaviest =
+        |it: &mut dyn Iterator<Item = u32>| it.max_by(|&a, &b| heavier_group(catalog, a, b));
+    heaviest(
+        &mut candidates
+            .iter()
+            .copied()
+            .filter(|&k| catalog.groups[k as usize].code.get(3..).unwrap_or("") == suffix),
+    )
+    .or_else(|| heaviest(&mut candidates.iter().copied()))
+    .unwrap_or(NONE_U32)
 }
 
 /// Per case in a medical-ADRG group (DRG), the lighter catalogue group of the same MDC and
@@ -361,16 +471,7 @@ fn where_it_leads(
         .flatten()
         .copied()
         .collect();
-    let heaviest =
-        |it: &mut dyn Iterator<Item = u32>| it.max_by(|&a, &b| heavier_group(catalog, a, b));
-    heaviest(
-        &mut candidates
-            .iter()
-            .copied()
-            .filter(|&k| catalog.groups[k as usize].code.get(3..).unwrap_or("") == suffix),
-    )
-    .or_else(|| heaviest(&mut candidates.iter().copied()))
-    .unwrap_or(NONE_U32)
+    heaviest_preferring(catalog, &candidates, suffix)
 }
 
 #[cfg(test)]
@@ -400,6 +501,98 @@ mod tests {
         for code in ["BB19", "KD19", "RE19"] {
             assert_eq!(carried_diagnosis(code, Scheme::Drg), None, "{code}");
         }
+    }
+
+    #[test]
+    fn a_procedure_defined_claim_fits_where_a_listed_procedure_leads() {
+        assert_eq!(procedure_adrg("KD13", Scheme::Drg), Some("KD1"));
+        assert_eq!(procedure_adrg("ZJ19", Scheme::Drg), Some("ZJ1"));
+        assert_eq!(procedure_adrg("BW29", Scheme::Drg), None, "medical");
+        assert_eq!(
+            procedure_adrg("SB19", Scheme::Drg),
+            None,
+            "no procedure of the dictionary leads to SB1: not checkable"
+        );
+        assert_eq!(procedure_adrg("KD1:手术", Scheme::Dip), None);
+        // 06.2x00 (unilateral thyroid lobectomy) leads to KD1 and to ZJ1.
+        assert_eq!(procedures_fit(&["06.2x00"], "KD1"), MainDxFit::Fits);
+        assert_eq!(procedures_fit(&["06.2x00"], "ZJ1"), MainDxFit::Fits);
+        assert_eq!(procedures_fit(&["36.0601"], "KD1"), MainDxFit::Misfits);
+        assert_eq!(
+            procedures_fit(&["36.0601", "06.2x00"], "KD1"),
+            MainDxFit::Fits,
+            "any listed procedure may define the claim"
+        );
+        assert_eq!(procedures_fit(&["99.9999"], "KD1"), MainDxFit::NotChecked);
+        assert_eq!(
+            procedures_fit(&["99.9999", "36.0601"], "KD1"),
+            MainDxFit::Misfits,
+            "an unknown code says nothing; the known one decides"
+        );
+        assert_eq!(procedures_fit(&[], "KD1"), MainDxFit::NotChecked);
+    }
+
+    /// Surgical claims read from a case file with both procedure columns: fit, misfit with
+    /// its target group, and the cases that cannot be checked.
+    #[test]
+    fn surgical_claims_are_checked_against_the_procedures_read() {
+        let config = crate::config::RegionConfig::default_drg();
+        let catalog = crate::ingest::groups::test_catalog(
+            &[
+                ("KC13", "3.89", "KC1", "3"),
+                ("KC15", "3.86", "KC1", "5"),
+                ("KD13", "2.55", "KD1", "3"),
+                ("KD15", "1.98", "KD1", "5"),
+                ("KJ11", "2.00", "KJ1", "1"),
+                ("SB11", "3.00", "SB1", "1"),
+            ],
+            &config,
+        );
+        let csv = "case_id,hospital_id,patient_id,admit_date,discharge_date,group_code,total_cost,main_procedure,other_procedures\n\
+            S1,H1,P1,2024-03-01,2024-03-05,KC13,9000,07.1300,\n\
+            S2,H1,P2,2024-03-01,2024-03-05,KC13,9000,06.2x00,\n\
+            S3,H1,P3,2024-03-01,2024-03-05,KC13,9000,99.9999,36.0601|07.1300\n\
+            S4,H1,P4,2024-03-01,2024-03-05,KC13,9000,99.9999,\n\
+            S5,H1,P5,2024-03-01,2024-03-05,KC13,9000,,\n\
+            S6,H1,P6,2024-03-01,2024-03-05,KC15,9000,36.0601,\n\
+            S7,H1,P7,2024-03-01,2024-03-05,KJ11,9000,,06.2x00\n\
+            S8,H1,P8,2024-03-01,2024-03-05,SB11,9000,06.2x00,\n";
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("cases.csv");
+        std::fs::write(&path, csv).expect("write");
+        let cases = crate::ingest::read_cases(&path, &catalog)
+            .expect("reads")
+            .cases;
+        let listed = |i: usize| -> Vec<&str> {
+            let c = &cases.codes.codes;
+            cases
+                .procedures
+                .of(i)
+                .iter()
+                .map(|&k| c[k as usize].as_str())
+                .collect()
+        };
+        assert_eq!(listed(2), ["99.9999", "36.0601", "07.1300"], "main first");
+        assert!(listed(4).is_empty());
+        let groups = GroupDiagnoses::new(&catalog, Scheme::Drg);
+        let (fit, target) = main_dx_consistency(&cases, &catalog, &groups);
+        let group = |k: u32| (k != NONE_U32).then(|| catalog.groups[k as usize].code.as_str());
+        use MainDxFit::*;
+        let want = [
+            (Fits, None),
+            (Misfits, Some("KD13")),
+            (Fits, None),
+            (NotChecked, None),
+            (NotChecked, None),
+            (Misfits, None),
+            (Misfits, Some("KD13")),
+            (NotChecked, None),
+        ];
+        for (i, (f, t)) in want.into_iter().enumerate() {
+            assert_eq!((fit[i], group(target[i])), (f, t), "S{}", i + 1);
+        }
+        // S6: 36.0601 leads to FM1, outside MDC K: no target in the catalogue. S7: KD1 has
+        // no severity-1 group, so its heaviest. S8: SB1 is defined by no procedure.
     }
 
     #[test]
@@ -639,7 +832,10 @@ mod tests {
         let (cases, d, truth) = generated(&opts);
         let (mut swapped, mut fitting, mut traced) = (0, 0, 0);
         let (mut honest_checked, mut honest_misfits) = (0, 0);
+        let (mut surgical_checked, mut surgical_misfits) = (0, 0);
         for i in 0..cases.len() {
+            // Generated medical stays list no procedure.
+            let surgical = !cases.procedures.of(i).is_empty();
             match truth.get(cases.case_id.get(i)).map(String::as_str) {
                 Some("main_diagnosis") => {
                     swapped += 1;
@@ -651,9 +847,14 @@ mod tests {
                     }
                 }
                 None if d.coding.main_dx[i] != MainDxFit::NotChecked => {
-                    honest_checked += 1;
+                    let (checked, misfits) = if surgical {
+                        (&mut surgical_checked, &mut surgical_misfits)
+                    } else {
+                        (&mut honest_checked, &mut honest_misfits)
+                    };
+                    *checked += 1;
                     if d.coding.main_dx[i] == MainDxFit::Misfits {
-                        honest_misfits += 1;
+                        *misfits += 1;
                     }
                 }
                 _ => {}
@@ -662,7 +863,8 @@ mod tests {
         let share = honest_misfits as f64 / honest_checked as f64;
         eprintln!(
             "{swapped} main-diagnosis upcodes, {fitting} fit their claim; honest misfits \
-             {honest_misfits} of {honest_checked} ({share:.4})"
+             {honest_misfits} of {honest_checked} ({share:.4}); honest surgical and non-OR \
+             misfits {surgical_misfits} of {surgical_checked}"
         );
         assert!(swapped > 20, "{swapped}");
         assert!(fitting * 10 >= swapped * 9, "{fitting} of {swapped}");
@@ -670,6 +872,14 @@ mod tests {
         assert!(traced * 10 >= swapped * 9, "{traced} of {swapped}");
         assert!(honest_checked > 1000 && honest_misfits > 0);
         assert!(share < 2.0 * opts.main_dx_disagreement, "{share}");
+        // Surgical and non-OR claims are checked on their procedures, with the same small
+        // honest disagreement (fewer: some families have no neighbour to borrow from).
+        let surgical_share = surgical_misfits as f64 / surgical_checked as f64;
+        assert!(surgical_checked > 1000 && surgical_misfits > 0);
+        assert!(
+            surgical_share < 2.0 * opts.main_dx_disagreement,
+            "{surgical_share}"
+        );
     }
 
     /// The severity after dropping code `k` (brute force).

@@ -914,6 +914,15 @@ pub(crate) fn make_stay(
             case.main_dx = dx;
         }
     }
+    // And for the procedure of a surgical or non-OR stay: one the dictionary files under
+    // another ADRG of the same MDC (salted differently, so the two shares are independent).
+    let salted = case.fee_seed ^ 0x7072_6f63_5f64_7800;
+    if case.procedure != NO_CODE
+        && unit_of(salted) < ctx.opts.main_dx_disagreement
+        && let Some(px) = cat.neighbour_procedure(g.family, mix64(salted))
+    {
+        case.procedure = px;
+    }
     case
 }
 

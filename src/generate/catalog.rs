@@ -643,6 +643,30 @@ impl Catalogue {
         Some(pool[((hash >> 32) % pool.len() as u64) as usize])
     }
 
+    /// A procedure of another surgical (non-OR) family of the same MDC and kind, picked by
+    /// `hash`, that the dictionary files under no ADRG of `family`: the procedure-defined
+    /// counterpart of [`Self::neighbour_main_dx`]. `None` under DIP, for a medical family,
+    /// or when there is no such neighbour.
+    pub fn neighbour_procedure(&self, family: usize, hash: u64) -> Option<u32> {
+        let fam = &self.families[family];
+        if self.scheme != Scheme::Drg || !matches!(fam.kind, Kind::Surgical | Kind::NonOr) {
+            return None;
+        }
+        let pool: Vec<u32> = self
+            .families
+            .iter()
+            .enumerate()
+            .filter(|(fi, f)| *fi != family && f.kind == fam.kind && f.mdc == fam.mdc)
+            .filter_map(|(_, f)| f.groups.first().map(|&g| &self.groups[g].proc_pool))
+            .flatten()
+            .copied()
+            .filter(|&p| {
+                !crate::reference::adrgs_of(&self.icd[p as usize].code).contains(&fam.code.as_str())
+            })
+            .collect();
+        (!pool.is_empty()).then(|| pool[(hash % pool.len() as u64) as usize])
+    }
+
     /// Expected (mean) cost in yuan of a group at a hospital level: the regional cost
     /// of its weight times the level's cost factor. The case generator's cost mixture
     /// has mean exactly this, so it is also what the analyzer's baseline benchmark

@@ -268,8 +268,9 @@ pub struct GenerateOptions {
     #[serde(default = "default_disagreement")]
     pub coding_disagreement: f64,
     /// Share of honest medical DRG stays whose main diagnosis the dictionary files under a
-    /// neighbouring ADRG of the same MDC (default 0.003): `UPC_MAIN_DX_ADRG` then finds
-    /// misfits although nobody games, as it would on real data.
+    /// neighbouring ADRG of the same MDC, and of honest surgical and non-OR stays whose
+    /// procedure it files so (default 0.003, each): `UPC_MAIN_DX_ADRG` then finds misfits
+    /// although nobody games, as it would on real data.
     #[serde(default = "default_main_dx_disagreement")]
     pub main_dx_disagreement: f64,
     /// Share of stays that are cheap completed stays (short diagnostic or observation

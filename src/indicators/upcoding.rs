@@ -275,13 +275,54 @@ fn main_dx_misfits(ctx: &Ctx, i: usize) -> bool {
 fn main_dx_stake(ctx: &Ctx, i: usize) -> f64 {
     ctx.main_dx_stake(i)
 }
-/// Where the main diagnosis leads, against the claim.
+/// Where the main diagnosis (a procedure-defined claim: the listed procedures) leads,
+/// against the claim.
 fn why_main_dx(ctx: &Ctx, i: usize) -> String {
-    let main = code_text(ctx, ctx.cases.main_diagnosis[i]);
     let group = &ctx.catalog.groups[ctx.cases.group[i] as usize].code;
-    let leads = crate::reference::adrgs_of(main).join("/");
     let target = ctx.derived.coding.main_dx_target[i];
-    let base = if leads.is_empty() || ctx.config.scheme == crate::config::Scheme::Dip {
+    let base = if crate::derive::coding::procedure_adrg(group, ctx.config.scheme).is_some() {
+        why_procedures(ctx, i, group)
+    } else {
+        why_diagnosis(ctx, i, group)
+    };
+    if target == NONE_U32 {
+        base
+    } else {
+        let to = &ctx.catalog.groups[target as usize].code;
+        say!(ctx, "{}（对应病组 {}）", "{} (group {})", base, to)
+    }
+}
+
+/// A surgical or non-OR claim no listed procedure leads to: the procedures and where the
+/// dictionary files them.
+fn why_procedures(ctx: &Ctx, i: usize, group: &str) -> String {
+    let listed: Vec<String> = ctx
+        .cases
+        .procedures
+        .of(i)
+        .iter()
+        .map(|&k| {
+            let code = code_text(ctx, k);
+            match crate::reference::adrgs_of(code).join("/") {
+                leads if leads.is_empty() => code.to_string(),
+                leads => format!("{code} → {leads}"),
+            }
+        })
+        .collect();
+    say!(
+        ctx,
+        "所列手术操作（{}）均不入 {}",
+        "no listed procedure ({}) leads to {}",
+        listed.join(", "),
+        &group[..3]
+    )
+}
+
+/// A medical claim where the main diagnosis does not lead.
+fn why_diagnosis(ctx: &Ctx, i: usize, group: &str) -> String {
+    let main = code_text(ctx, ctx.cases.main_diagnosis[i]);
+    let leads = crate::reference::adrgs_of(main).join("/");
+    if leads.is_empty() || ctx.config.scheme == crate::config::Scheme::Dip {
         say!(
             ctx,
             "主要诊断 {} 不属于 {} 的诊断范围",
@@ -298,12 +339,6 @@ fn why_main_dx(ctx: &Ctx, i: usize) -> String {
             leads,
             group
         )
-    };
-    if target == NONE_U32 {
-        base
-    } else {
-        let to = &ctx.catalog.groups[target as usize].code;
-        say!(ctx, "{}（对应病组 {}）", "{} (group {})", base, to)
     }
 }
 
@@ -375,19 +410,20 @@ fn main_dx_choice_untestable(ctx: &Ctx) -> Option<String> {
 
 /// Why `UPC_MAIN_DX_ADRG` cannot be tested on a region, when it cannot.
 fn main_dx_untestable(ctx: &Ctx) -> Option<String> {
-    if !ctx.cases.has("main_diagnosis") {
+    let has_px = ctx.cases.has("main_procedure") || ctx.cases.has("other_procedures");
+    if !ctx.cases.has("main_diagnosis") && !has_px {
         return Some(say!(
             ctx,
-            "输入没有 main_diagnosis（主要诊断编码）列，无法核对主要诊断与病组是否相符",
-            "the input has no main_diagnosis column (主要诊断编码), so the main diagnosis cannot be checked against the group"
+            "输入没有 main_diagnosis（主要诊断编码）列，也没有手术操作列，无法核对主要诊断（手术操作）与病组是否相符",
+            "the input has no main_diagnosis column (主要诊断编码) and no procedure column, so neither the main diagnosis nor the procedures can be checked against the group"
         ));
     }
     let any = (0..ctx.cases.len()).any(|i| ctx.audited(i) && main_dx_checked(ctx, i));
     (!any).then(|| {
         say!(
             ctx,
-            "审核期没有可核对的病例：病组编码不含诊断（外科、非手术操作组），或主要诊断不在 ICD-10 字典中",
-            "no audited case can be checked: the group codes carry no diagnosis (surgical or non-OR groups), or the main diagnoses are not in the ICD-10 dictionary"
+            "审核期没有可核对的病例：内科组的主要诊断、外科和非手术操作组的手术操作均缺失或不在字典中",
+            "no audited case can be checked: medical groups' main diagnoses and surgical or non-OR groups' procedures are missing or not in the dictionary"
         )
     })
 }
@@ -612,10 +648,10 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 spec: spec(
                     "UPC_MAIN_DX_ADRG",
                     true,
-                    "Claimed group where the main diagnosis does not lead",
-                    "主要诊断与所入病组不符",
-                    "cases in a diagnosis-defined group (medical ADRG; DIP: the group's diagnosis category) whose main diagnosis leads elsewhere in the CHS-DRG dictionary",
-                    "cases in diagnosis-defined groups with a main diagnosis the dictionary knows (needs main_diagnosis)",
+                    "Claimed group where the main diagnosis (procedure) does not lead",
+                    "主要诊断（手术操作）与所入病组不符",
+                    "cases in a diagnosis-defined group (medical ADRG; DIP: the group's diagnosis category) whose main diagnosis leads elsewhere in the CHS-DRG dictionary, or in a procedure-defined group (surgical or non-OR ADRG) where no listed procedure leads",
+                    "cases in diagnosis-defined groups with a main diagnosis the dictionary knows (needs main_diagnosis), and in procedure-defined groups with a listed procedure it knows (needs main_procedure or other_procedures)",
                     "same-level peers' share per group (a local grouper edition can differ from the dictionary: the rate is compared with peers)",
                 ),
                 eligible: main_dx_checked,

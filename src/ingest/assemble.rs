@@ -51,6 +51,8 @@ struct Block<'a> {
     department: Option<&'a StringChunked>,
     physician: Option<&'a StringChunked>,
     secondary: Option<&'a StringChunked>,
+    main_px: Option<&'a StringChunked>,
+    other_px: Option<&'a StringChunked>,
     admit: &'a Int32Chunked,
     discharge: &'a Int32Chunked,
     cost: &'a Float64Chunked,
@@ -83,6 +85,8 @@ impl<'a> Block<'a> {
             department: opt_text("department")?,
             physician: opt_text("physician_id")?,
             secondary: opt_text("secondary_diagnoses")?,
+            main_px: opt_text("main_procedure")?,
+            other_px: opt_text("other_procedures")?,
             admit: get("admit_date")?.i32().map_err(engine)?,
             discharge: get("discharge_date")?.i32().map_err(engine)?,
             cost: get("total_cost")?.f64().map_err(engine)?,
@@ -363,6 +367,10 @@ struct Local {
     items: Vec<u32>,
     /// Number of secondary codes of each kept row.
     n_items: Vec<u32>,
+    /// Procedure codes (main first, then the others), indexes into `codes`; with
+    /// `n_procs`, empty when the file has neither procedure column.
+    procs: Vec<u32>,
+    n_procs: Vec<u32>,
     patients: TextColumn,
     case_id: TextColumn,
     /// Departments and physicians in order of first sight; `department` and `physician`
@@ -528,6 +536,8 @@ fn build(b: &Block, keep: &[bool], groups: &[u32], places: &RowPlaces, out: Out<
         codes: TextColumn::default(),
         items: Vec::new(),
         n_items: Vec::with_capacity(m),
+        procs: Vec::new(),
+        n_procs: Vec::new(),
         patients: TextColumn::with_capacity(m),
         case_id: TextColumn::with_capacity(m),
         departments: intern_text(b.department, keep, out.department),
@@ -559,10 +569,51 @@ fn build(b: &Block, keep: &[bool], groups: &[u32], places: &RowPlaces, out: Out<
         }
         local.n_items.push((local.items.len() - before) as u32);
     }
+    if b.main_px.is_some() || b.other_px.is_some() {
+        local.n_procs.reserve_exact(m);
+        let px = cells(b.main_px, b.len).zip(cells(b.other_px, b.len));
+        for ((main, others), _) in px.zip(keep).filter(|(_, k)| **k) {
+            let before = local.procs.len();
+            let listed = main
+                .map(values::trim)
+                .filter(|s| !s.is_empty())
+                .into_iter()
+                .chain(others.into_iter().flat_map(values::split_codes));
+            for code in listed {
+                let c = local_index(&mut index, &mut codes, code);
+                local.procs.push(c);
+            }
+            local.n_procs.push((local.procs.len() - before) as u32);
+        }
+    }
     for code in codes {
         local.codes.push(code);
     }
     local
+}
+
+/// One per-case code list of every block (`list` picks the block's items and counts) in
+/// block order, through each block's local → global code map.
+fn code_lists(
+    locals: &[Local],
+    code_maps: &[Vec<u32>],
+    list: impl Fn(&Local) -> (&Vec<u32>, &Vec<u32>),
+) -> CodeLists {
+    let n_items: usize = locals.iter().map(|l| list(l).0.len()).sum();
+    let n_cases: usize = locals.iter().map(|l| list(l).1.len()).sum();
+    let mut items = Vec::with_capacity(n_items);
+    let mut offsets = Vec::with_capacity(n_cases + 1);
+    offsets.push(0u32);
+    for (l, cmap) in locals.iter().zip(code_maps) {
+        let (codes, counts) = list(l);
+        items.extend(codes.iter().map(|c| cmap[*c as usize]));
+        let mut end = *offsets.last().expect("starts with 0");
+        offsets.extend(counts.iter().map(|k| {
+            end += k;
+            end
+        }));
+    }
+    CodeLists { items, offsets }
 }
 
 /// Whole-table checks (duplicates, catalogue) and interning into [`Cases`].
@@ -912,22 +963,15 @@ pub(super) fn assemble(
                 *c = cmap[*c as usize];
             }
         });
-    let n_items: usize = locals.iter().map(|l| l.items.len()).sum();
-    let mut items = Vec::with_capacity(n_items);
-    let mut offsets = Vec::with_capacity(m + 1);
-    offsets.push(0u32);
     let mut case_bytes: usize = 0;
-    for (l, cmap) in locals.iter().zip(&code_maps) {
-        items.extend(l.items.iter().map(|c| cmap[*c as usize]));
-        let mut end = *offsets.last().expect("starts with 0");
-        offsets.extend(l.n_items.iter().map(|k| {
-            end += k;
-            end
-        }));
+    for l in &locals {
         case_bytes += l.case_id.bytes.len();
     }
+    cases.secondary = code_lists(&locals, &code_maps, |l| (&l.items, &l.n_items));
+    if locals.iter().any(|l| !l.n_procs.is_empty()) {
+        cases.procedures = code_lists(&locals, &code_maps, |l| (&l.procs, &l.n_procs));
+    }
     cases.codes = book;
-    cases.secondary = CodeLists { items, offsets };
     let mut case_id = TextColumn {
         bytes: String::with_capacity(case_bytes),
         ends: Vec::with_capacity(m),

@@ -158,8 +158,12 @@ pub struct CodeLists {
 }
 
 impl CodeLists {
-    /// The codes of case `i`.
+    /// The codes of case `i`; none for every case of an empty list set (a column the
+    /// file did not have).
     pub fn of(&self, i: usize) -> &[u32] {
+        if self.offsets.is_empty() {
+            return &[];
+        }
         &self.items[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 }
@@ -193,7 +197,10 @@ pub struct Cases {
     pub main_diagnosis: Vec<u32>,
     /// Secondary diagnosis code indexes.
     pub secondary: CodeLists,
-    /// The code book behind `main_diagnosis` and `secondary`.
+    /// Procedure codes listed per case (`main_procedure` first, then `other_procedures`);
+    /// no lists at all (see [`CodeLists::of`]) when the file has neither column.
+    pub procedures: CodeLists,
+    /// The code book behind `main_diagnosis`, `secondary` and `procedures`.
     pub codes: CodeBook,
     /// Discharge disposition (0 = not given).
     pub disposition: Vec<u8>,

@@ -390,10 +390,12 @@ fn flag_cell(s: &str) -> Option<i32> {
 }
 
 /// Optional columns kept as text for stage 2 (interned in `assemble.rs`).
-const TEXT_OPTIONAL: [&str; 5] = [
+const TEXT_OPTIONAL: [&str; 7] = [
     "hospital_name",
     "main_diagnosis",
     "secondary_diagnoses",
+    "main_procedure",
+    "other_procedures",
     "department",
     "physician_id",
 ];

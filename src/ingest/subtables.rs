@@ -171,15 +171,12 @@ pub(super) fn join(
         let engine = |e| AuditError::engine(cases_path, e);
         df.with_column(reason.with_name(REASON.into()).into_column())
             .map_err(engine)?;
-        if role.name == "diagnoses" {
-            // Procedures are not analysed: only their join is checked.
-            let main: StringChunked = main.into_iter().collect();
-            let others: StringChunked = others.into_iter().collect();
-            df.with_column(main.with_name(role.main.into()).into_column())
-                .map_err(engine)?;
-            df.with_column(others.with_name(role.others.into()).into_column())
-                .map_err(engine)?;
-        }
+        let main: StringChunked = main.into_iter().collect();
+        let others: StringChunked = others.into_iter().collect();
+        df.with_column(main.with_name(role.main.into()).into_column())
+            .map_err(engine)?;
+        df.with_column(others.with_name(role.others.into()).into_column())
+            .map_err(engine)?;
         let label = |col: &str| format!("{} {col} ({})", role.option, file_name(path));
         mapping.found.push((role.main, label(role.code)));
         mapping.found.push((role.others, label(role.code)));

@@ -189,3 +189,97 @@ fn flagged_hospitals_come_with_explained_case_leads_and_a_dilution() {
     assert!(d["point_value_without_excess"].as_f64().unwrap() > d["point_value"].as_f64().unwrap());
     assert!(d["cost_to_other_hospitals"].as_f64().unwrap() > 0.0);
 }
+
+/// Issue 11, `UPC_MAIN_DX_ADRG` on procedure-defined groups: an honest DRG region in which
+/// one hospital lists, on every fifth surgical or non-OR claim, a procedure the dictionary
+/// files under another ADRG of the same MDC (the claim is not where its procedure leads).
+/// That hospital is flagged on the indicator and no other is (the generator's honest
+/// procedure disagreement, 0.3 % of stays, is shared by all).
+#[test]
+fn surgical_claims_their_procedures_do_not_support_are_found() {
+    use drg_audit::derive::coding::procedure_adrg;
+    use drg_audit::reference::adrgs_of;
+    let opts = GenerateOptions {
+        seed: 21,
+        scheme: Scheme::Drg,
+        cases_per_year: 30_000,
+        gaming: Vec::new(),
+        ..GenerateOptions::default()
+    };
+    let (w, data) = common::generated_region(&opts);
+    let path = data.join("cases.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (hospital, group, procedure) = (
+        column("hospital_id"),
+        column("group_code"),
+        column("main_procedure"),
+    );
+    let mut rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    // Every procedure listed in the region, by the MDC of its claim.
+    let mut pool: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in &rows {
+        if !r[procedure].is_empty() {
+            let list = pool.entry(r[group][..1].to_string()).or_default();
+            list.push(r[procedure].to_string());
+        }
+    }
+    let gamer = "H005";
+    let (mut moved, mut k) = (0, 0usize);
+    for r in rows.iter_mut().filter(|r| &r[hospital] == gamer) {
+        let Some(adrg) =
+            procedure_adrg(&r[group], drg_audit::config::Scheme::Drg).map(str::to_string)
+        else {
+            continue;
+        };
+        k += 1;
+        if k % 5 != 0 || r[procedure].is_empty() {
+            continue;
+        }
+        let elsewhere = pool[&r[group][..1]]
+            .iter()
+            .find(|p| !adrgs_of(p).is_empty() && !adrgs_of(p).contains(&adrg.as_str()));
+        if let Some(p) = elsewhere {
+            let mut cells: Vec<String> = r.iter().map(str::to_string).collect();
+            cells[procedure] = p.clone();
+            *r = csv::StringRecord::from(cells);
+            moved += 1;
+        }
+    }
+    assert!(moved >= 30, "{gamer}: only {moved} surgical claims moved");
+    eprintln!("{gamer}: {moved} of {k} procedure-defined claims moved");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(&headers).unwrap();
+    for r in &rows {
+        writer.write_record(r).unwrap();
+    }
+    writer.flush().unwrap();
+
+    let out = w.path().join("out");
+    run(&RunOptions {
+        cases: path,
+        groups: Some(data.join("groups.csv")),
+        groups_sheet: None,
+        tables: Default::default(),
+        config: None,
+        preset: Some("drg-points".into()),
+        period: None,
+        out: out.clone(),
+        lang: drg_audit::lang::Lang::En,
+        quiet: true,
+        max_reject_share: drg_audit::ingest::DEFAULT_MAX_REJECT_SHARE,
+    })
+    .unwrap();
+    let mut findings = csv::Reader::from_path(out.join("findings.csv")).unwrap();
+    let h = findings.headers().unwrap().clone();
+    let at = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (hid, indicator, flagged) = (at("hospital_id"), at("indicator"), at("flagged"));
+    let flagged: Vec<String> = findings
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[indicator] == "UPC_MAIN_DX_ADRG" && &r[flagged] == "true")
+        .map(|r| r[hid].to_string())
+        .collect();
+    assert_eq!(flagged, [gamer], "moved {moved} claims of {gamer}");
+}

@@ -3,7 +3,7 @@
 //! catalogue, so `groups.csv` is stable across seeds.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Scheme;
 
@@ -136,6 +136,9 @@ pub(crate) struct Catalogue {
     pub chemo_family: Option<usize>,
     /// Light medical groups used by low-standard admissions.
     pub light_medical: Vec<usize>,
+    /// The procedure codes that lead to each ADRG, as the dictionary files them (a code
+    /// may lead to several).
+    pub procedures_of_adrg: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Splits one CSV line with `"`-quoted fields; borrows unless a field has `""`.
@@ -405,6 +408,13 @@ impl Catalogue {
             chemo_family: None,
             light_medical: Vec::new(),
             icd: Vec::new(),
+            procedures_of_adrg: px_by_adrg
+                .iter()
+                .map(|(a, v)| {
+                    let codes = v.iter().map(|&i| icd[i as usize].code.to_string());
+                    (a.to_string(), codes.collect())
+                })
+                .collect(),
         };
         let ctx = PoolCtx {
             icd: &icd,
@@ -652,6 +662,7 @@ impl Catalogue {
         if self.scheme != Scheme::Drg || !matches!(fam.kind, Kind::Surgical | Kind::NonOr) {
             return None;
         }
+        let here = self.procedures_of_adrg.get(&fam.code);
         let pool: Vec<u32> = self
             .families
             .iter()
@@ -660,9 +671,7 @@ impl Catalogue {
             .filter_map(|(_, f)| f.groups.first().map(|&g| &self.groups[g].proc_pool))
             .flatten()
             .copied()
-            .filter(|&p| {
-                !crate::reference::adrgs_of(&self.icd[p as usize].code).contains(&fam.code.as_str())
-            })
+            .filter(|&p| !here.is_some_and(|h| h.contains(self.icd[p as usize].code.as_ref())))
             .collect();
         (!pool.is_empty()).then(|| pool[(hash % pool.len() as u64) as usize])
     }

@@ -29,21 +29,52 @@ const PIECE_BYTES: usize = 64 << 20;
 
 /// What the read in pieces gave.
 pub(super) enum Pieces {
-    /// The typed frame, sorted by row, and the header mapping.
-    Read(DataFrame, ColumnMapping),
-    /// A header that does not map (a required column missing): phrased for the user.
+    /// Every piece went to the sink; the header mapping.
+    Read(ColumnMapping),
+    /// A header that does not map (a required column missing), or the sink's error:
+    /// phrased for the user.
     Refused(crate::error::AuditError),
-    /// Not read in pieces: read the whole file.
+    /// Not read in pieces (whatever the sink got is to be dropped): read the whole file.
     Whole,
 }
 
-/// Reads the UTF-8 CSV at `source` (`path` is the user's name for it) in pieces.
-pub(super) fn read(path: &Path, source: &Path, sep: u8, max_cost: f64) -> Pieces {
-    read_sized(path, source, sep, max_cost, PIECE_BYTES)
+/// Takes the typed pieces in file order: each piece's frame sorted by row, the header's
+/// mapping, and the rows the whole file holds as far as the bytes read so far tell.
+pub(super) type Sink<'s> =
+    dyn FnMut(DataFrame, &ColumnMapping, usize) -> crate::error::Result<()> + 's;
+
+/// Reads the UTF-8 CSV at `source` (`path` is the user's name for it) in pieces, each into
+/// `sink`.
+pub(super) fn read(path: &Path, source: &Path, sep: u8, max_cost: f64, sink: &mut Sink) -> Pieces {
+    read_sized(path, source, sep, max_cost, PIECE_BYTES, sink)
+}
+
+/// A sink that stacks the pieces into one frame.
+#[derive(Default)]
+pub(super) struct Stack(pub(super) Option<DataFrame>);
+
+impl Stack {
+    /// Appends a piece.
+    pub(super) fn push(&mut self, piece: DataFrame) -> PolarsResult<()> {
+        match &mut self.0 {
+            None => self.0 = Some(piece),
+            Some(f) => {
+                f.vstack_mut_owned(piece)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// [`read`] with pieces of `piece_bytes` (the tests cut small files into many pieces).
-fn read_sized(path: &Path, source: &Path, sep: u8, max_cost: f64, piece_bytes: usize) -> Pieces {
+fn read_sized(
+    path: &Path,
+    source: &Path,
+    sep: u8,
+    max_cost: f64,
+    piece_bytes: usize,
+    sink: &mut Sink,
+) -> Pieces {
     // The quote scan runs far ahead of the parse; when it finds one, the parse stops at
     // the next piece.
     let stop = AtomicBool::new(false);
@@ -55,7 +86,7 @@ fn read_sized(path: &Path, source: &Path, sep: u8, max_cost: f64, piece_bytes: u
             }
             plain
         });
-        let read = read_pieces(path, source, sep, max_cost, piece_bytes, &stop);
+        let read = read_pieces(path, source, sep, max_cost, piece_bytes, &stop, sink);
         match quoted.join() {
             Ok(true) => read,
             _ => Pieces::Whole,
@@ -70,6 +101,7 @@ fn read_pieces(
     max_cost: f64,
     piece_bytes: usize,
     stop: &AtomicBool,
+    sink: &mut Sink,
 ) -> Pieces {
     let Ok(file) = std::fs::File::open(source) else {
         return Pieces::Whole;
@@ -102,7 +134,6 @@ fn read_pieces(
             .map(|n| Field::new(n.as_str().into(), DataType::String))
             .collect(),
     );
-    let mut frame: Option<DataFrame> = None;
     let mut rows: IdxSize = 0;
     let mut start = header_end;
     while start < bytes.len() {
@@ -129,25 +160,23 @@ fn read_pieces(
         // SAFETY: `bytes` is `whole`, which `MemSlice::from_file` made a read-only mapping
         // of the file (never a copy).
         unsafe { crate::memory::release_mapped(&bytes[start..end]) };
-        let Ok(piece) = piece else {
+        let Ok(piece) = piece.and_then(super::pipeline::sorted_by_row) else {
             return Pieces::Whole;
         };
         rows += piece.height() as IdxSize;
-        match &mut frame {
-            None => frame = Some(piece),
-            Some(f) => {
-                if f.vstack_mut_owned(piece).is_err() {
-                    return Pieces::Whole;
-                }
-            }
+        // Rows per byte so far, over the whole file (a little more: allocated once).
+        let expected = (rows as f64 * (bytes.len() - header_end) as f64 / (end - header_end) as f64
+            * 1.02) as usize;
+        if let Err(e) = sink(piece, &mapping, expected) {
+            return Pieces::Refused(e);
         }
         start = end;
     }
-    match frame {
-        Some(f) => Pieces::Read(f, mapping),
+    if rows == 0 {
         // A header and no rows: the whole-file read says so.
-        None => Pieces::Whole,
+        return Pieces::Whole;
     }
+    Pieces::Read(mapping)
 }
 
 /// The lazy scan of one slice of the file: the header (names taken from it), or rows
@@ -253,8 +282,10 @@ mod tests {
             let expected = whole(&path);
             // From pieces shorter than a line (cut at the next line end) to one piece.
             for piece in [40, 64, 97, 150, 256, 1000, 1 << 20] {
-                match read_sized(&path, &path, b',', 1e7, piece) {
-                    Pieces::Read(df, _) => {
+                let (got, pieces) = stacked(&path, piece);
+                match got {
+                    Pieces::Read(_) => {
+                        let df = pieces.0.expect("rows read");
                         assert!(df.equals_missing(&expected), "rows {rows}, piece {piece}");
                         assert_eq!(df.height(), rows);
                     }
@@ -265,6 +296,94 @@ mod tests {
         }
     }
 
+    /// The read in pieces of `piece` bytes, each piece checked and built as it comes.
+    fn built(
+        path: &Path,
+        piece: usize,
+        catalog: &crate::catalog::Catalog,
+    ) -> Option<super::super::Ingested> {
+        use super::super::assemble::Streaming;
+        let places = super::super::layout::RowPlaces::simple(2);
+        let mut built: Option<Streaming> = None;
+        let mut sink = |df: DataFrame, m: &ColumnMapping, expected: usize| {
+            built
+                .get_or_insert_with(|| Streaming::new(path, m.clone(), catalog, &places))
+                .push(df, expected)
+        };
+        let got = read_sized(path, path, b',', 1e7, piece, &mut sink);
+        assert!(matches!(got, Pieces::Read(_)), "piece {piece}");
+        built
+            .expect("rows read")
+            .finish(super::super::Format::Csv, None)
+            .expect("builds")
+    }
+
+    #[test]
+    fn pieces_built_as_they_come_give_the_whole_tables_cases() {
+        let config = crate::config::RegionConfig::default_drg();
+        let catalog = super::super::groups::test_catalog(
+            &[
+                ("ES31", "2.0", "ES3", "1"),
+                ("ES33", "1.4", "ES3", "3"),
+                ("ES35", "1.0", "ES3", "5"),
+            ],
+            &config,
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("cases.csv");
+        std::fs::write(&path, csv(700)).expect("write");
+        let (df, mapping) = match super::super::pipeline::read_typed(
+            &path,
+            &path,
+            super::super::Format::Csv,
+            false,
+            1e7,
+            b',',
+        ) {
+            Ok(r) => r,
+            Err(_) => panic!("the whole-file read fails"),
+        };
+        let places = super::super::layout::RowPlaces::simple(2);
+        let want = super::super::assemble::assemble(
+            df,
+            &path,
+            super::super::Format::Csv,
+            None,
+            &mapping,
+            &catalog,
+            &places,
+        )
+        .expect("assembles");
+        assert!(!want.rejects.is_empty(), "the fixture has row rejects");
+        for piece in [64, 150, 1000, 1 << 20] {
+            let got = built(&path, piece, &catalog).expect("no duplicate case id");
+            assert_eq!(
+                format!("{:?}", got.cases),
+                format!("{:?}", want.cases),
+                "piece {piece}"
+            );
+            assert_eq!(format!("{:?}", got.rejects), format!("{:?}", want.rejects));
+            assert_eq!(format!("{:?}", got.stats), format!("{:?}", want.stats));
+        }
+        // A case id seen twice (in different pieces): left to the whole-table checks.
+        let mut text = csv(700);
+        text.push_str("C1,H1,P1,2024-03-01,2024-03-02,ES31,1000,2,\n");
+        std::fs::write(&path, text).expect("write");
+        assert!(built(&path, 150, &catalog).is_none());
+    }
+
+    /// The read in pieces of `piece` bytes, stacked.
+    fn stacked(path: &Path, piece: usize) -> (Pieces, Stack) {
+        let mut stack = Stack::default();
+        let mut sink = |df: DataFrame, _: &ColumnMapping, _: usize| {
+            stack
+                .push(df)
+                .map_err(|e| crate::error::AuditError::engine(path, e))
+        };
+        let got = read_sized(path, path, b',', 1e7, piece, &mut sink);
+        (got, stack)
+    }
+
     #[test]
     fn a_quote_or_a_missing_column_is_not_read_in_pieces() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -272,15 +391,9 @@ mod tests {
         let mut text = csv(40);
         text.push_str("C99,H1,P1,2024-03-01,2024-03-02,ES31,\"1,000\",2,\n");
         std::fs::write(&quoted, &text).expect("write");
-        assert!(matches!(
-            read_sized(&quoted, &quoted, b',', 1e7, 100),
-            Pieces::Whole
-        ));
+        assert!(matches!(stacked(&quoted, 100).0, Pieces::Whole));
         let short = dir.path().join("short.csv");
         std::fs::write(&short, "case_id,hospital_id\nC1,H1\n").expect("write");
-        assert!(matches!(
-            read_sized(&short, &short, b',', 1e7, 100),
-            Pieces::Refused(_)
-        ));
+        assert!(matches!(stacked(&short, 100).0, Pieces::Refused(_)));
     }
 }

@@ -47,7 +47,84 @@ pub fn read_cases(path: &Path, catalog: &Catalog) -> Result<Ingested> {
 /// [`read_cases`] with a run's [`ReadOptions`]: where a transcoded copy goes and the bounds
 /// of a row's values.
 pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<Ingested> {
-    ingest_rows(read_rows(path, opts)?, path, catalog, opts)
+    // GB18030, UTF-16 and workbook input becomes a UTF-8 copy in the scratch folder that
+    // lives until the read ends (see `source`).
+    let src = source::prepare(path, "--cases", opts.scratch, opts.tables.sheet)?;
+    // A plain CSV with no sub-tables to join is checked and built piece by piece as it is
+    // read: the typed table is never whole in memory.
+    let mut pieces = true;
+    if src.engine_format() == Format::Csv
+        && src.sheet_rows.is_none()
+        && opts.tables.diagnoses.is_none()
+        && opts.tables.procedures.is_none()
+    {
+        match build_in_pieces(path, &src, catalog, opts)? {
+            Built::Cases(ingested) => return Ok(*ingested),
+            // Duplicate case ids: the read in pieces, stacked, then the whole-table checks.
+            Built::Duplicates => {}
+            Built::Whole => pieces = false,
+        }
+    }
+    ingest_rows(
+        read_rows_from(path, opts, src, pieces)?,
+        path,
+        catalog,
+        opts,
+    )
+}
+
+/// What [`build_in_pieces`] gave.
+enum Built {
+    /// The cases.
+    Cases(Box<Ingested>),
+    /// Rows that passed the row checks share a `case_id`: check the table whole.
+    Duplicates,
+    /// The file is not read in pieces (see [`super::pieces`]).
+    Whole,
+}
+
+/// The read in pieces with each piece checked and built as it comes
+/// ([`super::assemble::Streaming`]).
+fn build_in_pieces(
+    path: &Path,
+    src: &source::Source,
+    catalog: &Catalog,
+    opts: &ReadOptions,
+) -> Result<Built> {
+    let mut tr = crate::progress::Trace::new("ingest");
+    let places = layout::RowPlaces::simple(2);
+    let mut built: Option<super::assemble::Streaming> = None;
+    let mut sink = |df: DataFrame, mapping: &ColumnMapping, expected: usize| -> Result<()> {
+        built
+            .get_or_insert_with(|| {
+                super::assemble::Streaming::new(path, mapping.clone(), catalog, &places)
+            })
+            .push(df, expected)
+    };
+    let sep = src.delimiter.byte();
+    let max_cost = opts.max_stay_cost_yuan;
+    match super::pieces::read(path, &src.path, sep, max_cost, &mut sink) {
+        super::pieces::Pieces::Read(_) => {}
+        super::pieces::Pieces::Refused(e) => return Err(e),
+        super::pieces::Pieces::Whole => return Ok(Built::Whole),
+    }
+    let Some(built) = built else {
+        return Ok(Built::Whole);
+    };
+    tr.mark("read, checked and built in pieces");
+    let Some(mut ingested) = built.finish(src.format, src.encoding)? else {
+        return Ok(Built::Duplicates);
+    };
+    tr.mark("merged");
+    let file = super::file_name(path);
+    for r in &mut ingested.rejects {
+        r.file.clone_from(&file);
+    }
+    let stats = &mut ingested.stats;
+    stats.invalid_utf8 = src.repairs.clone();
+    stats.delimiter = src.reported_delimiter();
+    stats.sheet = src.sheet.clone();
+    Ok(Built::Cases(Box::new(ingested)))
 }
 
 /// The rest of ingest after [`read_rows`]: the sub-tables joined, then the whole-table checks
@@ -119,10 +196,21 @@ pub(super) struct Rows {
 /// The streaming read of the case table at `path`: its text parsed once by the value
 /// parsers, or, for a typed Parquet that `convert` wrote, that parse read back.
 pub(super) fn read_rows(path: &Path, opts: &ReadOptions) -> Result<Rows> {
-    let max_cost = opts.max_stay_cost_yuan;
     // GB18030, UTF-16 and workbook input becomes a UTF-8 copy in the scratch folder that
     // lives until the read ends (see `source`).
     let src = source::prepare(path, "--cases", opts.scratch, opts.tables.sheet)?;
+    read_rows_from(path, opts, src, true)
+}
+
+/// [`read_rows`] of a prepared source; `pieces`: whether a CSV may be read in pieces (not
+/// when that was just tried and refused).
+fn read_rows_from(
+    path: &Path,
+    opts: &ReadOptions,
+    src: source::Source,
+    pieces: bool,
+) -> Result<Rows> {
+    let max_cost = opts.max_stay_cost_yuan;
     let format = src.engine_format();
     if format == Format::Parquet
         && let Some(marker) = super::typed::marker(path)?
@@ -160,13 +248,18 @@ pub(super) fn read_rows(path: &Path, opts: &ReadOptions) -> Result<Rows> {
         converted_from: None,
     };
     // A CSV without a quote is read in pieces, so the file is never mapped whole.
-    if format == Format::Csv && src.sheet_rows.is_none() {
+    if pieces && format == Format::Csv && src.sheet_rows.is_none() {
         let mut tr = crate::progress::Trace::new("ingest");
-        match super::pieces::read(path, &source, sep, max_cost) {
-            super::pieces::Pieces::Read(df, mapping) => {
-                let df = sorted_by_row(df).map_err(|e| AuditError::engine(path, e))?;
-                tr.mark("read and parse in pieces");
-                return Ok(text_rows(df, mapping, layout::RowPlaces::simple(2)));
+        let mut stack = super::pieces::Stack::default();
+        let mut sink = |df: DataFrame, _: &ColumnMapping, _: usize| -> Result<()> {
+            stack.push(df).map_err(|e| AuditError::engine(path, e))
+        };
+        match super::pieces::read(path, &source, sep, max_cost, &mut sink) {
+            super::pieces::Pieces::Read(mapping) => {
+                if let Some(df) = stack.0 {
+                    tr.mark("read and parse in pieces");
+                    return Ok(text_rows(df, mapping, layout::RowPlaces::simple(2)));
+                }
             }
             super::pieces::Pieces::Refused(e) => return Err(e),
             super::pieces::Pieces::Whole => {}
@@ -294,7 +387,7 @@ pub(super) fn read_typed(
 }
 
 /// The frame in row order (the engine may hand morsels back out of order).
-fn sorted_by_row(df: DataFrame) -> PolarsResult<DataFrame> {
+pub(super) fn sorted_by_row(df: DataFrame) -> PolarsResult<DataFrame> {
     if is_sorted_by_row(&df) {
         Ok(df)
     } else {

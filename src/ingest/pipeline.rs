@@ -53,11 +53,15 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Resu
     // A plain CSV with no sub-tables to join is checked and built piece by piece as it is
     // read: the typed table is never whole in memory.
     let mut pieces = true;
-    if src.engine_format() == Format::Csv
-        && src.sheet_rows.is_none()
-        && opts.tables.diagnoses.is_none()
-        && opts.tables.procedures.is_none()
+    let no_sub_tables = opts.tables.diagnoses.is_none() && opts.tables.procedures.is_none();
+    if src.engine_format() == Format::Parquet
+        && no_sub_tables
+        && let Some(marker) = super::typed::marker(path)?
+        && let Some(ingested) = build_typed_in_slices(path, &marker, catalog, opts)?
     {
+        return Ok(ingested);
+    }
+    if src.engine_format() == Format::Csv && src.sheet_rows.is_none() && no_sub_tables {
         match build_in_pieces(path, &src, catalog, opts)? {
             Built::Cases(ingested) => return Ok(*ingested),
             // Duplicate case ids: the read in pieces, stacked, then the whole-table checks.
@@ -71,6 +75,40 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Resu
         catalog,
         opts,
     )
+}
+
+/// A typed Parquet ([`super::typed`]) read in slices, each checked and built as it comes
+/// ([`super::assemble::Streaming`]); `None` when rows share a `case_id` (the whole read
+/// checks them then).
+fn build_typed_in_slices(
+    path: &Path,
+    marker: &super::typed::Marker,
+    catalog: &Catalog,
+    opts: &ReadOptions,
+) -> Result<Option<Ingested>> {
+    let mut tr = crate::progress::Trace::new("ingest");
+    let mut built: Option<super::assemble::Streaming> = None;
+    let mut sink = |df: DataFrame, mapping: &ColumnMapping, rows: usize| -> Result<()> {
+        built
+            .get_or_insert_with(|| {
+                super::assemble::Streaming::new(path, mapping.clone(), catalog, &marker.places)
+            })
+            .push(df, rows)
+    };
+    super::typed::read_slices(path, marker, opts.max_stay_cost_yuan, &mut sink)?;
+    let Some(built) = built else {
+        return Ok(None);
+    };
+    tr.mark("typed Parquet read, checked and built in slices");
+    let Some(mut ingested) = built.finish(Format::Parquet, None)? else {
+        return Ok(None);
+    };
+    tr.mark("merged");
+    for r in &mut ingested.rejects {
+        r.file.clone_from(&marker.source);
+    }
+    ingested.stats.converted_from = Some(marker.source.clone());
+    Ok(Some(ingested))
 }
 
 /// What [`build_in_pieces`] gave.

@@ -27,7 +27,10 @@ pub const KEY: &str = "drg-audit.typed-cases";
 /// `format` of the marker.
 const FORMAT: &str = "drg-audit typed cases";
 /// Version of the stored columns and marker; a file of another version is converted again.
-const VERSION: u32 = 1;
+/// Version 2 keeps the procedure columns (`UPC_MAIN_DX_ADRG` checks surgical claims on them).
+const VERSION: u32 = 2;
+/// Rows per slice of [`read_slices`]: four of the writer's default row groups.
+const SLICE_ROWS: usize = 1 << 20;
 /// The date columns, stored as Parquet dates and read back as days since 1970-01-01.
 const DATES: [&str; 2] = ["admit_date", "discharge_date"];
 
@@ -148,6 +151,44 @@ pub(super) fn read(
     marker: &Marker,
     max_cost: f64,
 ) -> Result<(DataFrame, ColumnMapping, RowPlaces)> {
+    let mapping = checked_mapping(path, marker, max_cost)?;
+    let df = read_slice(path, None)?;
+    Ok((df, mapping, marker.places.clone()))
+}
+
+/// [`read`] in slices of [`SLICE_ROWS`] rows, each handed to `sink` in row order with the
+/// table's row count, so that the typed table is never whole in memory.
+pub(super) fn read_slices(
+    path: &Path,
+    marker: &Marker,
+    max_cost: f64,
+    sink: &mut dyn FnMut(DataFrame, &ColumnMapping, usize) -> Result<()>,
+) -> Result<()> {
+    read_slices_sized(path, marker, max_cost, sink, SLICE_ROWS)
+}
+
+/// [`read_slices`] in slices of `slice_rows` (the tests cut small tables into many).
+fn read_slices_sized(
+    path: &Path,
+    marker: &Marker,
+    max_cost: f64,
+    sink: &mut dyn FnMut(DataFrame, &ColumnMapping, usize) -> Result<()>,
+    slice_rows: usize,
+) -> Result<()> {
+    let mapping = checked_mapping(path, marker, max_cost)?;
+    let file = std::fs::File::open(path).map_err(|e| AuditError::io(path, e))?;
+    let rows = ParquetReader::new(file)
+        .num_rows()
+        .map_err(|e| AuditError::engine(path, e))?;
+    for start in (0..rows.max(1)).step_by(slice_rows) {
+        let df = read_slice(path, Some((start, slice_rows)))?;
+        sink(df, &mapping, rows)?;
+    }
+    Ok(())
+}
+
+/// The mapping of a typed table whose bounds are the run's.
+fn checked_mapping(path: &Path, marker: &Marker, max_cost: f64) -> Result<ColumnMapping> {
     if marker.max_stay_cost_yuan != max_cost {
         return Err(AuditError::input(
             path,
@@ -160,13 +201,18 @@ pub(super) fn read(
             ),
         ));
     }
-    let mapping = marker.mapping(path)?;
+    marker.mapping(path)
+}
+
+/// The typed table's rows, all or `(first, count)` of them, with the dates as day numbers.
+fn read_slice(path: &Path, slice: Option<(usize, usize)>) -> Result<DataFrame> {
     let engine = |e: PolarsError| AuditError::engine(path, e);
     let p = PlPath::new(&path.to_string_lossy());
-    let mut df = LazyFrame::scan_parquet(p, ScanArgsParquet::default())
-        .map_err(engine)?
-        .collect_with_engine(Engine::Streaming)
-        .map_err(engine)?;
+    let mut lf = LazyFrame::scan_parquet(p, ScanArgsParquet::default()).map_err(engine)?;
+    if let Some((first, count)) = slice {
+        lf = lf.slice(first as i64, count as IdxSize);
+    }
+    let mut df = lf.collect_with_engine(Engine::Streaming).map_err(engine)?;
     for d in DATES {
         let days = df
             .column(d)
@@ -179,7 +225,7 @@ pub(super) fn read(
             return Err(stale(path, &format!("has no {c} column")));
         }
     }
-    Ok((df, mapping, marker.places.clone()))
+    Ok(df)
 }
 
 /// Writes the rows of a streaming read as a typed case table at `out`, through a temporary
@@ -246,5 +292,86 @@ fn refuse_foreign(out: &Path) -> Result<()> {
             "exists and is not a typed case table this program wrote; nothing was written: \
              choose another --out, or move the file away",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A typed table read in slices and built slice by slice gives the cases, rejects and
+    /// counts of the whole read.
+    #[test]
+    fn slices_built_as_they_come_give_the_whole_tables_cases() {
+        let config = crate::config::RegionConfig::default_drg();
+        let catalog = super::super::groups::test_catalog(
+            &[("ES31", "2.0", "ES3", "1"), ("ES35", "1.0", "ES3", "5")],
+            &config,
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let csv = dir.path().join("cases.csv");
+        let mut text = String::from(
+            "case_id,hospital_id,patient_id,admit_date,discharge_date,group_code,total_cost,main_procedure\n",
+        );
+        for i in 0..300 {
+            let cost = if i % 17 == 5 {
+                "n/a".to_string()
+            } else {
+                format!("{}", 900 + i)
+            };
+            let group = ["ES31", "ES35", "XX99"][i % 3];
+            text.push_str(&format!(
+                "C{i},H{},P{},2024-03-01,2024-03-0{},{group},{cost},06.2x0{}\n",
+                i % 5,
+                i % 41,
+                2 + i % 7,
+                i % 4
+            ));
+        }
+        std::fs::write(&csv, text).expect("write");
+        let out = dir.path().join("cases.parquet");
+        let opts = super::super::ReadOptions::default();
+        super::super::convert(&csv, &out, &catalog, &opts).expect("converts");
+        let marker = marker(&out).expect("reads").expect("a typed table");
+        let (df, mapping, places) = read(&out, &marker, opts.max_stay_cost_yuan).expect("reads");
+        let want = super::super::assemble::assemble(
+            df,
+            &out,
+            super::super::Format::Parquet,
+            None,
+            &mapping,
+            &catalog,
+            &places,
+        )
+        .expect("assembles");
+        assert!(!want.rejects.is_empty());
+        for slice in [7, 64, 1000] {
+            let mut built: Option<super::super::assemble::Streaming> = None;
+            let mut sink = |df: DataFrame, m: &ColumnMapping, rows: usize| {
+                built
+                    .get_or_insert_with(|| {
+                        super::super::assemble::Streaming::new(&out, m.clone(), &catalog, &places)
+                    })
+                    .push(df, rows)
+            };
+            read_slices_sized(&out, &marker, opts.max_stay_cost_yuan, &mut sink, slice)
+                .expect("reads");
+            let got = built
+                .expect("rows")
+                .finish(super::super::Format::Parquet, None)
+                .expect("builds")
+                .expect("no duplicate case id");
+            assert_eq!(
+                format!("{:?}", got.cases),
+                format!("{:?}", want.cases),
+                "slice {slice}"
+            );
+            assert_eq!(format!("{:?}", got.rejects), format!("{:?}", want.rejects));
+            assert_eq!(format!("{:?}", got.stats), format!("{:?}", want.stats));
+            assert!(
+                !got.cases.procedures.of(0).is_empty(),
+                "the procedures are kept"
+            );
+        }
     }
 }

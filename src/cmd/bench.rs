@@ -63,7 +63,9 @@ pub fn command(opts: Options) -> Result<()> {
         prepared = true;
     }
     let parquet = data.join("cases.parquet");
-    if opts.parquet && !parquet.is_file() {
+    // A typed table of an older version (or none) is converted again.
+    let typed = parquet.is_file() && matches!(crate::ingest::typed::marker(&parquet), Ok(Some(_)));
+    if opts.parquet && !typed {
         let t = Instant::now();
         let c = super::convert::convert(&super::convert::Options {
             cases: data.join("cases.csv"),

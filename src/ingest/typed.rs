@@ -115,17 +115,7 @@ fn stale(path: &Path, what: &str) -> AuditError {
 
 /// The marker of a typed case table, or `None` for any other Parquet file.
 pub fn marker(path: &Path) -> Result<Option<Marker>> {
-    let file = std::fs::File::open(path).map_err(|e| AuditError::io(path, e))?;
-    let mut reader = ParquetReader::new(file);
-    let meta = reader
-        .get_metadata()
-        .map_err(|e| AuditError::engine(path, e))?;
-    let Some(value) = meta
-        .key_value_metadata()
-        .as_ref()
-        .and_then(|kv| kv.iter().find(|k| k.key == KEY))
-        .and_then(|k| k.value.clone())
-    else {
+    let Some(value) = marker_text(path)? else {
         return Ok(None);
     };
     let marker: Marker = serde_json::from_str(&value).map_err(|e| {
@@ -268,8 +258,22 @@ pub(super) fn write(mut df: DataFrame, marker: &Marker, out: &Path) -> Result<u6
     Ok(bytes)
 }
 
+/// The text under [`KEY`] in a Parquet file's metadata, if any (of whatever version).
+fn marker_text(path: &Path) -> Result<Option<String>> {
+    let file = std::fs::File::open(path).map_err(|e| AuditError::io(path, e))?;
+    let mut reader = ParquetReader::new(file);
+    let meta = reader
+        .get_metadata()
+        .map_err(|e| AuditError::engine(path, e))?;
+    Ok(meta
+        .key_value_metadata()
+        .as_ref()
+        .and_then(|kv| kv.iter().find(|k| k.key == KEY))
+        .and_then(|k| k.value.clone()))
+}
+
 /// Refuses an `--out` that is not a `.parquet` name, or that exists and is not a typed case
-/// table.
+/// table (of any version: an older one is converted again in its place).
 fn refuse_foreign(out: &Path) -> Result<()> {
     if super::format_of(out) != super::Format::Parquet {
         return Err(AuditError::input(
@@ -282,7 +286,7 @@ fn refuse_foreign(out: &Path) -> Result<()> {
     let Ok(meta) = std::fs::symlink_metadata(out) else {
         return Ok(());
     };
-    let ours = meta.is_file() && matches!(marker(out), Ok(Some(_)));
+    let ours = meta.is_file() && matches!(marker_text(out), Ok(Some(_)));
     if ours {
         Ok(())
     } else {
@@ -298,6 +302,38 @@ fn refuse_foreign(out: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A typed table of an older version is refused by a run (convert again) and may be
+    /// replaced by `convert`; a Parquet file this program did not write may not.
+    #[test]
+    fn an_older_typed_table_is_converted_again_in_its_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |name: &str, meta: Option<String>| {
+            let path = dir.path().join(name);
+            let mut df = df!("x" => [1i32, 2]).expect("frame");
+            let file = std::fs::File::create(&path).expect("create");
+            let kv = meta.map(|m| KeyValueMetadata::from_static(vec![(KEY.to_string(), m)]));
+            ParquetWriter::new(file)
+                .with_key_value_metadata(kv)
+                .finish(&mut df)
+                .expect("write");
+            path
+        };
+        let marker = Marker::new(
+            "cases.csv".into(),
+            &ColumnMapping::default(),
+            RowPlaces::simple(2),
+            1e6,
+        );
+        let mut old = serde_json::to_value(&marker).expect("json");
+        old["version"] = 1.into();
+        let older = write("older.parquet", Some(old.to_string()));
+        let e = super::marker(&older).expect_err("stale");
+        assert!(e.to_string().contains("version 1"), "{e}");
+        assert!(refuse_foreign(&older).is_ok(), "convert may replace it");
+        let foreign = write("foreign.parquet", None);
+        assert!(refuse_foreign(&foreign).is_err());
+    }
 
     /// A typed table read in slices and built slice by slice gives the cases, rejects and
     /// counts of the whole read.

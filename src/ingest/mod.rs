@@ -391,6 +391,9 @@ pub fn convert(
     catalog: &crate::catalog::Catalog,
     opts: &ReadOptions,
 ) -> crate::error::Result<Converted> {
+    if let Some((ingested, bytes)) = pipeline::convert_in_pieces(path, out, catalog, opts)? {
+        return Ok(Converted { ingested, bytes });
+    }
     let rows = pipeline::read_rows(path, opts)?;
     let marker = typed::Marker::new(
         rows.reject_file.clone(),

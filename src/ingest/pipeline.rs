@@ -62,7 +62,7 @@ pub fn read_cases_in(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Resu
         return Ok(ingested);
     }
     if src.engine_format() == Format::Csv && src.sheet_rows.is_none() && no_sub_tables {
-        match build_in_pieces(path, &src, catalog, opts)? {
+        match build_in_pieces(path, &src, catalog, opts, &mut |_, _| Ok(()))? {
             Built::Cases(ingested) => return Ok(*ingested),
             // Duplicate case ids: the read in pieces, stacked, then the whole-table checks.
             Built::Duplicates => {}
@@ -111,6 +111,47 @@ fn build_typed_in_slices(
     Ok(Some(ingested))
 }
 
+/// `convert` of a plain CSV with no sub-tables: each piece of the read in pieces is written
+/// to the typed table and built as it comes, so neither the typed table nor the text is
+/// ever whole in memory. `None` when the table is not read so (quotes, duplicate case ids):
+/// nothing was written then, and the whole read converts it.
+pub(super) fn convert_in_pieces(
+    path: &Path,
+    out: &Path,
+    catalog: &Catalog,
+    opts: &ReadOptions,
+) -> Result<Option<(Ingested, u64)>> {
+    let src = source::prepare(path, "--cases", opts.scratch, opts.tables.sheet)?;
+    if src.engine_format() != Format::Csv
+        || src.sheet_rows.is_some()
+        || opts.tables.diagnoses.is_some()
+        || opts.tables.procedures.is_some()
+    {
+        return Ok(None);
+    }
+    let mut writer: Option<super::typed::Writer> = None;
+    let mut tee = |df: &DataFrame, mapping: &ColumnMapping| -> Result<()> {
+        let w = match &mut writer {
+            Some(w) => w,
+            None => {
+                let marker = super::typed::Marker::new(
+                    super::file_name(path),
+                    mapping,
+                    layout::RowPlaces::simple(2),
+                    opts.max_stay_cost_yuan,
+                );
+                writer.insert(super::typed::Writer::new(&marker, out)?)
+            }
+        };
+        w.write(df)
+    };
+    let built = build_in_pieces(path, &src, catalog, opts, &mut tee)?;
+    match (built, writer) {
+        (Built::Cases(ingested), Some(w)) => Ok(Some((*ingested, w.finish()?))),
+        _ => Ok(None),
+    }
+}
+
 /// What [`build_in_pieces`] gave.
 enum Built {
     /// The cases.
@@ -123,16 +164,19 @@ enum Built {
 
 /// The read in pieces with each piece checked and built as it comes
 /// ([`super::assemble::Streaming`]).
+/// `tee` sees each piece first (`convert` writes it).
 fn build_in_pieces(
     path: &Path,
     src: &source::Source,
     catalog: &Catalog,
     opts: &ReadOptions,
+    tee: &mut dyn FnMut(&DataFrame, &ColumnMapping) -> Result<()>,
 ) -> Result<Built> {
     let mut tr = crate::progress::Trace::new("ingest");
     let places = layout::RowPlaces::simple(2);
     let mut built: Option<super::assemble::Streaming> = None;
     let mut sink = |df: DataFrame, mapping: &ColumnMapping, expected: usize| -> Result<()> {
+        tee(&df, mapping)?;
         built
             .get_or_insert_with(|| {
                 super::assemble::Streaming::new(path, mapping.clone(), catalog, &places)

@@ -224,24 +224,10 @@ fn read_slice(path: &Path, slice: Option<(usize, usize)>) -> Result<DataFrame> {
 pub(super) fn write(mut df: DataFrame, marker: &Marker, out: &Path) -> Result<u64> {
     refuse_foreign(out)?;
     let engine = |e: PolarsError| AuditError::engine(out, e);
-    for d in DATES {
-        let date = df
-            .column(d)
-            .and_then(|c| c.cast(&DataType::Date))
-            .map_err(engine)?;
-        df.with_column(date).map_err(engine)?;
-    }
+    stored_dates(&mut df).map_err(engine)?;
     let json = serde_json::to_string(marker)
         .map_err(|e| AuditError::Usage(format!("cannot serialise the typed-table marker: {e}")))?;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".drg-audit-convert-")
-        .suffix(".parquet")
-        .tempfile_in(dir)
-        .map_err(|e| AuditError::io(out, e))?;
+    let mut tmp = temp_beside(out)?;
     ParquetWriter::new(tmp.as_file_mut())
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
             KEY.to_string(),
@@ -256,6 +242,96 @@ pub(super) fn write(mut df: DataFrame, marker: &Marker, out: &Path) -> Result<u6
         .len();
     tmp.persist(out).map_err(|e| AuditError::io(out, e.error))?;
     Ok(bytes)
+}
+
+/// A typed table written piece by piece (`convert` of a table read in pieces), through a
+/// temporary file beside `out` that only [`Writer::finish`] moves into place.
+pub(super) struct Writer {
+    out: std::path::PathBuf,
+    tmp: tempfile::NamedTempFile,
+    marker: String,
+    batched: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+}
+
+impl Writer {
+    /// A writer of the typed table `marker` describes; `out` as [`write`] takes it.
+    pub(super) fn new(marker: &Marker, out: &Path) -> Result<Self> {
+        refuse_foreign(out)?;
+        let json = serde_json::to_string(marker).map_err(|e| {
+            AuditError::Usage(format!("cannot serialise the typed-table marker: {e}"))
+        })?;
+        Ok(Writer {
+            out: out.to_path_buf(),
+            tmp: temp_beside(out)?,
+            marker: json,
+            batched: None,
+        })
+    }
+
+    /// Appends the rows of one piece of the read (as [`write`] stores them).
+    pub(super) fn write(&mut self, piece: &DataFrame) -> Result<()> {
+        let engine = |e: PolarsError| AuditError::engine(&self.out, e);
+        let mut df = piece.clone();
+        stored_dates(&mut df).map_err(engine)?;
+        if self.batched.is_none() {
+            let file = self
+                .tmp
+                .as_file()
+                .try_clone()
+                .map_err(|e| AuditError::io(&self.out, e))?;
+            let meta = KeyValueMetadata::from_static(vec![(KEY.to_string(), self.marker.clone())]);
+            let writer = ParquetWriter::new(file)
+                .with_key_value_metadata(Some(meta))
+                .batched(df.schema())
+                .map_err(engine)?;
+            self.batched = Some(writer);
+        }
+        match &mut self.batched {
+            Some(w) => w.write_batch(&df).map_err(engine),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the file and moves it to `out`; its size in bytes.
+    pub(super) fn finish(self) -> Result<u64> {
+        let engine = |e: PolarsError| AuditError::engine(&self.out, e);
+        let Some(w) = self.batched else {
+            return Err(AuditError::input(&self.out, "rows", "no rows were written"));
+        };
+        w.finish().map_err(engine)?;
+        let bytes = self
+            .tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| AuditError::io(&self.out, e))?
+            .len();
+        self.tmp
+            .persist(&self.out)
+            .map_err(|e| AuditError::io(&self.out, e.error))?;
+        Ok(bytes)
+    }
+}
+
+/// The date columns as Parquet dates.
+fn stored_dates(df: &mut DataFrame) -> PolarsResult<()> {
+    for d in DATES {
+        let date = df.column(d)?.cast(&DataType::Date)?;
+        df.with_column(date)?;
+    }
+    Ok(())
+}
+
+/// A temporary file beside `out` (so that moving it into place is a rename).
+fn temp_beside(out: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".drg-audit-convert-")
+        .suffix(".parquet")
+        .tempfile_in(dir)
+        .map_err(|e| AuditError::io(out, e))
 }
 
 /// The text under [`KEY`] in a Parquet file's metadata, if any (of whatever version).

@@ -170,9 +170,12 @@ fn read_slices_sized(
     let rows = ParquetReader::new(file)
         .num_rows()
         .map_err(|e| AuditError::engine(path, e))?;
+    let mut tr = crate::progress::Trace::new("ingest");
     for start in (0..rows.max(1)).step_by(slice_rows) {
         let df = read_slice(path, Some((start, slice_rows)))?;
+        tr.mark("  typed slice read");
         sink(df, &mapping, rows)?;
+        tr.mark("  typed slice built");
     }
     Ok(())
 }

@@ -255,23 +255,15 @@ impl<'a> GroupDiagnoses<'a> {
             .iter()
             .map(|g| carried_diagnosis(&g.code, scheme))
             .collect();
-        let mut by_prefix: FxHashMap<&'a str, Vec<u32>> = FxHashMap::default();
-        for (k, c) in carried.iter().enumerate() {
-            if let Some(CarriedDiagnosis::MedicalAdrg(a) | CarriedDiagnosis::Category(a)) = *c {
-                by_prefix.entry(a).or_default().push(k as u32);
-            }
-        }
+        let by_prefix = groups_by(carried.iter().map(|c| {
+            c.map(|(CarriedDiagnosis::MedicalAdrg(a) | CarriedDiagnosis::Category(a))| a)
+        }));
         let procedure: Vec<Option<&'a str>> = catalog
             .groups
             .iter()
             .map(|g| procedure_adrg(&g.code, scheme))
             .collect();
-        let mut by_procedure_adrg: FxHashMap<&'a str, Vec<u32>> = FxHashMap::default();
-        for (k, a) in procedure.iter().enumerate() {
-            if let Some(a) = *a {
-                by_procedure_adrg.entry(a).or_default().push(k as u32);
-            }
-        }
+        let by_procedure_adrg = groups_by(procedure.iter().copied());
         GroupDiagnoses {
             scheme,
             carried,
@@ -290,6 +282,17 @@ impl<'a> GroupDiagnoses<'a> {
     fn procedure_of(&self, g: u32) -> Option<&'a str> {
         self.procedure.get(g as usize).copied().flatten()
     }
+}
+
+/// Catalogue groups (by index, in catalogue order) under the prefix each one has.
+fn groups_by<'a>(prefixes: impl Iterator<Item = Option<&'a str>>) -> FxHashMap<&'a str, Vec<u32>> {
+    let mut by: FxHashMap<&'a str, Vec<u32>> = FxHashMap::default();
+    for (k, p) in prefixes.enumerate() {
+        if let Some(p) = p {
+            by.entry(p).or_default().push(k as u32);
+        }
+    }
+    by
 }
 
 /// How group `a` compares with group `b` by weight, the lower code the heavier on a tie:

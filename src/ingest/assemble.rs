@@ -753,7 +753,7 @@ pub(super) fn assemble(
     // Pass 2: typed columns and local interning per block, then merges in block order.
     let t = std::time::Instant::now();
     let mut cases = Cases::default();
-    grow(&mut cases, m, mapping);
+    grow(&mut cases, m, m, mapping);
     let outs = outs(&mut cases, 0, &lens);
     let locals = build_waves(frames, outs, &keep_flags, &kept_groups, path, places)?;
     drop(kept_groups);
@@ -863,13 +863,13 @@ impl<'a> Streaming<'a> {
         let lens: Vec<usize> = kept_groups.iter().map(Vec::len).collect();
         let from = self.m;
         self.m += lens.iter().sum::<usize>();
-        if self.cases.line.capacity() < self.m {
-            // Room for the rows expected, and an eighth more when a piece goes past them.
-            let room = expected_rows.max(self.m + self.m / 8);
-            grow(&mut self.cases, from, &self.mapping);
-            reserve(&mut self.cases, room);
-        }
-        grow(&mut self.cases, self.m, &self.mapping);
+        // Room for the rows expected, and an eighth more when a piece goes past them.
+        let room = if self.cases.line.capacity() < self.m {
+            expected_rows.max(self.m + self.m / 8)
+        } else {
+            0
+        };
+        grow(&mut self.cases, self.m, room, &self.mapping);
         let outs = outs(&mut self.cases, from, &lens);
         let locals = build_waves(
             frames,
@@ -1024,21 +1024,26 @@ fn ingest_stats(
 }
 
 /// Lengthens every output column of `cases` to `m` rows (fees: the columns the file has),
-/// with the values an absent cell gets.
-fn grow(cases: &mut Cases, m: usize, mapping: &ColumnMapping) {
-    cases.line.resize(m, 0);
-    cases.hospital.resize(m, 0);
-    cases.patient.resize(m, 0);
-    cases.admit.resize(m, 0);
-    cases.discharge.resize(m, 0);
-    cases.los.resize(m, 0);
-    cases.group.resize(m, 0);
-    cases.cost.resize(m, 0.0);
-    cases.main_diagnosis.resize(m, 0);
-    cases.department.resize(m, NONE_U32);
-    cases.physician.resize(m, NONE_U32);
-    cases.disposition.resize(m, 0);
-    cases.planned.resize(m, false);
+/// with the values an absent cell gets, after reserving room for `room` rows exactly (no
+/// doubling; nothing when the room is there).
+fn grow(cases: &mut Cases, m: usize, room: usize, mapping: &ColumnMapping) {
+    fn fit<T: Clone>(v: &mut Vec<T>, m: usize, room: usize, fill: T) {
+        v.reserve_exact(room.saturating_sub(v.len()));
+        v.resize(m, fill);
+    }
+    fit(&mut cases.line, m, room, 0);
+    fit(&mut cases.hospital, m, room, 0);
+    fit(&mut cases.patient, m, room, 0);
+    fit(&mut cases.admit, m, room, 0);
+    fit(&mut cases.discharge, m, room, 0);
+    fit(&mut cases.los, m, room, 0);
+    fit(&mut cases.group, m, room, 0);
+    fit(&mut cases.cost, m, room, 0.0);
+    fit(&mut cases.main_diagnosis, m, room, 0);
+    fit(&mut cases.department, m, room, NONE_U32);
+    fit(&mut cases.physician, m, room, NONE_U32);
+    fit(&mut cases.disposition, m, room, 0);
+    fit(&mut cases.planned, m, room, false);
     if cases.fees.is_empty() {
         cases.fees = FEE_COLUMNS
             .iter()
@@ -1046,30 +1051,7 @@ fn grow(cases: &mut Cases, m: usize, mapping: &ColumnMapping) {
             .collect();
     }
     for fee in cases.fees.iter_mut().flatten() {
-        fee.resize(m, 0.0);
-    }
-}
-
-/// Reserves room for `m` rows in every output column, exactly (no doubling).
-fn reserve(cases: &mut Cases, m: usize) {
-    fn room<T>(v: &mut Vec<T>, m: usize) {
-        v.reserve_exact(m.saturating_sub(v.len()));
-    }
-    room(&mut cases.line, m);
-    room(&mut cases.hospital, m);
-    room(&mut cases.patient, m);
-    room(&mut cases.admit, m);
-    room(&mut cases.discharge, m);
-    room(&mut cases.los, m);
-    room(&mut cases.group, m);
-    room(&mut cases.cost, m);
-    room(&mut cases.main_diagnosis, m);
-    room(&mut cases.department, m);
-    room(&mut cases.physician, m);
-    room(&mut cases.disposition, m);
-    room(&mut cases.planned, m);
-    for fee in cases.fees.iter_mut().flatten() {
-        room(fee, m);
+        fit(fee, m, room, 0.0);
     }
 }
 

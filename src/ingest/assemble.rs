@@ -561,29 +561,31 @@ fn build(b: &Block, keep: &[bool], groups: &[u32], places: &RowPlaces, out: Out<
 
     let mut codes: Vec<&str> = Vec::new();
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    // Each row's codes are interned in the row's order (main diagnosis, secondary codes,
+    // procedures), so the code book's first-sight order does not depend on where blocks
+    // are cut.
+    let has_px = b.main_px.is_some() || b.other_px.is_some();
+    if has_px {
+        local.n_procs.reserve_exact(m);
+    }
     let dx = cells(b.main_dx, b.len).zip(cells(b.secondary, b.len));
+    let px = cells(b.main_px, b.len).zip(cells(b.other_px, b.len));
     let mut main = out.main.iter_mut();
-    for ((mdx, sec), _) in dx.zip(keep).filter(|(_, k)| **k) {
+    for (((mdx, sec), (mpx, others)), _) in dx.zip(px).zip(keep).filter(|(_, k)| **k) {
         let mdx = mdx.map(values::trim).filter(|s| !s.is_empty());
         *main.next().expect("kept rows fit") = match mdx {
             Some(code) => local_index(&mut index, &mut codes, code),
             None => NONE_U32,
         };
         let before = local.items.len();
-        if let Some(sec) = sec {
-            for code in values::split_codes(sec) {
-                let c = local_index(&mut index, &mut codes, code);
-                local.items.push(c);
-            }
+        for code in sec.into_iter().flat_map(values::split_codes) {
+            let c = local_index(&mut index, &mut codes, code);
+            local.items.push(c);
         }
         local.n_items.push((local.items.len() - before) as u32);
-    }
-    if b.main_px.is_some() || b.other_px.is_some() {
-        local.n_procs.reserve_exact(m);
-        let px = cells(b.main_px, b.len).zip(cells(b.other_px, b.len));
-        for ((main, others), _) in px.zip(keep).filter(|(_, k)| **k) {
+        if has_px {
             let before = local.procs.len();
-            let listed = main
+            let listed = mpx
                 .map(values::trim)
                 .filter(|s| !s.is_empty())
                 .into_iter()
@@ -824,6 +826,19 @@ impl<'a> Streaming<'a> {
             lens: Vec::new(),
             rejects: Vec::new(),
         }
+    }
+
+    /// Pushes a piece into the builder in `slot`, started at the first piece with the
+    /// header's `mapping` (the sinks of the read in pieces and in slices).
+    pub(super) fn feed(
+        slot: &mut Option<Self>,
+        (path, catalog, places): (&'a Path, &'a Catalog, &'a RowPlaces),
+        df: DataFrame,
+        mapping: &ColumnMapping,
+        expected_rows: usize,
+    ) -> Result<()> {
+        slot.get_or_insert_with(|| Streaming::new(path, mapping.clone(), catalog, places))
+            .push(df, expected_rows)
     }
 
     /// Screens and builds the next piece (rows numbered on from the previous piece);

@@ -391,10 +391,15 @@ pub fn convert(
     catalog: &crate::catalog::Catalog,
     opts: &ReadOptions,
 ) -> crate::error::Result<Converted> {
-    if let Some((ingested, bytes)) = pipeline::convert_in_pieces(path, out, catalog, opts)? {
-        return Ok(Converted { ingested, bytes });
-    }
-    let rows = pipeline::read_rows(path, opts)?;
+    let rows = match pipeline::convert_read(path, out, catalog, opts)? {
+        pipeline::ConvertRead::Done(ingested, bytes) => {
+            return Ok(Converted {
+                ingested: *ingested,
+                bytes,
+            });
+        }
+        pipeline::ConvertRead::Whole(rows) => *rows,
+    };
     let marker = typed::Marker::new(
         rows.reject_file.clone(),
         &rows.mapping,

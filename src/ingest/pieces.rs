@@ -209,7 +209,7 @@ mod tests {
 
     use super::*;
 
-    const HEADER: &str = "case_id,hospital_id,patient_id,admit_date,discharge_date,group_code,total_cost,los_days,secondary_diagnoses\n";
+    const HEADER: &str = "case_id,hospital_id,patient_id,admit_date,discharge_date,group_code,total_cost,los_days,secondary_diagnoses,main_diagnosis,main_procedure\n";
 
     /// Rows of varied widths: empty optional cells, bad dates and costs (reasons), codes.
     fn csv(rows: usize) -> String {
@@ -231,8 +231,16 @@ mod tests {
             } else {
                 (i % 9).to_string()
             };
+            // Main diagnoses and procedures first seen all along the file, and a code listed
+            // as both: the code book's order must not depend on where pieces are cut.
+            let main = format!("A{:02}.000", i % 53);
+            let px = if i % 11 == 7 {
+                "J18.900".to_string()
+            } else {
+                format!("{:02}.1000", i % 37)
+            };
             s.push_str(&format!(
-                "C{i},H{},P{},{date},2024-03-0{},ES3{},{cost},{los},{dx}\n",
+                "C{i},H{},P{},{date},2024-03-0{},ES3{},{cost},{los},{dx},{main},{px}\n",
                 i % 4,
                 i % 13,
                 2 + i % 7,
@@ -306,9 +314,7 @@ mod tests {
         let places = super::super::layout::RowPlaces::simple(2);
         let mut built: Option<Streaming> = None;
         let mut sink = |df: DataFrame, m: &ColumnMapping, expected: usize| {
-            built
-                .get_or_insert_with(|| Streaming::new(path, m.clone(), catalog, &places))
-                .push(df, expected)
+            Streaming::feed(&mut built, (path, catalog, &places), df, m, expected)
         };
         let got = read_sized(path, path, b',', 1e7, piece, &mut sink);
         assert!(matches!(got, Pieces::Read(_)), "piece {piece}");
@@ -367,7 +373,7 @@ mod tests {
         }
         // A case id seen twice (in different pieces): left to the whole-table checks.
         let mut text = csv(700);
-        text.push_str("C1,H1,P1,2024-03-01,2024-03-02,ES31,1000,2,\n");
+        text.push_str("C1,H1,P1,2024-03-01,2024-03-02,ES31,1000,2,,,\n");
         std::fs::write(&path, text).expect("write");
         assert!(built(&path, 150, &catalog).is_none());
     }
@@ -389,7 +395,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let quoted = dir.path().join("quoted.csv");
         let mut text = csv(40);
-        text.push_str("C99,H1,P1,2024-03-01,2024-03-02,ES31,\"1,000\",2,\n");
+        text.push_str("C99,H1,P1,2024-03-01,2024-03-02,ES31,\"1,000\",2,,,\n");
         std::fs::write(&quoted, &text).expect("write");
         assert!(matches!(stacked(&quoted, 100).0, Pieces::Whole));
         let short = dir.path().join("short.csv");

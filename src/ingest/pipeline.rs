@@ -89,11 +89,8 @@ fn build_typed_in_slices(
     let mut tr = crate::progress::Trace::new("ingest");
     let mut built: Option<super::assemble::Streaming> = None;
     let mut sink = |df: DataFrame, mapping: &ColumnMapping, rows: usize| -> Result<()> {
-        built
-            .get_or_insert_with(|| {
-                super::assemble::Streaming::new(path, mapping.clone(), catalog, &marker.places)
-            })
-            .push(df, rows)
+        let with = (path, catalog, &marker.places);
+        super::assemble::Streaming::feed(&mut built, with, df, mapping, rows)
     };
     super::typed::read_slices(path, marker, opts.max_stay_cost_yuan, &mut sink)?;
     let Some(built) = built else {
@@ -111,23 +108,33 @@ fn build_typed_in_slices(
     Ok(Some(ingested))
 }
 
-/// `convert` of a plain CSV with no sub-tables: each piece of the read in pieces is written
-/// to the typed table and built as it comes, so neither the typed table nor the text is
-/// ever whole in memory. `None` when the table is not read so (quotes, duplicate case ids):
-/// nothing was written then, and the whole read converts it.
-pub(super) fn convert_in_pieces(
+/// What [`convert_read`] gave.
+pub(super) enum ConvertRead {
+    /// Converted piece by piece: the cases and the typed table's size in bytes.
+    Done(Box<Ingested>, u64),
+    /// Not read so: the rows of the whole read, for `convert` to check and write.
+    Whole(Box<Rows>),
+}
+
+/// `convert`'s read. A plain CSV with no sub-tables: each piece of the read in pieces is
+/// written to the typed table and built as it comes, so neither the typed table nor the text
+/// is ever whole in memory. Otherwise (a workbook, sub-tables, quotes, duplicate case ids;
+/// nothing written by the pieces then) the whole read's rows, from the same prepared source.
+pub(super) fn convert_read(
     path: &Path,
     out: &Path,
     catalog: &Catalog,
     opts: &ReadOptions,
-) -> Result<Option<(Ingested, u64)>> {
+) -> Result<ConvertRead> {
     let src = source::prepare(path, "--cases", opts.scratch, opts.tables.sheet)?;
     if src.engine_format() != Format::Csv
         || src.sheet_rows.is_some()
         || opts.tables.diagnoses.is_some()
         || opts.tables.procedures.is_some()
     {
-        return Ok(None);
+        return Ok(ConvertRead::Whole(Box::new(read_rows_from(
+            path, opts, src, true,
+        )?)));
     }
     let mut writer: Option<super::typed::Writer> = None;
     let mut tee = |df: &DataFrame, mapping: &ColumnMapping| -> Result<()> {
@@ -146,9 +153,14 @@ pub(super) fn convert_in_pieces(
         w.write(df)
     };
     let built = build_in_pieces(path, &src, catalog, opts, &mut tee)?;
+    // Whatever the pieces wrote is dropped (its temporary file with it) unless they built
+    // the cases.
+    let pieces = !matches!(built, Built::Whole);
     match (built, writer) {
-        (Built::Cases(ingested), Some(w)) => Ok(Some((*ingested, w.finish()?))),
-        _ => Ok(None),
+        (Built::Cases(ingested), Some(w)) => Ok(ConvertRead::Done(ingested, w.finish()?)),
+        _ => Ok(ConvertRead::Whole(Box::new(read_rows_from(
+            path, opts, src, pieces,
+        )?))),
     }
 }
 
@@ -177,11 +189,13 @@ fn build_in_pieces(
     let mut built: Option<super::assemble::Streaming> = None;
     let mut sink = |df: DataFrame, mapping: &ColumnMapping, expected: usize| -> Result<()> {
         tee(&df, mapping)?;
-        built
-            .get_or_insert_with(|| {
-                super::assemble::Streaming::new(path, mapping.clone(), catalog, &places)
-            })
-            .push(df, expected)
+        super::assemble::Streaming::feed(
+            &mut built,
+            (path, catalog, &places),
+            df,
+            mapping,
+            expected,
+        )
     };
     let sep = src.delimiter.byte();
     let max_cost = opts.max_stay_cost_yuan;
@@ -209,7 +223,7 @@ fn build_in_pieces(
     Ok(Built::Cases(Box::new(ingested)))
 }
 
-/// The rest of ingest after [`read_rows`]: the sub-tables joined, then the whole-table checks
+/// The rest of ingest after [`read_rows_from`]: the sub-tables joined, then the whole-table checks
 /// (duplicates, catalogue) and interning.
 pub(super) fn ingest_rows(
     rows: Rows,
@@ -275,17 +289,10 @@ pub(super) struct Rows {
     pub converted_from: Option<String>,
 }
 
-/// The streaming read of the case table at `path`: its text parsed once by the value
-/// parsers, or, for a typed Parquet that `convert` wrote, that parse read back.
-pub(super) fn read_rows(path: &Path, opts: &ReadOptions) -> Result<Rows> {
-    // GB18030, UTF-16 and workbook input becomes a UTF-8 copy in the scratch folder that
-    // lives until the read ends (see `source`).
-    let src = source::prepare(path, "--cases", opts.scratch, opts.tables.sheet)?;
-    read_rows_from(path, opts, src, true)
-}
-
-/// [`read_rows`] of a prepared source; `pieces`: whether a CSV may be read in pieces (not
-/// when that was just tried and refused).
+/// The streaming read of the case table at `path` from its prepared source (`source`):
+/// its text parsed once by the value parsers, or, for a typed Parquet that `convert` wrote,
+/// that parse read back; `pieces`: whether a CSV may be read in pieces (not when that was
+/// just tried and refused).
 fn read_rows_from(
     path: &Path,
     opts: &ReadOptions,

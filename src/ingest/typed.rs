@@ -302,6 +302,8 @@ impl Writer {
             return Err(AuditError::input(&self.out, "rows", "no rows were written"));
         };
         w.finish().map_err(engine)?;
+        // Checked again: a file may have appeared at `out` while the table was read.
+        refuse_foreign(&self.out)?;
         let bytes = self
             .tmp
             .as_file()
@@ -426,7 +428,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let csv = dir.path().join("cases.csv");
         let mut text = String::from(
-            "case_id,hospital_id,patient_id,admit_date,discharge_date,group_code,total_cost,main_procedure\n",
+            "case_id,hospital_id,patient_id,admit_date,discharge_date,group_code,total_cost,main_procedure,main_diagnosis\n",
         );
         for i in 0..300 {
             let cost = if i % 17 == 5 {
@@ -436,11 +438,12 @@ mod tests {
             };
             let group = ["ES31", "ES35", "XX99"][i % 3];
             text.push_str(&format!(
-                "C{i},H{},P{},2024-03-01,2024-03-0{},{group},{cost},06.2x0{}\n",
+                "C{i},H{},P{},2024-03-01,2024-03-0{},{group},{cost},06.2x0{},A{:02}.000\n",
                 i % 5,
                 i % 41,
                 2 + i % 7,
-                i % 4
+                i % 4,
+                i % 59
             ));
         }
         std::fs::write(&csv, text).expect("write");
@@ -463,11 +466,8 @@ mod tests {
         for slice in [7, 64, 1000] {
             let mut built: Option<super::super::assemble::Streaming> = None;
             let mut sink = |df: DataFrame, m: &ColumnMapping, rows: usize| {
-                built
-                    .get_or_insert_with(|| {
-                        super::super::assemble::Streaming::new(&out, m.clone(), &catalog, &places)
-                    })
-                    .push(df, rows)
+                let with = (out.as_path(), &catalog, &places);
+                super::super::assemble::Streaming::feed(&mut built, with, df, m, rows)
             };
             read_slices_sized(&out, &marker, opts.max_stay_cost_yuan, &mut sink, slice)
                 .expect("reads");

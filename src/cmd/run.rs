@@ -211,7 +211,31 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
     let result = audit(&ctx, &registry, opts.lang);
     timings.stage("write");
     progress.step("writing tables, report and workbook");
-    report::write_tables(&out, &ctx, &registry, &result, &ingested.rejects, opts.lang)?;
+    let cases_sha = inputs.first().map(|f| f.sha256.clone()).unwrap_or_default();
+    // The quarterly trends (a pass over the cases per scored indicator) are needed by the
+    // pages only: computed on a second thread while this one writes the tables, the
+    // regional model and the workbook.
+    let (trends, written) = std::thread::scope(|scope| {
+        let trends = scope.spawn(|| {
+            let mut tr = crate::progress::Trace::new("write");
+            let trends = crate::report::trends::Trends::compute(&ctx, &registry);
+            tr.mark("quarterly trends (second thread)");
+            trends
+        });
+        let tables = Tables {
+            ctx: &ctx,
+            registry: &registry,
+            result: &result,
+            rejects: &ingested.rejects,
+            lang: opts.lang,
+        };
+        // Written first: a tuple's elements are evaluated in order, and `join` waits.
+        let written = tables.write(&out, &cases_sha);
+        (trends.join(), written)
+    });
+    written?;
+    let mut tr = crate::progress::Trace::new("write");
+    let trends = trends.map_err(|_| crate::error::AuditError::Thread("quarterly trends"))?;
     let mut summary = summary::build_summary(
         inputs,
         &config,
@@ -221,6 +245,7 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
         timings.ended().clone(),
     );
     summary.audit = Some(AuditSummary::of(&result));
+    tr.mark("summary");
     let report_input = crate::report::ReportInput {
         ctx: &ctx,
         registry: &registry,
@@ -229,38 +254,57 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
         rejects: &ingested.rejects,
         lang: opts.lang,
     };
-    crate::report::write(&out, &report_input)?;
+    crate::report::write(&out, &report_input, &trends)?;
+    tr.mark("report pages");
     if let Some(cv) = ctx.clusters {
         out.write("clusters.json", crate::cluster::to_json(&cv.model))?;
     }
-    let cases_sha = summary
-        .inputs
-        .first()
-        .map(|f| f.sha256.clone())
-        .unwrap_or_default();
-    out.write(
-        "model.json",
-        crate::published::RegionModel::build(&ctx, &result, &cases_sha).to_json()?,
-    )?;
-    out.write(
-        "audit_worklist.xlsx",
-        report::workbook::workbook(
-            &ctx,
-            &registry,
-            &result.ranks,
-            &result.findings,
-            &result.leads,
-            &result.drilldowns,
-            opts.lang,
-        )?,
-    )?;
     let timings_ms = timings.finish();
     let summary = Summary {
         timings_ms: timings_ms.clone(),
         ..summary
     };
     out.write("summary.json", crate::json::pretty(&summary, "summary")?)?;
-    Ok((out.commit()?, timings_ms))
+    let committed = out.commit()?;
+    tr.mark("summary written, output committed");
+    Ok((committed, timings_ms))
+}
+
+/// What `run` writes without the report pages: the tables, `model.json` and the workbook.
+struct Tables<'a> {
+    ctx: &'a Ctx<'a>,
+    registry: &'a [Box<dyn indicators::Indicator>],
+    result: &'a crate::audit::Audit,
+    rejects: &'a [crate::ingest::Reject],
+    lang: crate::lang::Lang,
+}
+
+impl Tables<'_> {
+    fn write(&self, out: &OutputDir, cases_sha: &str) -> Result<()> {
+        let mut tr = crate::progress::Trace::new("write");
+        let (ctx, registry, result) = (self.ctx, self.registry, self.result);
+        report::write_tables(out, ctx, registry, result, self.rejects, self.lang)?;
+        tr.mark("tables");
+        out.write(
+            "model.json",
+            crate::published::RegionModel::build(ctx, result, cases_sha).to_json()?,
+        )?;
+        tr.mark("model");
+        out.write(
+            "audit_worklist.xlsx",
+            report::workbook::workbook(
+                ctx,
+                registry,
+                &result.ranks,
+                &result.findings,
+                &result.leads,
+                &result.drilldowns,
+                self.lang,
+            )?,
+        )?;
+        tr.mark("workbook");
+        Ok(())
+    }
 }
 
 /// Refuses a folder, pipe or device given as an input before any thread reads it (hashing

@@ -65,17 +65,21 @@ impl ReportInput<'_> {
     }
 }
 
-/// Writes `report.html` and `hospitals/<id>.html` into the output folder.
-pub fn write(out: &OutputDir, input: &ReportInput) -> Result<()> {
+/// Writes `report.html` and `hospitals/<id>.html` into the output folder; `trends` are the
+/// run's quarterly series ([`trends::Trends::compute`], which `run` computes beside the
+/// tables and the workbook: the pages are the only ones to need them).
+pub fn write(out: &OutputDir, input: &ReportInput, trends: &trends::Trends) -> Result<()> {
+    let mut tr = crate::progress::Trace::new("write");
     let series = series::Series::compute(input.ctx);
-    let trends = trends::Trends::compute(input.ctx, input.registry);
-    out.write("report.html", region_page::page(input, &series, &trends))?;
+    out.write("report.html", region_page::page(input, &series, trends))?;
+    tr.mark("region page");
     let audited = input.ctx.audited_by_hospital();
     for r in &input.audit.ranks {
         let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
         let own = &audited[r.hospital as usize];
-        out.write(&name, hospital::page(input, &series, &trends, r, own))?;
+        out.write(&name, hospital::page(input, &series, trends, r, own))?;
     }
+    tr.mark("hospital pages");
     Ok(())
 }
 

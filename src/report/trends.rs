@@ -55,14 +55,22 @@ impl Trends {
         let labels = (first..=last)
             .map(|q| format!("{}Q{}", q.div_euclid(4), q.rem_euclid(4) + 1))
             .collect();
-        let index = |i: usize| -> u32 {
-            let q = quarter_of(ctx.cases.discharge[i]);
-            if q < first {
-                u32::MAX
-            } else {
-                (q - first) as u32
-            }
-        };
+        // Each case's quarter once (a calendar conversion per case per indicator cost more
+        // than the indicators' own passes): index in `labels`, u32::MAX before the first.
+        let quarters: Vec<u32> = ctx
+            .cases
+            .discharge
+            .iter()
+            .map(|&d| {
+                let q = quarter_of(d);
+                if q < first {
+                    u32::MAX
+                } else {
+                    (q - first) as u32
+                }
+            })
+            .collect();
+        let index = |i: usize| -> u32 { quarters[i] };
         let periods = &ctx.derived.periods;
         let (a0, a1) = (
             quarter_of(periods.audited.start),

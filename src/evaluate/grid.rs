@@ -50,6 +50,51 @@ pub struct HospitalOutcome {
     /// Truth `upcoding_variant` (empty when the hospital does not upcode, or the truth file
     /// predates the column).
     pub variant: String,
+    /// Stays gaming created or altered in the audited year, from `truth_cases.csv`
+    /// (every year when the file has no `discharge_year`; 0 without the file).
+    pub gamed_stays: usize,
+}
+
+/// Bands of a gaming hospital's gamed stays in the audited year (`evaluate --grid`'s
+/// "by evidence" rows): how much a detector can find depends first on how many stays
+/// carry the gaming, and weak gaming at a small hospital leaves a handful.
+pub const EVIDENCE_BANDS: [(&str, usize, usize); 4] = [
+    ("<10", 0, 10),
+    ("10-29", 10, 30),
+    ("30-99", 30, 100),
+    (">=100", 100, usize::MAX),
+];
+
+/// Gamed stays per hospital in the audited year, from the `truth_cases.csv` beside
+/// `truth` (empty when there is none).
+fn gamed_stays(truth: &Path) -> Result<BTreeMap<String, usize>> {
+    let path = truth.with_file_name("truth_cases.csv");
+    if !path.is_file() {
+        return Ok(BTreeMap::new());
+    }
+    let t = read_small_csv(&path, "--truth")?;
+    let hid = column(&t, "hospital_id", &path)?;
+    let year = column(&t, "discharge_year", &path).ok();
+    let year_of = |r: &[Option<String>]| year.and_then(|c| cell(r, c).parse::<i32>().ok());
+    // The audited year as `period::choose` picks it, on the gamed stays' years: the latest
+    // with at least half the busiest year's (a few stays discharged next January are not it).
+    let mut per_year: BTreeMap<i32, usize> = BTreeMap::new();
+    for y in t.rows.iter().filter_map(|r| year_of(r)) {
+        *per_year.entry(y).or_insert(0) += 1;
+    }
+    let busiest = per_year.values().copied().max().unwrap_or(0);
+    let last = per_year
+        .iter()
+        .rev()
+        .find(|(_, n)| **n * 2 >= busiest)
+        .map(|(y, _)| *y);
+    let mut out = BTreeMap::new();
+    for r in &t.rows {
+        if last.is_none() || year_of(r) == last {
+            *out.entry(cell(r, hid).to_string()).or_insert(0) += 1;
+        }
+    }
+    Ok(out)
 }
 
 /// One hospital × indicator test of `findings.csv`.
@@ -108,6 +153,7 @@ impl RegionOutcome {
             column(&tt, "patterns", truth)?,
         );
         let tvariant = column(&tt, "upcoding_variant", truth).ok();
+        let gamed = gamed_stays(truth)?;
         let truth_rows: BTreeMap<&str, (&str, Vec<String>, &str)> = tt
             .rows
             .iter()
@@ -146,6 +192,7 @@ impl RegionOutcome {
                 patterns,
                 rank: cell(r, hrank).parse().unwrap_or(usize::MAX),
                 variant: variant.to_string(),
+                gamed_stays: gamed.get(id.as_str()).copied().unwrap_or(0),
                 scores: score_cols
                     .iter()
                     .map(|&c| {
@@ -302,6 +349,9 @@ pub struct Grid {
     /// `upcoding_score` per upcoding variant (issue 11), DRG regions only (the CC/MCC
     /// coding checks do not apply to DIP): that variant's upcoders against the honest.
     pub upcoding_variants: Vec<DetectorRow>,
+    /// `risk_score` by the gaming hospitals' gamed stays in the audited year
+    /// ([`EVIDENCE_BANDS`]): that band's gaming hospitals against the honest.
+    pub by_evidence: Vec<DetectorRow>,
     /// Calibration (honest regions only).
     pub calibration: Option<Calibration>,
     /// Flags at hospitals that do not game.
@@ -461,6 +511,24 @@ impl Grid {
                 })
                 .collect()
         };
+        let by_evidence = if no_gaming {
+            Vec::new()
+        } else {
+            EVIDENCE_BANDS
+                .iter()
+                .map(|&(label, lo, hi)| {
+                    let per: Vec<(f64, f64, bool)> = regions
+                        .iter()
+                        .filter_map(|r| {
+                            score_region_of(r, risk, |h| {
+                                !h.patterns.is_empty() && (lo..hi).contains(&h.gamed_stays)
+                            })
+                        })
+                        .collect();
+                    detector_row(format!("risk_score/gamed stays {label}"), &per)
+                })
+                .collect()
+        };
         let calibration = no_gaming.then(|| calibrate(regions));
         let mut flags: BTreeMap<(String, String), (usize, std::collections::BTreeSet<u64>)> =
             BTreeMap::new();
@@ -519,6 +587,7 @@ impl Grid {
             detectors,
             by_pattern,
             upcoding_variants,
+            by_evidence,
             calibration,
             honest_flags,
             per_region,
@@ -554,6 +623,7 @@ impl Grid {
                 .iter()
                 .chain(&self.by_pattern)
                 .chain(&self.upcoding_variants)
+                .chain(&self.by_evidence)
             {
                 let _ = writeln!(
                     s,
@@ -640,6 +710,7 @@ impl Grid {
             .iter()
             .chain(&self.by_pattern)
             .chain(&self.upcoding_variants)
+            .chain(&self.by_evidence)
         {
             row("detector", &d.score, "regions", d.regions.to_string());
             row("detector", &d.score, "auc_median", num(d.auc_median));
@@ -930,7 +1001,33 @@ mod tests {
             rank,
             scores,
             variant: String::new(),
+            gamed_stays: 0,
         }
+    }
+
+    /// Gamed stays are counted in the audited year of `truth_cases.csv` (not in a January
+    /// that a few stays spill into).
+    #[test]
+    fn gamed_stays_are_counted_in_the_audited_year() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("truth_cases.csv"),
+            "case_id,hospital_id,pattern,variant,discharge_year\n\
+             H1-1,H1,upcoding,added_code,2023\n\
+             H1-2,H1,upcoding,added_code,2024\n\
+             H1-3,H1,upcoding,added_code,2024\n\
+             H2-1,H2,split_stays,,2024\n\
+             H2-2,H2,split_stays,,2025\n",
+        )
+        .unwrap();
+        let got = gamed_stays(&dir.path().join("truth_hospitals.csv")).unwrap();
+        assert_eq!(got.get("H1"), Some(&2));
+        assert_eq!(got.get("H2"), Some(&1));
+        assert!(
+            gamed_stays(&dir.path().join("none/truth_hospitals.csv"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -953,7 +1050,20 @@ mod tests {
                 flagged: true,
             }],
         };
+        let mut region = region;
+        region.hospitals[0].gamed_stays = 50;
+        region.hospitals[2].gamed_stays = 5;
         let g = Grid::build(std::slice::from_ref(&region), 5, false);
+        // By evidence: H3 (5 gamed stays, risk 4) wins 1 of 2 against {5, 1}, H1 (50) both.
+        let band = |label: &str| {
+            g.by_evidence
+                .iter()
+                .find(|d| d.score.ends_with(label))
+                .unwrap()
+        };
+        assert_abs_diff_eq!(band("<10").auc_median, 0.5);
+        assert_abs_diff_eq!(band("30-99").auc_median, 1.0);
+        assert_eq!(band(">=100").regions, 0);
         let risk = g
             .detectors
             .iter()

@@ -511,7 +511,8 @@ pub(crate) fn write_truth_cases(
     out_dir: &Path,
 ) -> Result<usize, GenerateError> {
     let mut sink = Sink::create(join_path(out_dir, "truth_cases.csv"), OutputEncoding::Utf8)?;
-    sink.buf.push_str("case_id,hospital_id,pattern,variant\n");
+    sink.buf
+        .push_str("case_id,hospital_id,pattern,variant,discharge_year\n");
     let mut rows = 0;
     for (h, cases) in roster.iter().zip(&region.hospitals) {
         for (seq, c) in cases.iter().enumerate() {
@@ -526,6 +527,8 @@ pub(crate) fn write_truth_cases(
             if let Some(v) = c.variant {
                 b.push_str(v.as_str());
             }
+            b.push(',');
+            push_uint(b, civil_from_days(c.discharge).0.max(0) as u64);
             b.push('\n');
             rows += 1;
             sink.maybe_flush()?;

@@ -222,19 +222,19 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
             tr.mark("quarterly trends (second thread)");
             trends
         });
-        let tables = Tables {
-            ctx: &ctx,
-            registry: &registry,
-            result: &result,
-            rejects: &ingested.rejects,
-            lang: opts.lang,
-        };
         // Written first: a tuple's elements are evaluated in order, and `join` waits.
-        let written = tables.write(&out, &cases_sha);
+        let written = write_tables_model_and_workbook(
+            &out,
+            &ctx,
+            &registry,
+            &result,
+            &ingested.rejects,
+            &cases_sha,
+            opts.lang,
+        );
         (trends.join(), written)
     });
     written?;
-    let mut tr = crate::progress::Trace::new("write");
     let trends = trends.map_err(|_| crate::error::AuditError::Thread("quarterly trends"))?;
     let mut summary = summary::build_summary(
         inputs,
@@ -245,7 +245,6 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
         timings.ended().clone(),
     );
     summary.audit = Some(AuditSummary::of(&result));
-    tr.mark("summary");
     let report_input = crate::report::ReportInput {
         ctx: &ctx,
         registry: &registry,
@@ -255,7 +254,6 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
         lang: opts.lang,
     };
     crate::report::write(&out, &report_input, &trends)?;
-    tr.mark("report pages");
     if let Some(cv) = ctx.clusters {
         out.write("clusters.json", crate::cluster::to_json(&cv.model))?;
     }
@@ -265,46 +263,42 @@ pub fn run_timed(opts: &RunOptions) -> Result<(PathBuf, BTreeMap<&'static str, u
         ..summary
     };
     out.write("summary.json", crate::json::pretty(&summary, "summary")?)?;
-    let committed = out.commit()?;
-    tr.mark("summary written, output committed");
-    Ok((committed, timings_ms))
+    Ok((out.commit()?, timings_ms))
 }
 
-/// What `run` writes without the report pages: the tables, `model.json` and the workbook.
-struct Tables<'a> {
-    ctx: &'a Ctx<'a>,
-    registry: &'a [Box<dyn indicators::Indicator>],
-    result: &'a crate::audit::Audit,
-    rejects: &'a [crate::ingest::Reject],
+/// What `run` writes besides the report pages: the tables `check` shares, `model.json`
+/// (tied to the case table by `cases_sha`) and the workbook.
+fn write_tables_model_and_workbook(
+    out: &OutputDir,
+    ctx: &Ctx,
+    registry: &[Box<dyn indicators::Indicator>],
+    result: &crate::audit::Audit,
+    rejects: &[crate::ingest::Reject],
+    cases_sha: &str,
     lang: crate::lang::Lang,
-}
-
-impl Tables<'_> {
-    fn write(&self, out: &OutputDir, cases_sha: &str) -> Result<()> {
-        let mut tr = crate::progress::Trace::new("write");
-        let (ctx, registry, result) = (self.ctx, self.registry, self.result);
-        report::write_tables(out, ctx, registry, result, self.rejects, self.lang)?;
-        tr.mark("tables");
-        out.write(
-            "model.json",
-            crate::published::RegionModel::build(ctx, result, cases_sha).to_json()?,
-        )?;
-        tr.mark("model");
-        out.write(
-            "audit_worklist.xlsx",
-            report::workbook::workbook(
-                ctx,
-                registry,
-                &result.ranks,
-                &result.findings,
-                &result.leads,
-                &result.drilldowns,
-                self.lang,
-            )?,
-        )?;
-        tr.mark("workbook");
-        Ok(())
-    }
+) -> Result<()> {
+    let mut tr = crate::progress::Trace::new("write");
+    report::write_tables(out, ctx, registry, result, rejects, lang)?;
+    tr.mark("tables");
+    out.write(
+        "model.json",
+        crate::published::RegionModel::build(ctx, result, cases_sha).to_json()?,
+    )?;
+    tr.mark("model");
+    out.write(
+        "audit_worklist.xlsx",
+        report::workbook::workbook(
+            ctx,
+            registry,
+            &result.ranks,
+            &result.findings,
+            &result.leads,
+            &result.drilldowns,
+            lang,
+        )?,
+    )?;
+    tr.mark("workbook");
+    Ok(())
 }
 
 /// Refuses a folder, pipe or device given as an input before any thread reads it (hashing

@@ -26,6 +26,7 @@ use statrs::statistics::{Data, OrderStatistics};
 use super::{DETECTOR_PATTERNS, auc};
 use crate::error::{AuditError, Result};
 use crate::ingest::table::{StringTable, read_small_csv};
+use crate::ingest::values::{Day, parse_date};
 
 /// Expected-count bands of the calibration table: E < 50, 50–500, > 500.
 pub const SIZE_BANDS: [(&str, f64, f64); 3] = [
@@ -50,8 +51,8 @@ pub struct HospitalOutcome {
     /// Truth `upcoding_variant` (empty when the hospital does not upcode, or the truth file
     /// predates the column).
     pub variant: String,
-    /// Stays gaming created or altered in the audited year, from `truth_cases.csv`
-    /// (every year when the file has no `discharge_year`; 0 without the file).
+    /// Stays gaming created or altered in the run's audited period, from `truth_cases.csv`
+    /// (every row when the file has no `discharge_date`; 0 without the file).
     pub gamed_stays: usize,
 }
 
@@ -65,34 +66,34 @@ pub const EVIDENCE_BANDS: [(&str, usize, usize); 4] = [
     (">=100", 100, usize::MAX),
 ];
 
-/// Gamed stays per hospital in the audited year, from the `truth_cases.csv` beside
-/// `truth` (empty when there is none).
-fn gamed_stays(truth: &Path) -> Result<BTreeMap<String, usize>> {
+/// The audited period the run chose, as its `summary.json` records it (first and last day).
+fn audited_period(run_dir: &Path) -> Option<(Day, Day)> {
+    let text = std::fs::read_to_string(run_dir.join("summary.json")).ok()?;
+    let summary: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let day = |k: &str| parse_date(summary["periods"]["audited"][k].as_str()?).ok();
+    Some((day("start")?, day("end")?))
+}
+
+/// Gamed stays per hospital in the run's audited period, from the `truth_cases.csv` beside
+/// `truth` (every row when the file has no `discharge_date` or the run no audited period;
+/// empty when there is no such file).
+fn gamed_stays(truth: &Path, audited: Option<(Day, Day)>) -> Result<BTreeMap<String, usize>> {
     let path = truth.with_file_name("truth_cases.csv");
     if !path.is_file() {
         return Ok(BTreeMap::new());
     }
     let t = read_small_csv(&path, "--truth")?;
     let hid = column(&t, "hospital_id", &path)?;
-    let year = column(&t, "discharge_year", &path).ok();
-    let year_of = |r: &[Option<String>]| year.and_then(|c| cell(r, c).parse::<i32>().ok());
-    // The audited year as `period::choose` picks it, on the gamed stays' years: the latest
-    // with at least half the busiest year's (a few stays discharged next January are not it).
-    let mut per_year: BTreeMap<i32, usize> = BTreeMap::new();
-    for y in t.rows.iter().filter_map(|r| year_of(r)) {
-        *per_year.entry(y).or_insert(0) += 1;
-    }
-    let busiest = per_year.values().copied().max().unwrap_or(0);
-    let last = per_year
-        .iter()
-        .rev()
-        .find(|(_, n)| **n * 2 >= busiest)
-        .map(|(y, _)| *y);
-    let mut out = BTreeMap::new();
-    for r in &t.rows {
-        if last.is_none() || year_of(r) == last {
-            *out.entry(cell(r, hid).to_string()).or_insert(0) += 1;
+    let date = column(&t, "discharge_date", &path).ok();
+    let counted = |r: &[Option<String>]| match (date, audited) {
+        (Some(c), Some((start, end))) => {
+            parse_date(cell(r, c)).is_ok_and(|d| (start..=end).contains(&d))
         }
+        _ => true,
+    };
+    let mut out = BTreeMap::new();
+    for r in t.rows.iter().filter(|r| counted(r)) {
+        *out.entry(cell(r, hid).to_string()).or_insert(0) += 1;
     }
     Ok(out)
 }
@@ -153,7 +154,7 @@ impl RegionOutcome {
             column(&tt, "patterns", truth)?,
         );
         let tvariant = column(&tt, "upcoding_variant", truth).ok();
-        let gamed = gamed_stays(truth)?;
+        let gamed = gamed_stays(truth, audited_period(run_dir))?;
         let truth_rows: BTreeMap<&str, (&str, Vec<String>, &str)> = tt
             .rows
             .iter()
@@ -1005,29 +1006,36 @@ mod tests {
         }
     }
 
-    /// Gamed stays are counted in the audited year of `truth_cases.csv` (not in a January
-    /// that a few stays spill into).
+    /// Gamed stays are counted in the run's audited period (not in the baseline, nor in the
+    /// January a few stays spill into), and every row counts when no period is known.
     #[test]
-    fn gamed_stays_are_counted_in_the_audited_year() {
+    fn gamed_stays_are_counted_in_the_audited_period() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("truth_cases.csv"),
-            "case_id,hospital_id,pattern,variant,discharge_year\n\
-             H1-1,H1,upcoding,added_code,2023\n\
-             H1-2,H1,upcoding,added_code,2024\n\
-             H1-3,H1,upcoding,added_code,2024\n\
-             H2-1,H2,split_stays,,2024\n\
-             H2-2,H2,split_stays,,2025\n",
+            "case_id,hospital_id,pattern,variant,discharge_date\n\
+             H1-1,H1,upcoding,added_code,2023-06-01\n\
+             H1-2,H1,upcoding,added_code,2024-01-01\n\
+             H1-3,H1,upcoding,added_code,2024-12-31\n\
+             H2-1,H2,split_stays,,2024-07-01\n\
+             H2-2,H2,split_stays,,2025-01-02\n",
         )
         .unwrap();
-        let got = gamed_stays(&dir.path().join("truth_hospitals.csv")).unwrap();
+        std::fs::write(
+            dir.path().join("summary.json"),
+            r#"{"periods": {"audited": {"label": "2024", "start": "2024-01-01", "end": "2024-12-31"}}}"#,
+        )
+        .unwrap();
+        let truth = dir.path().join("truth_hospitals.csv");
+        let audited = audited_period(dir.path());
+        assert!(audited.is_some());
+        let got = gamed_stays(&truth, audited).unwrap();
         assert_eq!(got.get("H1"), Some(&2));
         assert_eq!(got.get("H2"), Some(&1));
-        assert!(
-            gamed_stays(&dir.path().join("none/truth_hospitals.csv"))
-                .unwrap()
-                .is_empty()
-        );
+        let every = gamed_stays(&truth, None).unwrap();
+        assert_eq!((every.get("H1"), every.get("H2")), (Some(&3), Some(&2)));
+        let none = dir.path().join("none/truth_hospitals.csv");
+        assert!(gamed_stays(&none, audited).unwrap().is_empty());
     }
 
     #[test]

@@ -512,7 +512,7 @@ pub(crate) fn write_truth_cases(
 ) -> Result<usize, GenerateError> {
     let mut sink = Sink::create(join_path(out_dir, "truth_cases.csv"), OutputEncoding::Utf8)?;
     sink.buf
-        .push_str("case_id,hospital_id,pattern,variant,discharge_year\n");
+        .push_str("case_id,hospital_id,pattern,variant,discharge_date\n");
     let mut rows = 0;
     for (h, cases) in roster.iter().zip(&region.hospitals) {
         for (seq, c) in cases.iter().enumerate() {
@@ -528,7 +528,7 @@ pub(crate) fn write_truth_cases(
                 b.push_str(v.as_str());
             }
             b.push(',');
-            push_uint(b, civil_from_days(c.discharge).0.max(0) as u64);
+            push_date(b, c.discharge);
             b.push('\n');
             rows += 1;
             sink.maybe_flush()?;

@@ -322,9 +322,8 @@ fn rate_period_table(
         .map(|((h, s, _), c)| ((*h, *s), *c))
         .collect();
     let mut cache: FxHashMap<(u32, u32), Option<f64>> = FxHashMap::default();
-    // A hospital has a part per period (a dozen quarters at most): a short list searched
-    // from its end (cases come roughly in date order) is cheaper than a map per case.
-    let mut out: Vec<Vec<Part>> = vec![Vec::new(); ctx.n_hospitals()];
+    let mut out: Vec<std::collections::BTreeMap<u32, Part>> =
+        vec![std::collections::BTreeMap::new(); ctx.n_hospitals()];
     for i in 0..ctx.cases.len() {
         if !take(i) {
             continue;
@@ -336,26 +335,15 @@ fn rate_period_table(
         });
         let Some(rate) = rate else { continue };
         let k = period(i);
-        let parts = &mut out[h as usize];
-        let at = match parts.iter().rposition(|p| p.key == k) {
-            Some(at) => at,
-            None => {
-                parts.push(Part {
-                    key: k,
-                    ..Part::default()
-                });
-                parts.len() - 1
-            }
-        };
-        let p = &mut parts[at];
+        let p = out[h as usize].entry(k).or_insert(Part {
+            key: k,
+            ..Part::default()
+        });
         p.n += 1.0;
         p.o += if outcome(ctx, i) { 1.0 } else { 0.0 };
         p.e += rate;
     }
-    for parts in &mut out {
-        parts.sort_unstable_by_key(|p| p.key);
-    }
-    out
+    out.into_iter().map(|m| m.into_values().collect()).collect()
 }
 
 /// [`rate_period_table`] of every eligible case, the peer rates from the cases `take`

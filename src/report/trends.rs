@@ -55,8 +55,8 @@ impl Trends {
         let labels = (first..=last)
             .map(|q| format!("{}Q{}", q.div_euclid(4), q.rem_euclid(4) + 1))
             .collect();
-        // Each case's quarter once (a calendar conversion per case per indicator cost more
-        // than the indicators' own passes): index in `labels`, u32::MAX before the first.
+        // Each case's quarter once, not a calendar conversion per case per indicator: index
+        // in `labels`, u32::MAX before the first.
         let quarters: Vec<u32> = ctx
             .cases
             .discharge

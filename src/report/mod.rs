@@ -25,6 +25,7 @@ pub mod trends;
 pub mod workbook;
 
 pub use outdir::{OutputDir, csv_bytes, rejects_csv};
+use rayon::prelude::*;
 use summary::Summary;
 
 use crate::audit::Audit;
@@ -74,10 +75,20 @@ pub fn write(out: &OutputDir, input: &ReportInput, trends: &trends::Trends) -> R
     out.write("report.html", region_page::page(input, &series, trends))?;
     tr.mark("region page");
     let audited = input.ctx.audited_by_hospital();
-    for r in &input.audit.ranks {
-        let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
-        let own = &audited[r.hospital as usize];
-        out.write(&name, hospital::page(input, &series, trends, r, own))?;
+    // The pages are built side by side (each is a pure function of the run) and written in
+    // rank order.
+    let pages: Vec<(String, String)> = input
+        .audit
+        .ranks
+        .par_iter()
+        .map(|r| {
+            let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
+            let own = &audited[r.hospital as usize];
+            (name, hospital::page(input, &series, trends, r, own))
+        })
+        .collect();
+    for (name, html) in pages {
+        out.write(&name, html)?;
     }
     tr.mark("hospital pages");
     Ok(())

@@ -376,7 +376,13 @@ mod tests {
     /// costs; H1 is honestly costlier (every cost × 1.5); with `pad` = (the honest region's
     /// derivation, c), H2 lifts every stay below the threshold c to 1.08 × c.
     fn threshold_region(pad: Option<(&DerivedCases, f64)>) -> Fixture {
-        let config = RegionConfig::default_drg();
+        threshold_region_at(RegionConfig::default_drg().multiplier.low, pad)
+    }
+
+    /// [`threshold_region`] audited with the low threshold `configured`.
+    fn threshold_region_at(configured: f64, pad: Option<(&DerivedCases, f64)>) -> Fixture {
+        let mut config = RegionConfig::default_drg();
+        config.multiplier.low = configured;
         let catalog = crate::ingest::groups::test_catalog(&[("ES35", "1.0", "ES3", "5")], &config);
         let mut rng = Lcg(17);
         let mut csv = String::from(
@@ -435,6 +441,42 @@ mod tests {
                 .all(|x| !x.flagged),
             "no other hospital's policy pile is flagged"
         );
+    }
+
+    /// The policy threshold next to the configured one is tested too
+    /// (`LM_LOW_DEFICIT_ADJACENT`: the band under it, at the hospital's own cost level): a
+    /// region that pays on 0.5 audited with 0.4 (the DRG preset), and one that pays on 0.4
+    /// audited with 0.5 (the DIP preset's). `LM_LOW_PILE_POLICY` leaves out every policy
+    /// window that touches the configured one's, so before only 0.3 was ever tested beside
+    /// the configured threshold.
+    #[test]
+    fn issue10_padding_at_the_policy_threshold_next_to_the_configured_one_is_found() {
+        for (configured, paid) in [(0.4, 0.5), (0.5, 0.4)] {
+            let honest = threshold_region_at(configured, None);
+            let f = threshold_region_at(configured, Some((&honest.derived, paid)));
+            let (a, _) = audited(&f);
+            let policy = finding(&a, 1, "LM_LOW_DEFICIT_ADJACENT");
+            assert!(
+                policy.flagged,
+                "configured {configured}, paid {paid}: z {} q {}",
+                policy.z, policy.q
+            );
+            assert!(
+                a.findings
+                    .iter()
+                    .filter(|x| x.hospital != 1 && x.code == "LM_LOW_DEFICIT_ADJACENT")
+                    .all(|x| !x.flagged),
+                "configured {configured}: no other hospital's adjacent deficit is flagged (H1 is honestly costlier)"
+            );
+            let (h, _) = audited(&honest);
+            assert!(
+                h.findings
+                    .iter()
+                    .filter(|x| x.code == "LM_LOW_DEFICIT_ADJACENT")
+                    .all(|x| !x.flagged),
+                "configured {configured}: nobody is flagged without padding"
+            );
+        }
     }
 
     /// A hospital that is honestly costlier everywhere has fewer stays under the low

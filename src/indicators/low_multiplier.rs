@@ -131,7 +131,12 @@ fn other_thresholds(ctx: &Ctx) -> impl Iterator<Item = f64> + use<> {
     let (l, w) = (ctx.config.multiplier.low, ctx.config.detect.bunching_width);
     POLICY_LOW_THRESHOLDS
         .into_iter()
-        .filter(move |&c| c * (1.0 + 2.0 * w) <= l || c >= l * (1.0 + 2.0 * w))
+        .filter(move |&c| other_thresholds_keep(c, l, w))
+}
+/// Whether policy threshold c's window [c, c(1 + 2w)) stays clear of the configured
+/// [L, L(1 + 2w)).
+fn other_thresholds_keep(c: f64, l: f64, w: f64) -> bool {
+    c * (1.0 + 2.0 * w) <= l || c >= l * (1.0 + 2.0 * w)
 }
 /// The window (index among the other thresholds, and the threshold) a stay's multiplier
 /// falls in: [c, c(1 + 2w)).
@@ -153,6 +158,56 @@ fn in_policy_pile(ctx: &Ctx, i: usize) -> bool {
 fn group_exit_window(ctx: &Ctx, i: usize) -> u32 {
     let window = policy_window(ctx, i).map_or(0, |(k, _)| k);
     group_and_exit(ctx, i) + 2 * window * ctx.catalog.groups.len() as u32
+}
+/// The policy threshold next to the configured one: of 0.3, 0.4 and 0.5 other than L, the
+/// closest whose pile-and-shoulder window reaches L's (ties: the lower) — 0.5 for the DRG
+/// preset's 0.4, 0.4 for the DIP preset's 0.5. `LM_LOW_PILE_POLICY` leaves it out (its
+/// window would overlap `LM_LOW_PILE`'s), yet it is the likeliest other threshold a region
+/// pays on; `None` when no policy threshold lies next to L.
+fn adjacent_threshold(ctx: &Ctx) -> Option<f64> {
+    let (l, w) = (ctx.config.multiplier.low, ctx.config.detect.bunching_width);
+    POLICY_LOW_THRESHOLDS
+        .into_iter()
+        .filter(|&c| (c - l).abs() > 1e-9 && !other_thresholds_keep(c, l, w))
+        .min_by(|a, b| (a - l).abs().total_cmp(&(b - l).abs()).then(a.total_cmp(b)))
+}
+/// Under the adjacent threshold once the hospital's own cost level is taken out. Padding
+/// to just over it empties the band below without moving the hospital's median (its cost
+/// level); a hospital costlier or cheaper everywhere moves both.
+fn below_adjacent_at_own_level(ctx: &Ctx, i: usize) -> bool {
+    adjacent_threshold(ctx).is_some_and(|c| ctx.multiplier_at_region_level(i) < c)
+}
+/// Just over the adjacent threshold, [c, c(1 + w)): where its padded stays land.
+fn just_above_adjacent(ctx: &Ctx, i: usize) -> bool {
+    let (w, m) = (ctx.config.detect.bunching_width, ctx.derived.multiplier[i]);
+    adjacent_threshold(ctx).is_some_and(|c| m >= c && m < c * (1.0 + w))
+}
+/// Every stay counts (a transfer or a death can be padded too; the strata keep them apart).
+fn any_stay(_ctx: &Ctx, _i: usize) -> bool {
+    true
+}
+fn adjacent_padding_stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.base_points(i) * (1.0 - adjacent_threshold(ctx).unwrap_or(ctx.config.multiplier.low))
+}
+fn why_just_above_adjacent(ctx: &Ctx, i: usize) -> String {
+    say!(
+        ctx,
+        "倍率 {:.2} 略高于紧邻配置阈值的常见低倍率阈值 {}（配置为 {}）",
+        "multiplier {:.2} just above {}, the low threshold regions pay on next to the configured {}",
+        ctx.derived.multiplier[i],
+        adjacent_threshold(ctx).unwrap_or(ctx.config.multiplier.low),
+        ctx.config.multiplier.low
+    )
+}
+fn no_adjacent_threshold(ctx: &Ctx) -> Option<String> {
+    adjacent_threshold(ctx).is_none().then(|| {
+        say!(
+            ctx,
+            "常见低倍率阈值（0.3、0.4、0.5）中没有紧邻配置阈值 {} 的",
+            "no low threshold regions pay on (0.3, 0.4, 0.5) lies next to the configured {}",
+            ctx.config.multiplier.low
+        )
+    })
 }
 /// Padding to a policy threshold c earns base points instead of base × ratio.
 fn policy_padding_stake(ctx: &Ctx, i: usize) -> f64 {
@@ -425,6 +480,27 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 why: why_just_above_found,
             },
             reason: no_found_threshold,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "LM_LOW_DEFICIT_ADJACENT",
+                    Direction::Deficit,
+                    "Too few stays under the low threshold regions pay on next to the configured one, at the hospital's own cost level",
+                    "紧邻配置阈值的常见低倍率阈值以下病例过少（按本院费用水平）",
+                    "stays whose multiplier ÷ the hospital's cost level is under c, the policy threshold (0.3, 0.4, 0.5) next to the configured L (0.5 for L = 0.4, 0.4 for L = 0.5)",
+                    "audited stays, early ends in strata of their own",
+                    "same-level peers' share per group × early end, each peer at its own cost level",
+                ),
+                eligible: any_stay,
+                outcome: below_adjacent_at_own_level,
+                stratum: group_and_exit,
+                lead: Some(just_above_adjacent),
+                stake: adjacent_padding_stake,
+                detail: None,
+                why: why_just_above_adjacent,
+            },
+            reason: no_adjacent_threshold,
         }),
     ]
 }

@@ -441,6 +441,19 @@ mod tests {
                 .all(|x| !x.flagged),
             "no other hospital's policy pile is flagged"
         );
+        // The band the padder emptied under 0.3, at its own cost level; the honestly
+        // costlier H1 has fewer stays there too, but not at its own level.
+        let hole = find(1, "LM_LOW_DEFICIT_POLICY");
+        assert!(hole.flagged, "z {} q {}", hole.z, hole.q);
+        let others_and_honest = a
+            .findings
+            .iter()
+            .filter(|x| x.hospital != 1)
+            .chain(audited(&honest).0.findings.iter())
+            .filter(|x| x.code == "LM_LOW_DEFICIT_POLICY")
+            .filter(|x| x.flagged)
+            .count();
+        assert_eq!(others_and_honest, 0, "no other policy deficit is flagged");
     }
 
     /// The policy threshold next to the configured one is tested too

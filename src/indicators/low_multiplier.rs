@@ -165,11 +165,43 @@ fn group_exit_window(ctx: &Ctx, i: usize) -> u32 {
 /// window would overlap `LM_LOW_PILE`'s), yet it is the likeliest other threshold a region
 /// pays on; `None` when no policy threshold lies next to L.
 fn adjacent_threshold(ctx: &Ctx) -> Option<f64> {
+    nearest_policy_threshold(ctx, true)
+}
+/// Of the policy thresholds other than L whose window reaches L's (`adjacent`) or stays
+/// clear of it, the closest to L (ties: the lower).
+fn nearest_policy_threshold(ctx: &Ctx, adjacent: bool) -> Option<f64> {
     let (l, w) = (ctx.config.multiplier.low, ctx.config.detect.bunching_width);
     POLICY_LOW_THRESHOLDS
         .into_iter()
-        .filter(|&c| (c - l).abs() > 1e-9 && !other_thresholds_keep(c, l, w))
+        .filter(|&c| (c - l).abs() > 1e-9 && other_thresholds_keep(c, l, w) != adjacent)
         .min_by(|a, b| (a - l).abs().total_cmp(&(b - l).abs()).then(a.total_cmp(b)))
+}
+/// Under the policy threshold apart from L (`LM_LOW_PILE_POLICY`'s), at the hospital's own
+/// cost level: the band a padder to that threshold empties, as for the adjacent one.
+fn below_apart_at_own_level(ctx: &Ctx, i: usize) -> bool {
+    nearest_policy_threshold(ctx, false).is_some_and(|c| ctx.multiplier_at_region_level(i) < c)
+}
+/// Just over the apart threshold, [c, c(1 + w)).
+fn just_above_apart(ctx: &Ctx, i: usize) -> bool {
+    let (w, m) = (ctx.config.detect.bunching_width, ctx.derived.multiplier[i]);
+    nearest_policy_threshold(ctx, false).is_some_and(|c| m >= c && m < c * (1.0 + w))
+}
+fn why_just_above_apart(ctx: &Ctx, i: usize) -> String {
+    why_just_above_policy_threshold(ctx, i, nearest_policy_threshold(ctx, false))
+}
+fn no_apart_threshold(ctx: &Ctx) -> Option<String> {
+    nearest_policy_threshold(ctx, false).is_none().then(|| {
+        say!(
+            ctx,
+            "常见低倍率阈值（0.3、0.4、0.5）中没有远离配置阈值 {} 的",
+            "every low threshold regions pay on (0.3, 0.4, 0.5) lies next to the configured {}",
+            ctx.config.multiplier.low
+        )
+    })
+}
+fn apart_padding_stake(ctx: &Ctx, i: usize) -> f64 {
+    ctx.base_points(i)
+        * (1.0 - nearest_policy_threshold(ctx, false).unwrap_or(ctx.config.multiplier.low))
 }
 /// Under the adjacent threshold once the hospital's own cost level is taken out. Padding
 /// to just over it empties the band below without moving the hospital's median (its cost
@@ -190,12 +222,16 @@ fn adjacent_padding_stake(ctx: &Ctx, i: usize) -> f64 {
     ctx.base_points(i) * (1.0 - adjacent_threshold(ctx).unwrap_or(ctx.config.multiplier.low))
 }
 fn why_just_above_adjacent(ctx: &Ctx, i: usize) -> String {
+    why_just_above_policy_threshold(ctx, i, adjacent_threshold(ctx))
+}
+/// A stay just over policy threshold `c` (the configured one when there is none).
+fn why_just_above_policy_threshold(ctx: &Ctx, i: usize, c: Option<f64>) -> String {
     say!(
         ctx,
-        "倍率 {:.2} 略高于紧邻配置阈值的常见低倍率阈值 {}（配置为 {}）",
-        "multiplier {:.2} just above {}, the low threshold regions pay on next to the configured {}",
+        "倍率 {:.2} 略高于常见低倍率阈值 {}（配置为 {}）",
+        "multiplier {:.2} just above {}, a low threshold regions pay on (configured: {})",
         ctx.derived.multiplier[i],
-        adjacent_threshold(ctx).unwrap_or(ctx.config.multiplier.low),
+        c.unwrap_or(ctx.config.multiplier.low),
         ctx.config.multiplier.low
     )
 }
@@ -215,15 +251,7 @@ fn policy_padding_stake(ctx: &Ctx, i: usize) -> f64 {
     ctx.base_points(i) * (1.0 - c)
 }
 fn why_just_above_policy(ctx: &Ctx, i: usize) -> String {
-    let c = policy_window(ctx, i).map_or(ctx.config.multiplier.low, |(_, c)| c);
-    say!(
-        ctx,
-        "倍率 {:.2} 略高于常见低倍率阈值 {}（配置为 {}）",
-        "multiplier {:.2} just above {}, a low threshold regions pay on (configured: {})",
-        ctx.derived.multiplier[i],
-        c,
-        ctx.config.multiplier.low
-    )
+    why_just_above_policy_threshold(ctx, i, policy_window(ctx, i).map(|(_, c)| c))
 }
 fn just_above_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
@@ -501,6 +529,27 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 why: why_just_above_adjacent,
             },
             reason: no_adjacent_threshold,
+        }),
+        Box::new(Explained {
+            inner: BinaryIndicator {
+                spec: spec(
+                    "LM_LOW_DEFICIT_POLICY",
+                    Direction::Deficit,
+                    "Too few stays under another low threshold regions pay on, at the hospital's own cost level",
+                    "其他常见低倍率阈值以下病例过少（按本院费用水平）",
+                    "stays whose multiplier ÷ the hospital's cost level is under c, the policy threshold (0.3, 0.4, 0.5) closest to the configured L among those whose window stays clear of L's (0.3 for both presets)",
+                    "audited stays, early ends in strata of their own",
+                    "same-level peers' share per group × early end, each peer at its own cost level",
+                ),
+                eligible: any_stay,
+                outcome: below_apart_at_own_level,
+                stratum: group_and_exit,
+                lead: Some(just_above_apart),
+                stake: apart_padding_stake,
+                detail: None,
+                why: why_just_above_apart,
+            },
+            reason: no_apart_threshold,
         }),
     ]
 }

@@ -159,70 +159,62 @@ fn group_exit_window(ctx: &Ctx, i: usize) -> u32 {
     let window = policy_window(ctx, i).map_or(0, |(k, _)| k);
     group_and_exit(ctx, i) + 2 * window * ctx.catalog.groups.len() as u32
 }
-/// The policy threshold next to the configured one: of 0.3, 0.4 and 0.5 other than L, the
-/// closest whose pile-and-shoulder window reaches L's (ties: the lower) — 0.5 for the DRG
-/// preset's 0.4, 0.4 for the DIP preset's 0.5. `LM_LOW_PILE_POLICY` leaves it out (its
-/// window would overlap `LM_LOW_PILE`'s), yet it is the likeliest other threshold a region
-/// pays on; `None` when no policy threshold lies next to L.
-fn adjacent_threshold(ctx: &Ctx) -> Option<f64> {
-    nearest_policy_threshold(ctx, true)
-}
-/// Of the policy thresholds other than L whose window reaches L's (`adjacent`) or stays
-/// clear of it, the closest to L (ties: the lower).
-fn nearest_policy_threshold(ctx: &Ctx, adjacent: bool) -> Option<f64> {
+/// The policy threshold a band test looks under: of 0.3, 0.4 and 0.5 other than L, the
+/// closest to L (ties: the lower) among those whose pile-and-shoulder window reaches L's
+/// (`ADJACENT`: 0.5 for the DRG preset's 0.4, 0.4 for the DIP preset's 0.5 —
+/// `LM_LOW_PILE_POLICY` leaves it out, its window would overlap `LM_LOW_PILE`'s, yet it is
+/// the likeliest other threshold a region pays on) or stay clear of it (0.3 for both
+/// presets, `LM_LOW_PILE_POLICY`'s); `None` when there is none.
+fn nearest_policy_threshold<const ADJACENT: bool>(ctx: &Ctx) -> Option<f64> {
     let (l, w) = (ctx.config.multiplier.low, ctx.config.detect.bunching_width);
     POLICY_LOW_THRESHOLDS
         .into_iter()
-        .filter(|&c| (c - l).abs() > 1e-9 && other_thresholds_keep(c, l, w) != adjacent)
+        .filter(|&c| (c - l).abs() > 1e-9 && other_thresholds_keep(c, l, w) != ADJACENT)
         .min_by(|a, b| (a - l).abs().total_cmp(&(b - l).abs()).then(a.total_cmp(b)))
 }
-/// Under the policy threshold apart from L (`LM_LOW_PILE_POLICY`'s), at the hospital's own
-/// cost level: the band a padder to that threshold empties, as for the adjacent one.
-fn below_apart_at_own_level(ctx: &Ctx, i: usize) -> bool {
-    nearest_policy_threshold(ctx, false).is_some_and(|c| ctx.multiplier_at_region_level(i) < c)
+/// Under that threshold once the hospital's own cost level is taken out. Padding to just
+/// over it empties the band below without moving the hospital's median (its cost level);
+/// a hospital costlier or cheaper everywhere moves both. Early ends are cheap and pile up
+/// just above the thresholds honestly, so the hole speaks where a pile test does not.
+fn below_nearest_at_own_level<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> bool {
+    nearest_policy_threshold::<ADJACENT>(ctx).is_some_and(|c| ctx.multiplier_at_region_level(i) < c)
 }
-/// Just over the apart threshold, [c, c(1 + w)).
-fn just_above_apart(ctx: &Ctx, i: usize) -> bool {
+/// Just over that threshold, [c, c(1 + w)): where its padded stays land.
+fn just_above_nearest<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> bool {
     let (w, m) = (ctx.config.detect.bunching_width, ctx.derived.multiplier[i]);
-    nearest_policy_threshold(ctx, false).is_some_and(|c| m >= c && m < c * (1.0 + w))
+    nearest_policy_threshold::<ADJACENT>(ctx).is_some_and(|c| m >= c && m < c * (1.0 + w))
 }
-fn why_just_above_apart(ctx: &Ctx, i: usize) -> String {
-    why_just_above_policy_threshold(ctx, i, nearest_policy_threshold(ctx, false))
+/// Padding to that threshold earns base points instead of base × ratio.
+fn nearest_padding_stake<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> f64 {
+    let c = nearest_policy_threshold::<ADJACENT>(ctx).unwrap_or(ctx.config.multiplier.low);
+    ctx.base_points(i) * (1.0 - c)
 }
-fn no_apart_threshold(ctx: &Ctx) -> Option<String> {
-    nearest_policy_threshold(ctx, false).is_none().then(|| {
-        say!(
-            ctx,
-            "常见低倍率阈值（0.3、0.4、0.5）中没有远离配置阈值 {} 的",
-            "every low threshold regions pay on (0.3, 0.4, 0.5) lies next to the configured {}",
-            ctx.config.multiplier.low
-        )
+fn why_just_above_nearest<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> String {
+    why_just_above_policy_threshold(ctx, i, nearest_policy_threshold::<ADJACENT>(ctx))
+}
+fn no_nearest_threshold<const ADJACENT: bool>(ctx: &Ctx) -> Option<String> {
+    let l = ctx.config.multiplier.low;
+    nearest_policy_threshold::<ADJACENT>(ctx).is_none().then(|| {
+        if ADJACENT {
+            say!(
+                ctx,
+                "常见低倍率阈值（0.3、0.4、0.5）中没有紧邻配置阈值 {} 的",
+                "no low threshold regions pay on (0.3, 0.4, 0.5) lies next to the configured {}",
+                l
+            )
+        } else {
+            say!(
+                ctx,
+                "常见低倍率阈值（0.3、0.4、0.5）中没有远离配置阈值 {} 的",
+                "every low threshold regions pay on (0.3, 0.4, 0.5) lies next to the configured {}",
+                l
+            )
+        }
     })
-}
-fn apart_padding_stake(ctx: &Ctx, i: usize) -> f64 {
-    ctx.base_points(i)
-        * (1.0 - nearest_policy_threshold(ctx, false).unwrap_or(ctx.config.multiplier.low))
-}
-/// Under the adjacent threshold once the hospital's own cost level is taken out. Padding
-/// to just over it empties the band below without moving the hospital's median (its cost
-/// level); a hospital costlier or cheaper everywhere moves both.
-fn below_adjacent_at_own_level(ctx: &Ctx, i: usize) -> bool {
-    adjacent_threshold(ctx).is_some_and(|c| ctx.multiplier_at_region_level(i) < c)
-}
-/// Just over the adjacent threshold, [c, c(1 + w)): where its padded stays land.
-fn just_above_adjacent(ctx: &Ctx, i: usize) -> bool {
-    let (w, m) = (ctx.config.detect.bunching_width, ctx.derived.multiplier[i]);
-    adjacent_threshold(ctx).is_some_and(|c| m >= c && m < c * (1.0 + w))
 }
 /// Every stay counts (a transfer or a death can be padded too; the strata keep them apart).
 fn any_stay(_ctx: &Ctx, _i: usize) -> bool {
     true
-}
-fn adjacent_padding_stake(ctx: &Ctx, i: usize) -> f64 {
-    ctx.base_points(i) * (1.0 - adjacent_threshold(ctx).unwrap_or(ctx.config.multiplier.low))
-}
-fn why_just_above_adjacent(ctx: &Ctx, i: usize) -> String {
-    why_just_above_policy_threshold(ctx, i, adjacent_threshold(ctx))
 }
 /// A stay just over policy threshold `c` (the configured one when there is none).
 fn why_just_above_policy_threshold(ctx: &Ctx, i: usize, c: Option<f64>) -> String {
@@ -234,16 +226,6 @@ fn why_just_above_policy_threshold(ctx: &Ctx, i: usize, c: Option<f64>) -> Strin
         c.unwrap_or(ctx.config.multiplier.low),
         ctx.config.multiplier.low
     )
-}
-fn no_adjacent_threshold(ctx: &Ctx) -> Option<String> {
-    adjacent_threshold(ctx).is_none().then(|| {
-        say!(
-            ctx,
-            "常见低倍率阈值（0.3、0.4、0.5）中没有紧邻配置阈值 {} 的",
-            "no low threshold regions pay on (0.3, 0.4, 0.5) lies next to the configured {}",
-            ctx.config.multiplier.low
-        )
-    })
 }
 /// Padding to a policy threshold c earns base points instead of base × ratio.
 fn policy_padding_stake(ctx: &Ctx, i: usize) -> f64 {
@@ -521,14 +503,14 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                     "same-level peers' share per group × early end, each peer at its own cost level",
                 ),
                 eligible: any_stay,
-                outcome: below_adjacent_at_own_level,
+                outcome: below_nearest_at_own_level::<true>,
                 stratum: group_and_exit,
-                lead: Some(just_above_adjacent),
-                stake: adjacent_padding_stake,
+                lead: Some(just_above_nearest::<true>),
+                stake: nearest_padding_stake::<true>,
                 detail: None,
-                why: why_just_above_adjacent,
+                why: why_just_above_nearest::<true>,
             },
-            reason: no_adjacent_threshold,
+            reason: no_nearest_threshold::<true>,
         }),
         Box::new(Explained {
             inner: BinaryIndicator {
@@ -542,14 +524,14 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                     "same-level peers' share per group × early end, each peer at its own cost level",
                 ),
                 eligible: any_stay,
-                outcome: below_apart_at_own_level,
+                outcome: below_nearest_at_own_level::<false>,
                 stratum: group_and_exit,
-                lead: Some(just_above_apart),
-                stake: apart_padding_stake,
+                lead: Some(just_above_nearest::<false>),
+                stake: nearest_padding_stake::<false>,
                 detail: None,
-                why: why_just_above_apart,
+                why: why_just_above_nearest::<false>,
             },
-            reason: no_apart_threshold,
+            reason: no_nearest_threshold::<false>,
         }),
     ]
 }

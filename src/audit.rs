@@ -454,6 +454,9 @@ mod tests {
             .filter(|x| x.flagged)
             .count();
         assert_eq!(others_and_honest, 0, "no other policy deficit is flagged");
+        // Padding to 0.3 leaves the band under the adjacent 0.5 as full as ever.
+        let adjacent = find(1, "LM_LOW_DEFICIT_ADJACENT");
+        assert!(!adjacent.flagged, "z {} q {}", adjacent.z, adjacent.q);
     }
 
     /// The policy threshold next to the configured one is tested too

@@ -166,10 +166,19 @@ fn group_exit_window(ctx: &Ctx, i: usize) -> u32 {
 /// the likeliest other threshold a region pays on) or stay clear of it (0.3 for both
 /// presets, `LM_LOW_PILE_POLICY`'s); `None` when there is none.
 fn nearest_policy_threshold<const ADJACENT: bool>(ctx: &Ctx) -> Option<f64> {
-    let (l, w) = (ctx.config.multiplier.low, ctx.config.detect.bunching_width);
+    nearest_policy_threshold_of::<ADJACENT>(
+        ctx.config.multiplier.low,
+        ctx.config.detect.bunching_width,
+    )
+}
+/// Policy thresholds closer than this to the configured one are the configured one (0.4
+/// against a configured 0.41 would test the band `LM_LOW_DEFICIT_AT_OWN_LEVEL` tests).
+const SAME_THRESHOLD: f64 = 0.01;
+/// [`nearest_policy_threshold`] for configured threshold `l` and bunching width `w`.
+fn nearest_policy_threshold_of<const ADJACENT: bool>(l: f64, w: f64) -> Option<f64> {
     POLICY_LOW_THRESHOLDS
         .into_iter()
-        .filter(|&c| (c - l).abs() > 1e-9 && other_thresholds_keep(c, l, w) != ADJACENT)
+        .filter(|&c| (c - l).abs() >= SAME_THRESHOLD && other_thresholds_keep(c, l, w) != ADJACENT)
         .min_by(|a, b| (a - l).abs().total_cmp(&(b - l).abs()).then(a.total_cmp(b)))
 }
 /// Under that threshold once the hospital's own cost level is taken out. Padding to just
@@ -189,9 +198,22 @@ fn nearest_padding_stake<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> f64 {
     let c = nearest_policy_threshold::<ADJACENT>(ctx).unwrap_or(ctx.config.multiplier.low);
     ctx.base_points(i) * (1.0 - c)
 }
+/// The threshold the band test looked under, for the finding's reason.
+fn tested_threshold<const ADJACENT: bool>(ctx: &Ctx, _h: u32, _evidence: &[usize]) -> String {
+    let c = nearest_policy_threshold::<ADJACENT>(ctx).unwrap_or(ctx.config.multiplier.low);
+    say!(
+        ctx,
+        "检验阈值 {}（配置为 {}）",
+        "threshold tested {} (configured: {})",
+        c,
+        ctx.config.multiplier.low
+    )
+}
+/// Why a stay is evidence: it lies just over the tested threshold.
 fn why_just_above_nearest<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> String {
     why_just_above_policy_threshold(ctx, i, nearest_policy_threshold::<ADJACENT>(ctx))
 }
+/// Why the band test cannot run: no policy threshold of its kind beside the configured one.
 fn no_nearest_threshold<const ADJACENT: bool>(ctx: &Ctx) -> Option<String> {
     let l = ctx.config.multiplier.low;
     nearest_policy_threshold::<ADJACENT>(ctx).is_none().then(|| {
@@ -507,7 +529,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 stratum: group_and_exit,
                 lead: Some(just_above_nearest::<true>),
                 stake: nearest_padding_stake::<true>,
-                detail: None,
+                detail: Some(tested_threshold::<true>),
                 why: why_just_above_nearest::<true>,
             },
             reason: no_nearest_threshold::<true>,
@@ -528,7 +550,7 @@ pub fn indicators() -> Vec<Box<dyn Indicator>> {
                 stratum: group_and_exit,
                 lead: Some(just_above_nearest::<false>),
                 stake: nearest_padding_stake::<false>,
-                detail: None,
+                detail: Some(tested_threshold::<false>),
                 why: why_just_above_nearest::<false>,
             },
             reason: no_nearest_threshold::<false>,
@@ -542,6 +564,32 @@ mod tests {
     use crate::indicators::point_chasing::tests::stays;
     use crate::lang::Lang;
     use crate::region::testkit::fixture;
+
+    /// Which policy threshold each band test looks under, for configured thresholds from
+    /// 0.2 to 0.65 (bunching width 0.15): the adjacent one reaches L's window, the apart one
+    /// stays clear of it, neither is L itself (nor within a hundredth of it).
+    #[test]
+    fn the_band_tests_look_under_the_policy_thresholds_beside_the_configured_one() {
+        let w = 0.15;
+        for (l, adjacent, apart) in [
+            (0.2, None, Some(0.3)),
+            (0.3, None, Some(0.4)),
+            (0.35, Some(0.3), Some(0.5)),
+            (0.4, Some(0.5), Some(0.3)),
+            (0.41, Some(0.5), Some(0.3)),
+            (0.45, Some(0.4), Some(0.3)),
+            (0.5, Some(0.4), Some(0.3)),
+            (0.6, Some(0.5), Some(0.4)),
+            (0.65, None, Some(0.5)),
+        ] {
+            assert_eq!(
+                nearest_policy_threshold_of::<true>(l, w),
+                adjacent,
+                "L = {l}"
+            );
+            assert_eq!(nearest_policy_threshold_of::<false>(l, w), apart, "L = {l}");
+        }
+    }
 
     /// Issue 10, "a cheaper one has more low-multiplier stays": a hospital cheaper
     /// everywhere (traditional Chinese medicine, efficient) has stays under the low

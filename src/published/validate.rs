@@ -731,7 +731,9 @@ fn indicators(m: &RegionModel, codes: &[&str]) -> Check {
         if !m.indicators.contains_key(*c) {
             return bad(
                 "indicators",
-                format!("lack indicator {c}, which this drg-audit tests"),
+                format!(
+                    "lack indicator {c}, which this drg-audit tests: the model predates it; rebuild it with this drg-audit's `run`"
+                ),
             );
         }
     }

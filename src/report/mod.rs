@@ -66,6 +66,9 @@ impl ReportInput<'_> {
     }
 }
 
+/// Hospital pages built in parallel before they are written.
+const PAGES_AT_ONCE: usize = 64;
+
 /// Writes `report.html` and `hospitals/<id>.html` into the output folder; `trends` are the
 /// run's quarterly series ([`trends::Trends::compute`], which `run` computes beside the
 /// tables and the workbook: the pages are the only ones to need them).
@@ -76,19 +79,20 @@ pub fn write(out: &OutputDir, input: &ReportInput, trends: &trends::Trends) -> R
     tr.mark("region page");
     let audited = input.ctx.audited_by_hospital();
     // The pages are built side by side (each is a pure function of the run) and written in
-    // rank order.
-    let pages: Vec<(String, String)> = input
-        .audit
-        .ranks
-        .par_iter()
-        .map(|r| {
-            let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
-            let own = &audited[r.hospital as usize];
-            (name, hospital::page(input, &series, trends, r, own))
-        })
-        .collect();
-    for (name, html) in pages {
-        out.write(&name, html)?;
+    // rank order, a few dozen at a time so that a region of thousands of hospitals does not
+    // hold all its pages (~200 KB each) at once.
+    for ranks in input.audit.ranks.chunks(PAGES_AT_ONCE) {
+        let pages: Vec<(String, String)> = ranks
+            .par_iter()
+            .map(|r| {
+                let name = format!("hospitals/{}.html", page::safe_stem(&r.hospital_id));
+                let own = &audited[r.hospital as usize];
+                (name, hospital::page(input, &series, trends, r, own))
+            })
+            .collect();
+        for (name, html) in pages {
+            out.write(&name, html)?;
+        }
     }
     tr.mark("hospital pages");
     Ok(())

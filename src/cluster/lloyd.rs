@@ -488,7 +488,8 @@ mod tests {
     fn every_fixed_k_finds_the_same_nearest_centroid_and_distance_as_the_general_loop() {
         let d = 13;
         let x = data(2_000, d, 5, 21);
-        for k in 1..=12 {
+        // The k with a loop of their own (the others take the general loop itself).
+        for k in 4..=10 {
             let near = Transposed::new(&x[..k * d], d);
             let mut acc = vec![0.0; k];
             for row in x.chunks_exact(d) {

@@ -34,7 +34,11 @@ fn points(ctx: &Ctx, i: usize) -> f64 {
 }
 /// A padded case earns full base points instead of base × ratio (≈ base × low threshold).
 fn padding_stake(ctx: &Ctx, i: usize) -> f64 {
-    ctx.base_points(i) * (1.0 - ctx.config.multiplier.low)
+    stake_padded_to(ctx, i, ctx.config.multiplier.low)
+}
+/// Padding a stay to just over threshold `c` earns base points instead of base × ratio.
+fn stake_padded_to(ctx: &Ctx, i: usize, c: f64) -> f64 {
+    ctx.base_points(i) * (1.0 - c)
 }
 /// Low band or just above it: padding moves a case from anywhere in the low band to just
 /// over the threshold, so the window is the whole band below (the hole) and the strip
@@ -61,7 +65,7 @@ fn above_found_low(ctx: &Ctx, i: usize) -> bool {
 }
 /// Padding to the discovered threshold earns base points instead of base × ratio.
 fn found_padding_stake(ctx: &Ctx, i: usize) -> f64 {
-    ctx.base_points(i) * (1.0 - found(ctx).unwrap_or(ctx.config.multiplier.low))
+    stake_padded_to(ctx, i, found(ctx).unwrap_or(ctx.config.multiplier.low))
 }
 fn why_just_above_found(ctx: &Ctx, i: usize) -> String {
     say!(
@@ -131,11 +135,11 @@ fn other_thresholds(ctx: &Ctx) -> impl Iterator<Item = f64> + use<> {
     let (l, w) = (ctx.config.multiplier.low, ctx.config.detect.bunching_width);
     POLICY_LOW_THRESHOLDS
         .into_iter()
-        .filter(move |&c| other_thresholds_keep(c, l, w))
+        .filter(move |&c| clear_of_configured(c, l, w))
 }
 /// Whether policy threshold c's window [c, c(1 + 2w)) stays clear of the configured
 /// [L, L(1 + 2w)).
-fn other_thresholds_keep(c: f64, l: f64, w: f64) -> bool {
+fn clear_of_configured(c: f64, l: f64, w: f64) -> bool {
     c * (1.0 + 2.0 * w) <= l || c >= l * (1.0 + 2.0 * w)
 }
 /// The window (index among the other thresholds, and the threshold) a stay's multiplier
@@ -178,8 +182,13 @@ const SAME_THRESHOLD: f64 = 0.01;
 fn nearest_policy_threshold_of<const ADJACENT: bool>(l: f64, w: f64) -> Option<f64> {
     POLICY_LOW_THRESHOLDS
         .into_iter()
-        .filter(|&c| (c - l).abs() >= SAME_THRESHOLD && other_thresholds_keep(c, l, w) != ADJACENT)
+        .filter(|&c| (c - l).abs() >= SAME_THRESHOLD && clear_of_configured(c, l, w) != ADJACENT)
         .min_by(|a, b| (a - l).abs().total_cmp(&(b - l).abs()).then(a.total_cmp(b)))
+}
+/// [`nearest_policy_threshold`], or the configured threshold when there is none (the
+/// indicator is then untested; stakes and words still need a number).
+fn nearest_or_configured<const ADJACENT: bool>(ctx: &Ctx) -> f64 {
+    nearest_policy_threshold::<ADJACENT>(ctx).unwrap_or(ctx.config.multiplier.low)
 }
 /// Under that threshold once the hospital's own cost level is taken out. Padding to just
 /// over it empties the band below without moving the hospital's median (its cost level);
@@ -193,25 +202,22 @@ fn just_above_nearest<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> bool {
     let (w, m) = (ctx.config.detect.bunching_width, ctx.derived.multiplier[i]);
     nearest_policy_threshold::<ADJACENT>(ctx).is_some_and(|c| m >= c && m < c * (1.0 + w))
 }
-/// Padding to that threshold earns base points instead of base × ratio.
 fn nearest_padding_stake<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> f64 {
-    let c = nearest_policy_threshold::<ADJACENT>(ctx).unwrap_or(ctx.config.multiplier.low);
-    ctx.base_points(i) * (1.0 - c)
+    stake_padded_to(ctx, i, nearest_or_configured::<ADJACENT>(ctx))
 }
 /// The threshold the band test looked under, for the finding's reason.
 fn tested_threshold<const ADJACENT: bool>(ctx: &Ctx, _h: u32, _evidence: &[usize]) -> String {
-    let c = nearest_policy_threshold::<ADJACENT>(ctx).unwrap_or(ctx.config.multiplier.low);
     say!(
         ctx,
         "检验阈值 {}（配置为 {}）",
         "threshold tested {} (configured: {})",
-        c,
+        nearest_or_configured::<ADJACENT>(ctx),
         ctx.config.multiplier.low
     )
 }
 /// Why a stay is evidence: it lies just over the tested threshold.
 fn why_just_above_nearest<const ADJACENT: bool>(ctx: &Ctx, i: usize) -> String {
-    why_just_above_policy_threshold(ctx, i, nearest_policy_threshold::<ADJACENT>(ctx))
+    why_just_above_policy_threshold(ctx, i, nearest_or_configured::<ADJACENT>(ctx))
 }
 /// Why the band test cannot run: no policy threshold of its kind beside the configured one.
 fn no_nearest_threshold<const ADJACENT: bool>(ctx: &Ctx) -> Option<String> {
@@ -238,24 +244,26 @@ fn no_nearest_threshold<const ADJACENT: bool>(ctx: &Ctx) -> Option<String> {
 fn any_stay(_ctx: &Ctx, _i: usize) -> bool {
     true
 }
-/// A stay just over policy threshold `c` (the configured one when there is none).
-fn why_just_above_policy_threshold(ctx: &Ctx, i: usize, c: Option<f64>) -> String {
+/// A stay just over policy threshold `c`.
+fn why_just_above_policy_threshold(ctx: &Ctx, i: usize, c: f64) -> String {
     say!(
         ctx,
         "倍率 {:.2} 略高于常见低倍率阈值 {}（配置为 {}）",
         "multiplier {:.2} just above {}, a low threshold regions pay on (configured: {})",
         ctx.derived.multiplier[i],
-        c.unwrap_or(ctx.config.multiplier.low),
+        c,
         ctx.config.multiplier.low
     )
 }
-/// Padding to a policy threshold c earns base points instead of base × ratio.
+/// The policy threshold of the stay's window (the configured one outside every window).
+fn policy_threshold(ctx: &Ctx, i: usize) -> f64 {
+    policy_window(ctx, i).map_or(ctx.config.multiplier.low, |(_, c)| c)
+}
 fn policy_padding_stake(ctx: &Ctx, i: usize) -> f64 {
-    let c = policy_window(ctx, i).map_or(ctx.config.multiplier.low, |(_, c)| c);
-    ctx.base_points(i) * (1.0 - c)
+    stake_padded_to(ctx, i, policy_threshold(ctx, i))
 }
 fn why_just_above_policy(ctx: &Ctx, i: usize) -> String {
-    why_just_above_policy_threshold(ctx, i, policy_window(ctx, i).map(|(_, c)| c))
+    why_just_above_policy_threshold(ctx, i, policy_threshold(ctx, i))
 }
 fn just_above_low(ctx: &Ctx, i: usize) -> bool {
     let (l, w, m) = (
